@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""One entry point for the dev tasks; needs only Python 3.11+ (it makes .venv itself).
+
+python3 dev.py help
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".komawari-installed"
+
+TASKS = {
+    "run": "set up, then run the server with a demo school on the embedded database",
+    "demo": "set up, then create the demo school and print the coming week",
+    "test": "set up, then run the whole test suite (embedded database unless "
+    "KOMAWARI_TEST_DATABASE_URL is set); extra arguments go to pytest",
+    "lint": "ruff (lint and format check) and mypy --strict",
+    "format": "ruff format and ruff check --fix",
+    "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
+    "bench": "run the benchmarks (see docs/benchmarks.md)",
+    "setup": "create .venv and install Komawari with its dev tools",
+    "help": "this list",
+}
+
+
+def setup() -> None:
+    """Create .venv and install the package in editable mode with its dev extras."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any check
+        sys.exit("Komawari needs Python 3.11 or newer")
+    if not PY.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    print("installing Komawari and its dependencies into .venv ...", flush=True)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(digest)
+
+
+def run(*args: str) -> int:
+    """Run a command from .venv/bin in the repository root; return its exit code."""
+    exe = BIN / args[0]
+    return subprocess.run([str(exe), *args[1:]], cwd=ROOT, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    task, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if task not in TASKS:
+        print(f"unknown task {task!r}; try: python3 dev.py help", file=sys.stderr)
+        return 2
+    if task == "help":
+        width = max(map(len, TASKS))
+        for name, text in TASKS.items():
+            print(f"  {name.ljust(width)}  {text}")
+        return 0
+    setup()
+    if task == "setup":
+        return 0
+    if task == "run":
+        return run("komawari", "serve", "--demo", *rest)
+    if task == "demo":
+        return run("komawari", "demo", *rest)
+    if task == "test":
+        return run("pytest", *rest)
+    if task == "lint":
+        return run("ruff", "check", ".") or run("ruff", "format", "--check", ".") or run("mypy")
+    if task == "format":
+        return run("ruff", "format", ".") or run("ruff", "check", "--fix", ".")
+    if task == "migrations":
+        return run("alembic", "upgrade", "head") or run("alembic", "check")
+    if task == "bench":
+        return run("python", "benchmarks/run.py", *rest)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

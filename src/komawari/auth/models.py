@@ -1,0 +1,83 @@
+"""Users, their branches, API tokens, idempotency keys and calendar feed keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from komawari.orm import Base, CreatedMixin, IdMixin, Role, pg_enum
+
+
+class User(IdMixin, CreatedMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username"),
+        CheckConstraint("role <> 'teacher' OR teacher_id IS NOT NULL", name="teacher_has_teacher"),
+    )
+
+    username: Mapped[str] = mapped_column(String(150))
+    role: Mapped[Role] = mapped_column(pg_enum(Role, "user_role"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
+    is_active: Mapped[bool] = mapped_column(server_default="true")
+
+
+class UserBranch(Base):
+    __tablename__ = "user_branches"
+    __table_args__ = (PrimaryKeyConstraint("user_id", "branch_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+
+
+class ApiToken(IdMixin, CreatedMixin, Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(150))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128))
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class IdempotencyKey(IdMixin, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CalendarFeed(IdMixin, CreatedMixin, Base):
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id"),
+        CheckConstraint("owner_type IN ('teacher', 'student')", name="owner_type_valid"),
+    )
+
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    rotated_at: Mapped[datetime | None] = mapped_column()

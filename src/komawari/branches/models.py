@@ -1,0 +1,35 @@
+"""Branches (school sites, each with a time zone) and their closure days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from komawari.orm import Base, CreatedMixin, IdMixin
+
+
+class Branch(IdMixin, CreatedMixin, Base):
+    __tablename__ = "branches"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        # Sessions copy the zone through a composite foreign key (ON UPDATE CASCADE),
+        # so a branch's zone and its sessions' derived instants never disagree.
+        UniqueConstraint("id", "time_zone"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("length(time_zone) > 0", name="time_zone_not_blank"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="Asia/Tokyo")
+
+
+class BranchClosure(IdMixin, Base):
+    __tablename__ = "branch_closures"
+    __table_args__ = (UniqueConstraint("branch_id", "date"),)
+
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,202 @@
+"""Branches and closure days (holidays): adding one cancels that day, removing refills it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.branches.models import Branch, BranchClosure
+from komawari.errors import Conflict, InvalidInput, NotFound
+from komawari.generation import service as generation
+from komawari.orm import RunTrigger, SessionStatus
+from komawari.scheduling.timerules import UnknownZoneError, zone
+from komawari.sessions import conflicts
+from komawari.sessions.models import ClassSession
+
+CLOSED = "branch_closed"
+
+
+def get(session: Session, branch_id: int) -> Branch:
+    """Return the branch, or raise NotFound."""
+    branch = session.get(Branch, branch_id)
+    if branch is None:
+        raise NotFound(f"branch {branch_id} does not exist")
+    return branch
+
+
+def create(session: Session, *, name: str, time_zone: str, actor: Actor) -> Branch:
+    """Create a branch in an IANA time zone."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name", "must not be blank")
+    try:
+        zone(time_zone)
+    except UnknownZoneError as exc:
+        raise InvalidInput("time_zone", str(exc)) from exc
+    if session.scalar(select(Branch.id).where(Branch.name == name)) is not None:
+        raise Conflict(f"a branch called {name!r} already exists")
+    branch = Branch(name=name, time_zone=time_zone)
+    session.add(branch)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="branch.create",
+        subject_type="branch",
+        subject_id=branch.id,
+        branch_id=branch.id,
+        details={"name": name, "time_zone": time_zone},
+    )
+    return branch
+
+
+def list_branches(session: Session, *, ids: list[int] | None = None) -> list[Branch]:
+    """List branches by id (only `ids` when given)."""
+    query = select(Branch).order_by(Branch.id)
+    if ids is not None:
+        query = query.where(Branch.id.in_(ids))
+    return list(session.scalars(query))
+
+
+def closures(session: Session, branch_id: int) -> list[BranchClosure]:
+    """List a branch's closure days."""
+    return list(
+        session.scalars(
+            select(BranchClosure)
+            .where(BranchClosure.branch_id == branch_id)
+            .order_by(BranchClosure.date)
+        )
+    )
+
+
+@dataclass
+class ClosurePreview:
+    """What adding a closure day would cancel."""
+
+    branch_id: int
+    date: date
+    sessions: list[ClassSession]
+
+
+def preview_closure(session: Session, branch_id: int, day: date) -> ClosurePreview:
+    """Show the live sessions that a closure on `day` would cancel; change nothing."""
+    get(session, branch_id)
+    rows = session.scalars(
+        select(ClassSession)
+        .where(
+            ClassSession.branch_id == branch_id,
+            ClassSession.date == day,
+            ClassSession.status != SessionStatus.CANCELLED,
+        )
+        .order_by(ClassSession.start_time)
+    )
+    return ClosurePreview(branch_id, day, list(rows))
+
+
+def add_closure(
+    session: Session, branch_id: int, day: date, *, reason: str, actor: Actor
+) -> list[int]:
+    """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
+    conflicts.lock_schedule(session)
+    get(session, branch_id)
+    savepoint = session.begin_nested()
+    try:
+        session.add(BranchClosure(branch_id=branch_id, date=day, reason=reason))
+        session.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise Conflict(f"branch {branch_id} is already closed on {day}") from exc
+    savepoint.commit()
+    ids = list(
+        session.scalars(
+            update(ClassSession)
+            .where(
+                ClassSession.branch_id == branch_id,
+                ClassSession.date == day,
+                ClassSession.status != SessionStatus.CANCELLED,
+            )
+            .values(
+                status=SessionStatus.CANCELLED,
+                cancel_reason=CLOSED,
+                cancelled_at=func.now(),
+                conflicts_with=[],
+            )
+            .returning(ClassSession.id)
+        )
+    )
+    conflicts.evaluate(session, ids)
+    audit.record(
+        session,
+        actor=actor,
+        action="branch.closure.add",
+        subject_type="branch",
+        subject_id=branch_id,
+        branch_id=branch_id,
+        occurrence_date=day,
+        reason=reason,
+        details={"cancelled_session_ids": ids},
+    )
+    return ids
+
+
+def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor) -> dict[str, int]:
+    """Reopen a day: sessions cancelled for the closure come back, generation fills the rest."""
+    conflicts.lock_schedule(session)
+    closure = session.scalar(
+        select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
+    )
+    if closure is None:
+        raise NotFound(f"branch {branch_id} has no closure on {day}")
+    session.delete(closure)
+    session.flush()
+    # Reinstate what the closure cancelled, unless the same lesson was booked since.
+    restored = [
+        int(r[0])
+        for r in session.execute(
+            text("""
+        UPDATE class_sessions s SET status = 'CONFIRMED', cancel_reason = NULL,
+               cancelled_at = NULL
+         WHERE s.branch_id = :b AND s.date = :d AND s.status = 'CANCELLED'
+           AND s.cancel_reason = :reason
+           AND NOT (s.kind = 'PRIVATE' AND EXISTS (
+                SELECT 1 FROM class_sessions x
+                 WHERE x.kind = 'PRIVATE' AND x.status <> 'CANCELLED' AND x.date = s.date
+                   AND x.start_time = s.start_time AND x.end_time = s.end_time
+                   AND x.teacher_id = s.teacher_id AND x.student_id = s.student_id))
+        RETURNING s.id"""),
+            {"b": branch_id, "d": day, "reason": CLOSED},
+        )
+    ]
+    conflicts.evaluate(session, restored)
+    filled = generation.generate_in(
+        session,
+        trigger=RunTrigger.LIFECYCLE,
+        scope=generation.Scope(branch_id=branch_id, fill_date=day),
+        actor=actor,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="branch.closure.remove",
+        subject_type="branch",
+        subject_id=branch_id,
+        branch_id=branch_id,
+        occurrence_date=day,
+        details={"restored_session_ids": restored, "created": filled.counts.created},
+    )
+    return {"restored": len(restored), "created": filled.counts.created}
+
+
+def japan_holidays(year: int) -> list[tuple[date, str]]:
+    """Return Japan's public holidays of `year` (the `jpholiday` package)."""
+    import jpholiday
+
+    if not 1955 <= year <= 2100:
+        raise InvalidInput("year", "must be between 1955 and 2100")
+    return [(d, str(name)) for d, name in jpholiday.year_holidays(year)]

@@ -1,0 +1,54 @@
+"""The `komawari` command: one Typer app; each domain adds its own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="komawari",
+    help="Komawari schedules recurring lessons for multi-branch schools, without duplicates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from komawari.audit.cli import app as audit_app
+    from komawari.auth.cli import app as token_app
+    from komawari.branches.cli import app as branch_app
+    from komawari.cli_db import app as db_app
+    from komawari.cli_demo import demo
+    from komawari.generation.cli import generate
+    from komawari.ops.cli import register as register_ops
+    from komawari.people.cli import room_app, student_app, teacher_app
+    from komawari.series.cli import app as series_app
+    from komawari.sessions.cli import app as session_app
+    from komawari.web.cli import serve
+
+    app.add_typer(db_app, name="db")
+    app.add_typer(branch_app, name="branch")
+    app.add_typer(teacher_app, name="teacher")
+    app.add_typer(student_app, name="student")
+    app.add_typer(room_app, name="room")
+    app.add_typer(series_app, name="series")
+    app.add_typer(session_app, name="session")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(token_app, name="token")
+    app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
+    app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
+    app.command(help="Run the HTTP server (API, pages, periodic generation).")(serve)
+    register_ops(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the `komawari` command."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

@@ -1,0 +1,96 @@
+"""Engines, sessions and the one transaction per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from komawari.config import Settings, get_settings
+from komawari.errors import ConfigurationError
+
+
+def resolve_url(settings: Settings) -> str:
+    """Return the SQLAlchemy URL: DATABASE_URL, or the embedded server's."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    from komawari.embedded import embedded_url
+
+    return embedded_url(settings.pgdata_dir)
+
+
+def normalise_url(raw: str) -> str:
+    """Check a PostgreSQL URL and make it use psycopg 3."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "DATABASE_URL: not a database URL; expected postgresql://user@host:port/dbname"
+        ) from exc
+    if url.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ConfigurationError(
+            f"DATABASE_URL: Komawari needs PostgreSQL, got {url.get_backend_name()!r}; "
+            "expected postgresql://user@host:port/dbname"
+        )
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """Create an engine for `url` and prove it reaches the server."""
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        safe = make_url(url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigurationError(
+            f"DATABASE_URL: cannot reach {safe}: {reason}; check the URL and that the "
+            "server is running, or unset DATABASE_URL to use the embedded database"
+        ) from exc
+    return engine
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """Return the process-wide engine, starting the embedded server if needed."""
+    return make_engine(resolve_url(get_settings()))
+
+
+@lru_cache
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """Open one transaction: commit when the block ends, roll back on error."""
+    session = _factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+_migrated: set[str] = set()
+
+
+def ready_engine() -> Engine:
+    """Return the engine with the schema migrated to head (done once per process)."""
+    from komawari import schema
+
+    engine = get_engine()
+    key = engine.url.render_as_string(hide_password=True)
+    if key not in _migrated:
+        schema.upgrade(engine)
+        _migrated.add(key)
+    return engine

@@ -1,0 +1,50 @@
+"""`komawari generate`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from komawari.audit.service import Actor
+from komawari.cli_support import friendly
+from komawari.db import ready_engine
+from komawari.generation import service
+from komawari.orm import RunTrigger
+from komawari.scheduling.parsing import parse_date
+
+out = Console()
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--through") from exc
+
+
+@friendly
+def generate(
+    branch: int | None = typer.Option(None, "--branch", help="Only this branch's series."),
+    series: int | None = typer.Option(None, "--series", help="Only this series."),
+    through: str | None = typer.Option(None, "--through", help="Last date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Materialise the occurrences of ACTIVE series up to the horizon."""
+    scope = service.Scope(branch_id=branch, series_id=series, through=_date(through))
+    result = service.run(ready_engine(), trigger=RunTrigger.CLI, scope=scope, actor=Actor.cli())
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    table = Table(title=f"generation run {result.run_id}: {result.status}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in result.as_dict().items():
+        if key not in {"run_id", "status", "error"}:
+            table.add_row(key.replace("_", " "), str(value))
+    out.print(table)

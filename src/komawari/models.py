@@ -1,0 +1,30 @@
+"""Import every domain's models so the metadata is complete (Alembic, tests)."""
+
+from komawari.audit.models import AuditEvent
+from komawari.auth.models import ApiToken, CalendarFeed, IdempotencyKey, User, UserBranch
+from komawari.branches.models import Branch, BranchClosure
+from komawari.generation.models import GenerationRun
+from komawari.orm import Base
+from komawari.people.models import Room, Student, Teacher
+from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.sessions.models import ClassSession, SessionAttendee
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Branch",
+    "BranchClosure",
+    "CalendarFeed",
+    "ClassSeries",
+    "ClassSession",
+    "GenerationRun",
+    "IdempotencyKey",
+    "Room",
+    "SeriesEnrolment",
+    "SessionAttendee",
+    "Student",
+    "Teacher",
+    "User",
+    "UserBranch",
+]

@@ -1,0 +1,86 @@
+"""The declarative base, its naming convention, and the enums every domain shares."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Enum, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+
+
+class CreatedMixin:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SeriesKind(enum.StrEnum):
+    PRIVATE = "PRIVATE"
+    GROUP = "GROUP"
+
+
+class SeriesStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    ENDED = "ENDED"
+
+
+class SessionStatus(enum.StrEnum):
+    CONFIRMED = "CONFIRMED"
+    CONFLICTED = "CONFLICTED"
+    CANCELLED = "CANCELLED"
+
+
+class Attendance(enum.StrEnum):
+    PRESENT = "PRESENT"
+    ABSENT = "ABSENT"
+    LATE = "LATE"
+    EXCUSED = "EXCUSED"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    TEACHER = "teacher"
+
+
+class RunTrigger(enum.StrEnum):
+    SCHEDULE = "schedule"
+    CLI = "cli"
+    EXTEND = "extend"
+    API = "api"
+    IMPORT = "import"
+    LIFECYCLE = "lifecycle"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+def pg_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Return a native PostgreSQL enum type for `enum_cls` (stored by value)."""
+    return Enum(
+        enum_cls,
+        name=name,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,24 @@
+"""Parsing user input into the plain values the rules use; errors name what is wrong."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def parse_time(value: str) -> time:
+    """Parse HH:MM (or HH:MM:SS) into a time; raise ValueError naming the problem."""
+    match = _TIME.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a time of day as HH:MM")
+    return time(int(match[1]), int(match[2]), int(match[3] or 0))
+
+
+def parse_date(value: str) -> date:
+    """Parse an ISO date (YYYY-MM-DD); raise ValueError naming the problem."""
+    try:
+        return date.fromisoformat(value.strip())
+    except (ValueError, AttributeError) as exc:
+        raise ValueError(f"{value!r} is not a date as YYYY-MM-DD") from exc

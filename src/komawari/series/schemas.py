@@ -1,0 +1,144 @@
+"""What a series looks like going in and coming out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from komawari.orm import SeriesKind, SeriesStatus
+from komawari.scheduling.parsing import parse_time
+from komawari.scheduling.weekdays import WeekdayError, from_mask, to_mask
+
+
+def _time(value: Any) -> Any:
+    return parse_time(value) if isinstance(value, str) else value
+
+
+Clock = Annotated[time, BeforeValidator(_time)]
+Weekday = int | str
+
+
+class SeriesCreate(BaseModel):
+    """A new series: private (one student) or group (a title, a capacity, enrolled students)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "branch_id": 1,
+                    "teacher_id": 1,
+                    "student_id": 1,
+                    "weekdays": ["mon", "thu"],
+                    "start_time": "20:00",
+                    "end_time": "21:30",
+                    "first_date": "2026-12-01",
+                }
+            ]
+        },
+    )
+
+    branch_id: int = Field(gt=0)
+    teacher_id: int = Field(gt=0)
+    kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
+    student_id: int | None = Field(default=None, gt=0)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    capacity: int | None = Field(default=None, gt=0, le=1000)
+    student_ids: list[int] = Field(default_factory=list, max_length=1000)
+    room_id: int | None = Field(default=None, gt=0)
+    weekdays: list[Weekday] = Field(
+        min_length=1, max_length=50, description="ISO numbers 1-7 or names mon..sun"
+    )
+    start_time: Clock
+    end_time: Clock
+    first_date: date
+    last_date: date | None = None
+    interval_weeks: int = Field(default=1, ge=1, le=52)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[Weekday]) -> list[Weekday]:
+        try:
+            return list(from_mask(to_mask(value)))
+        except WeekdayError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @model_validator(mode="after")
+    def _shape(self) -> SeriesCreate:
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.last_date is not None and self.last_date < self.first_date:
+            raise ValueError("last_date must not be before first_date")
+        if self.kind == "PRIVATE":
+            if self.student_id is None:
+                raise ValueError("student_id is required for a private series")
+            if self.capacity is not None or self.student_ids:
+                raise ValueError("capacity and student_ids are for group series")
+        else:
+            if self.student_id is not None:
+                raise ValueError("a group series has student_ids, not student_id")
+            if self.title is None or self.capacity is None:
+                raise ValueError("title and capacity are required for a group series")
+            if len(set(self.student_ids)) > self.capacity:
+                raise ValueError("more students than the capacity")
+        return self
+
+    @property
+    def weekday_mask(self) -> int:
+        """Return the normalised weekday key."""
+        return to_mask(self.weekdays)
+
+
+class SeriesChange(BaseModel):
+    """A change "from this date on": fields left out keep their old value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_date: date
+    teacher_id: int | None = Field(default=None, gt=0)
+    room_id: int | None = Field(default=None, gt=0)
+    weekdays: list[Weekday] | None = Field(default=None, min_length=1, max_length=50)
+    start_time: Clock | None = None
+    end_time: Clock | None = None
+    interval_weeks: int | None = Field(default=None, ge=1, le=52)
+    last_date: date | None = None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[Weekday] | None) -> list[Weekday] | None:
+        if value is None:
+            return None
+        try:
+            return list(from_mask(to_mask(value)))
+        except WeekdayError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class SeriesRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    branch_id: int
+    teacher_id: int
+    kind: SeriesKind
+    student_id: int | None
+    title: str | None
+    capacity: int | None
+    room_id: int | None
+    weekdays: list[int]
+    start_time: time
+    end_time: time
+    first_date: date
+    last_date: date | None
+    interval_weeks: int
+    status: SeriesStatus
+    status_reason: str | None
+    generated_through: date | None
+    created_at: datetime
+
+    @field_validator("weekdays", mode="before")
+    @classmethod
+    def _mask(cls, value: Any) -> Any:
+        return from_mask(value) if isinstance(value, int) else value

@@ -1,0 +1,130 @@
+"""Conflicts, evaluated set-based in SQL (the rule is komawari.scheduling.conflicts).
+
+A session's verdict depends only on the non-cancelled sessions that overlap it and share
+its teacher, a student or its room; so after any change it is enough to re-evaluate the
+touched sessions and their overlapping neighbours. Writers hold the schedule lock (see
+`lock_schedule`) from their first change to their commit, so two transactions never
+judge each other's rows from stale snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+SCHEDULE_LOCK = 0x4B4F4D41  # "KOMA": one lock for every write to the schedule
+
+
+def lock_schedule(session: Session) -> None:
+    """Serialise writers of the schedule until this transaction ends (re-entrant)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEDULE_LOCK})
+
+
+_NEAR = (
+    "b.date BETWEEN a.date - 1 AND a.date + 1 AND b.id <> a.id AND b.status <> 'CANCELLED'"
+    " AND b.starts_at < a.ends_at AND a.starts_at < b.ends_at"
+)
+
+
+def _pairs(src: str) -> str:
+    """SQL of (a_id, b_id): each session a of `src` and every live session b in conflict range."""
+    return f"""
+    SELECT a.id AS a_id, b.id AS b_id
+      FROM {src} x JOIN class_sessions a ON a.id = x.id
+      JOIN class_sessions b ON b.teacher_id = a.teacher_id
+     WHERE {_NEAR}
+    UNION
+    SELECT a.id, b.id
+      FROM {src} x JOIN class_sessions a ON a.id = x.id
+      JOIN class_sessions b ON b.room_id = a.room_id
+     WHERE a.room_id IS NOT NULL AND {_NEAR}
+    UNION
+    SELECT a.id, b.id
+      FROM {src} x JOIN class_sessions a ON a.id = x.id
+      JOIN LATERAL (
+            SELECT a.student_id AS student_id WHERE a.student_id IS NOT NULL
+            UNION ALL
+            SELECT sa.student_id FROM session_attendees sa WHERE sa.session_id = a.id
+      ) who ON true
+      JOIN LATERAL (
+            SELECT c.id FROM class_sessions c
+             WHERE c.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
+            UNION ALL
+            SELECT sb.session_id FROM session_attendees sb
+              JOIN class_sessions c ON c.id = sb.session_id
+             WHERE sb.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
+      ) other ON true
+      JOIN class_sessions b ON b.id = other.id
+     WHERE {_NEAR}
+    """
+
+
+EVALUATE_SQL = f"""
+WITH x AS (SELECT DISTINCT unnest(CAST(:ids AS bigint[])) AS id),
+p1 AS ({_pairs("x")}),
+affected AS (SELECT id FROM x UNION SELECT b_id FROM p1),
+p2 AS ({_pairs("affected")}),
+verdict AS (
+    SELECT a.id,
+           coalesce(array_agg(b.id ORDER BY b.created_at, b.id)
+                    FILTER (WHERE b.id IS NOT NULL), '{{}}') AS blockers
+      FROM affected f
+      JOIN class_sessions a ON a.id = f.id AND a.status <> 'CANCELLED'
+      LEFT JOIN p2 ON p2.a_id = a.id
+      LEFT JOIN class_sessions b ON b.id = p2.b_id AND (b.created_at, b.id) < (a.created_at, a.id)
+     GROUP BY a.id
+)
+UPDATE class_sessions s
+   SET status = CASE WHEN cardinality(v.blockers) > 0 THEN 'CONFLICTED'
+                     ELSE 'CONFIRMED' END::session_status,
+       conflicts_with = v.blockers
+  FROM verdict v
+ WHERE s.id = v.id
+   AND (s.conflicts_with <> v.blockers
+        OR s.status <> CASE WHEN cardinality(v.blockers) > 0 THEN 'CONFLICTED'
+                            ELSE 'CONFIRMED' END::session_status)
+RETURNING s.id, s.status::text
+"""
+
+
+def evaluate(session: Session, ids: Iterable[int], *, lock: bool = True) -> dict[int, str]:
+    """Re-evaluate the sessions `ids` and their neighbours; return the ones that changed."""
+    id_list = sorted(set(ids))
+    if not id_list:
+        return {}
+    if lock:
+        lock_schedule(session)
+    rows = session.execute(text(EVALUATE_SQL), {"ids": id_list}).all()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+NEIGHBOURS_SQL = f"""
+WITH x AS (SELECT DISTINCT unnest(CAST(:ids AS bigint[])) AS id)
+SELECT DISTINCT b_id FROM ({_pairs("x")}) p
+"""
+
+
+def neighbours(session: Session, ids: Iterable[int]) -> list[int]:
+    """Return the live sessions that overlap `ids` and share a resource (before a move)."""
+    id_list = sorted(set(ids))
+    if not id_list:
+        return []
+    return [int(r[0]) for r in session.execute(text(NEIGHBOURS_SQL), {"ids": id_list})]
+
+
+def evaluate_all(session: Session, *, branch_id: int | None = None) -> int:
+    """Re-evaluate every live session (of one branch, or all); return how many changed."""
+    lock_schedule(session)
+    where = "status <> 'CANCELLED'" + (" AND branch_id = :b" if branch_id is not None else "")
+    ids = [
+        int(r[0])
+        for r in session.execute(
+            text(f"SELECT id FROM class_sessions WHERE {where}"), {"b": branch_id}
+        )
+    ]
+    changed = 0
+    for start in range(0, len(ids), 50_000):
+        changed += len(evaluate(session, ids[start : start + 50_000]))
+    return changed

@@ -1,0 +1,105 @@
+"""What a session looks like going in and coming out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from komawari.orm import SeriesKind, SessionStatus
+from komawari.series.schemas import Clock
+
+
+class SessionCreate(BaseModel):
+    """A one-off lesson (no series)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "branch_id": 1,
+                    "teacher_id": 1,
+                    "student_id": 1,
+                    "date": "2026-12-03",
+                    "start_time": "18:00",
+                    "end_time": "19:00",
+                }
+            ]
+        },
+    )
+
+    branch_id: int = Field(gt=0)
+    teacher_id: int = Field(gt=0)
+    kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
+    student_id: int | None = Field(default=None, gt=0)
+    student_ids: list[int] = Field(default_factory=list, max_length=1000)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    room_id: int | None = Field(default=None, gt=0)
+    date: dt.date
+    start_time: Clock
+    end_time: Clock
+
+    @model_validator(mode="after")
+    def _shape(self) -> SessionCreate:
+        if self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.kind == "PRIVATE" and (self.student_id is None or self.student_ids):
+            raise ValueError("a private lesson has exactly one student_id")
+        if self.kind == "GROUP" and (self.student_id is not None or self.title is None):
+            raise ValueError("a group lesson has a title and student_ids, not student_id")
+        return self
+
+
+class SessionMove(BaseModel):
+    """Move a session to another date or time (or room); it keeps its occurrence identity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+    start_time: Clock | None = None
+    end_time: Clock | None = None
+    room_id: int | None = Field(default=None, gt=0)
+    reason: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _something(self) -> SessionMove:
+        if (
+            self.date is None
+            and self.start_time is None
+            and self.end_time is None
+            and self.room_id is None
+        ):
+            raise ValueError("give at least one of date, start_time, end_time, room_id")
+        return self
+
+
+class SessionCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    branch_id: int
+    series_id: int | None
+    original_date: dt.date | None
+    kind: SeriesKind
+    title: str | None
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    teacher_id: int
+    student_id: int | None
+    room_id: int | None
+    status: SessionStatus
+    conflicts_with: list[int]
+    cancel_reason: str | None
+    duplicate_of_id: int | None
+    created_at: dt.datetime

@@ -1,0 +1,230 @@
+"""One-off sessions, cancel and move, and the queries of the day's schedule."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.branches.models import Branch
+from komawari.errors import DuplicateSession, InvalidInput, NotFound
+from komawari.orm import SeriesKind, SessionStatus
+from komawari.people.models import Room, Student, Teacher
+from komawari.sessions import conflicts
+from komawari.sessions.models import ClassSession, SessionAttendee
+from komawari.sessions.schemas import SessionCreate, SessionMove
+
+UNIQUE_1ON1 = "ux_class_sessions_unique_1on1"
+
+
+def get(session: Session, session_id: int) -> ClassSession:
+    """Return the session, or raise NotFound."""
+    row = session.get(ClassSession, session_id)
+    if row is None:
+        raise NotFound(f"session {session_id} does not exist")
+    return row
+
+
+def find_same_lesson(session: Session, row: ClassSession) -> ClassSession | None:
+    """Return the live private session with the same (date, start, end, teacher, student)."""
+    if row.kind != SeriesKind.PRIVATE:
+        return None
+    query = select(ClassSession).where(
+        ClassSession.kind == SeriesKind.PRIVATE,
+        ClassSession.status != SessionStatus.CANCELLED,
+        ClassSession.date == row.date,
+        ClassSession.start_time == row.start_time,
+        ClassSession.end_time == row.end_time,
+        ClassSession.teacher_id == row.teacher_id,
+        ClassSession.student_id == row.student_id,
+    )
+    if row.id is not None:
+        query = query.where(ClassSession.id != row.id)
+    return session.scalars(query.limit(1)).first()
+
+
+def _flush_guarded(session: Session, row: ClassSession) -> None:
+    """Flush, turning the exact-duplicate guard's refusal into a 409 naming the lesson."""
+    savepoint = session.begin_nested()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == UNIQUE_1ON1:
+            other = find_same_lesson(session, row)
+            raise DuplicateSession(other.id if other else None) from exc
+        raise
+    savepoint.commit()
+
+
+def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
+    """Book a one-off lesson; conflicts are shown, exact duplicates refused."""
+    conflicts.lock_schedule(session)
+    branch = session.get(Branch, session_in.branch_id)
+    if branch is None:
+        raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
+    if session.get(Teacher, session_in.teacher_id) is None:
+        raise InvalidInput("teacher_id", f"teacher {session_in.teacher_id} does not exist")
+    students = [session_in.student_id] if session_in.student_id else session_in.student_ids
+    for sid in students:
+        if session.get(Student, sid) is None:
+            raise InvalidInput("student_id", f"student {sid} does not exist")
+    if session_in.room_id is not None:
+        room = session.get(Room, session_in.room_id)
+        if room is None or room.branch_id != branch.id:
+            raise InvalidInput("room_id", f"room {session_in.room_id} is not at this branch")
+    row = ClassSession(
+        branch_id=branch.id,
+        time_zone=branch.time_zone,
+        kind=SeriesKind(session_in.kind),
+        title=session_in.title,
+        date=session_in.date,
+        start_time=session_in.start_time,
+        end_time=session_in.end_time,
+        teacher_id=session_in.teacher_id,
+        student_id=session_in.student_id,
+        room_id=session_in.room_id,
+    )
+    existing = find_same_lesson(session, row)
+    if existing is not None:
+        raise DuplicateSession(existing.id)
+    session.add(row)
+    _flush_guarded(session, row)
+    for sid in dict.fromkeys(session_in.student_ids):
+        session.add(SessionAttendee(session_id=row.id, student_id=sid))
+    session.flush()
+    conflicts.evaluate(session, [row.id])
+    session.refresh(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="session.create",
+        subject_type="session",
+        subject_id=row.id,
+        branch_id=row.branch_id,
+        details=session_in.model_dump(mode="json"),
+    )
+    return row
+
+
+def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> ClassSession:
+    """Cancel a session with a reason; the sessions it blocked are re-evaluated at once."""
+    if not reason.strip():
+        raise InvalidInput("reason", "a cancellation needs a reason")
+    conflicts.lock_schedule(session)
+    row = get(session, session_id)
+    if row.status == SessionStatus.CANCELLED:
+        raise InvalidInput("status", f"session {session_id} is already cancelled")
+    row.status, row.cancel_reason, row.conflicts_with = SessionStatus.CANCELLED, reason, []
+    row.cancelled_at = func.now()
+    session.flush()
+    changed = conflicts.evaluate(session, [row.id])
+    session.refresh(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="session.cancel",
+        subject_type="session",
+        subject_id=row.id,
+        branch_id=row.branch_id,
+        series_id=row.series_id,
+        occurrence_date=row.original_date,
+        reason=reason,
+        details={"re_evaluated": {str(k): v for k, v in changed.items()}},
+    )
+    return row
+
+
+def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
+    """Move a session to another date or time; it keeps its (series, original date)."""
+    conflicts.lock_schedule(session)
+    row = get(session, session_id)
+    if row.status == SessionStatus.CANCELLED:
+        raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
+    before = {
+        "date": row.date.isoformat(),
+        "start_time": row.start_time.isoformat(),
+        "end_time": row.end_time.isoformat(),
+        "room_id": row.room_id,
+    }
+    old_neighbours = conflicts.neighbours(session, [row.id])
+    new_start = move_in.start_time or row.start_time
+    new_end = move_in.end_time or row.end_time
+    if move_in.start_time is not None and move_in.end_time is None:
+        # Keep the lesson's length when only the start moves.
+        length = _minutes(row.end_time) - _minutes(row.start_time)
+        total = _minutes(new_start) + length
+        if total >= 24 * 60:
+            raise InvalidInput("start_time", "the lesson would run past midnight")
+        new_end = new_end.replace(hour=total // 60, minute=total % 60)
+    if new_end <= new_start:
+        raise InvalidInput("end_time", "must be after start_time")
+    if move_in.room_id is not None:
+        room = session.get(Room, move_in.room_id)
+        if room is None or room.branch_id != row.branch_id:
+            raise InvalidInput("room_id", f"room {move_in.room_id} is not at this branch")
+        row.room_id = move_in.room_id
+    row.date = move_in.date or row.date
+    row.start_time, row.end_time = new_start, new_end
+    _flush_guarded(session, row)
+    conflicts.evaluate(session, [row.id, *old_neighbours])
+    session.refresh(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="session.move",
+        subject_type="session",
+        subject_id=row.id,
+        branch_id=row.branch_id,
+        series_id=row.series_id,
+        occurrence_date=row.original_date,
+        reason=move_in.reason,
+        details={"before": before, "after": move_in.model_dump(mode="json", exclude_none=True)},
+    )
+    return row
+
+
+def _minutes(t: object) -> int:
+    return t.hour * 60 + t.minute  # type: ignore[attr-defined, no-any-return]
+
+
+def list_sessions(
+    session: Session,
+    *,
+    branch_ids: list[int] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    teacher_id: int | None = None,
+    student_id: int | None = None,
+    status: SessionStatus | None = None,
+    after_id: int = 0,
+    limit: int = 200,
+) -> list[ClassSession]:
+    """List sessions in (date, start, id) order, filtered."""
+    query = (
+        select(ClassSession)
+        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
+        .limit(limit)
+    )
+    if after_id:
+        query = query.where(ClassSession.id > after_id)
+    if branch_ids is not None:
+        query = query.where(ClassSession.branch_id.in_(branch_ids))
+    if date_from is not None:
+        query = query.where(ClassSession.date >= date_from)
+    if date_to is not None:
+        query = query.where(ClassSession.date <= date_to)
+    if teacher_id is not None:
+        query = query.where(ClassSession.teacher_id == teacher_id)
+    if student_id is not None:
+        attendee = select(SessionAttendee.session_id).where(
+            SessionAttendee.student_id == student_id
+        )
+        query = query.where((ClassSession.student_id == student_id) | ClassSession.id.in_(attendee))
+    if status is not None:
+        query = query.where(ClassSession.status == status)
+    return list(session.scalars(query))

@@ -1,0 +1,105 @@
+"""Test databases: real PostgreSQL built by the migrations, never a mock.
+
+With KOMAWARI_TEST_DATABASE_URL (a server URL, e.g. postgresql://postgres@127.0.0.1:5432/test)
+the suite creates a fresh database on that server; without it, on an embedded server in a
+temporary folder. Each test runs in a transaction rolled back at the end, except tests
+that take `committed_engine`, whose data is really committed and truncated afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from komawari import schema
+from komawari.db import normalise_url
+from komawari.models import Base
+
+
+def _server_url() -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
+    external = os.environ.get("KOMAWARI_TEST_DATABASE_URL")
+    if external:
+        return normalise_url(external), None
+    from komawari.embedded import embedded_url
+
+    folder = tempfile.TemporaryDirectory(prefix="komawari-test-")
+    return embedded_url(Path(folder.name) / "pgdata", cleanup="delete"), folder
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """Create a fresh database for this test run, migrated to head; drop it afterwards."""
+    server, folder = _server_url()
+    name = f"komawari_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    os.environ["KOMAWARI_TEST_DATABASE_NAME"] = name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+    if folder is not None:
+        folder.cleanup()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(database_url, pool_size=20, max_overflow=20)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    outer = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        conn.close()
+
+
+def truncate_all(engine: Engine) -> None:
+    """Empty every table and restart the ids."""
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def committed_engine(engine: Engine) -> Iterator[Engine]:
+    """The engine for tests that commit for real (concurrency); tables emptied afterwards."""
+    truncate_all(engine)
+    yield engine
+    truncate_all(engine)
+    schema_restore_guards(engine)
+
+
+def schema_restore_guards(engine: Engine) -> None:
+    """Re-create any guard a test dropped, so later tests see the full schema."""
+    states = schema.guard_states(engine)
+    with engine.begin() as conn:
+        for guard in schema.GUARDS:
+            if states[guard.name] != "ok":
+                conn.execute(text(guard.ddl))

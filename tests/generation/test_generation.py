@@ -1,0 +1,206 @@
+"""Generation: the rows of one run, whatever runs again; closures, pause and the watermark."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from komawari.audit.models import AuditEvent
+from komawari.audit.service import Actor
+from komawari.branches import service as branches
+from komawari.generation import service as generation
+from komawari.orm import RunTrigger, SessionStatus
+from komawari.series import service as series_service
+from komawari.series.schemas import SeriesCreate
+from komawari.sessions.models import ClassSession
+from tests import factories as f
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # Monday 12:00 in Tokyo
+ACTOR = Actor("test", "pytest")
+
+
+def _series(db: Session, **over: object) -> int:
+    b = over.pop("branch", None) or f.branch(db)
+    data = {
+        "branch_id": b.id,
+        "teacher_id": f.teacher(db).id,
+        "student_id": f.student(db).id,
+        "weekdays": ["mon", "thu"],
+        "start_time": "20:00",
+        "end_time": "21:30",
+        "first_date": "2026-11-30",
+        **over,
+    }
+    series, _ = series_service.create(
+        db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, generate=False, now=NOW
+    )
+    return series.id
+
+
+def _run(db: Session, **scope: object) -> generation.RunResult:
+    return generation.generate_in(
+        db, trigger=RunTrigger.CLI, scope=generation.Scope(now=NOW, **scope), actor=ACTOR
+    )
+
+
+def _dates(db: Session, series_id: int) -> list[date]:
+    return list(
+        db.scalars(
+            select(ClassSession.original_date)
+            .where(ClassSession.series_id == series_id)
+            .order_by(ClassSession.original_date)
+        )
+    )
+
+
+def test_a_series_is_materialised_on_its_weekdays_up_to_the_horizon(db: Session) -> None:
+    sid = _series(db)
+    result = _run(db, horizon_days=14)
+    # Mon 30 Nov .. Mon 14 Dec: Mondays 30, 7, 14 and Thursdays 3, 10.
+    assert _dates(db, sid) == [
+        date(2026, 11, 30),
+        date(2026, 12, 3),
+        date(2026, 12, 7),
+        date(2026, 12, 10),
+        date(2026, 12, 14),
+    ]
+    assert result.counts.created == 5
+
+
+def test_a_second_run_creates_nothing_and_does_no_work(db: Session) -> None:
+    sid = _series(db)
+    _run(db, horizon_days=14)
+    again = _run(db, horizon_days=14)
+    assert again.counts.created == 0
+    assert again.counts.series_done == 0
+    assert again.counts.skipped_existing == 0  # the watermark skipped the series entirely
+    assert len(_dates(db, sid)) == 5
+
+
+def test_existing_occurrences_are_counted_and_audited_when_met_again(db: Session) -> None:
+    sid = _series(db)
+    _run(db, horizon_days=14)
+    # Lose the watermark, as a second host with stale data would: the key still holds.
+    series = series_service.get(db, sid)
+    series.generated_through = None
+    db.flush()
+    again = _run(db, horizon_days=14)
+    assert again.counts.created == 0
+    assert again.counts.skipped_existing == 5
+    events = db.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "occurrence.skipped_existing", AuditEvent.series_id == sid)
+    )
+    assert events == 5
+
+
+def test_every_n_weeks_counts_from_the_first_date(db: Session) -> None:
+    sid = _series(db, weekdays=["wed"], first_date="2026-12-02", interval_weeks=2)
+    _run(db, horizon_days=40)
+    assert _dates(db, sid) == [date(2026, 12, 2), date(2026, 12, 16), date(2026, 12, 30)]
+
+
+def test_closure_days_are_skipped_and_counted(db: Session) -> None:
+    b = f.branch(db)
+    branches.add_closure(db, b.id, date(2026, 12, 3), reason="holiday", actor=ACTOR)
+    sid = _series(db, branch=b)
+    result = _run(db, horizon_days=14)
+    assert date(2026, 12, 3) not in _dates(db, sid)
+    assert result.counts.skipped_closed == 1
+
+
+def test_removing_a_closure_fills_the_day_again(db: Session) -> None:
+    b = f.branch(db)
+    sid = _series(db, branch=b)
+    _run(db, horizon_days=14)
+    cancelled = branches.add_closure(db, b.id, date(2026, 12, 3), reason="typhoon", actor=ACTOR)
+    assert len(cancelled) == 1
+    row = db.scalar(select(ClassSession).where(ClassSession.id == cancelled[0]))
+    assert row is not None
+    assert row.status == SessionStatus.CANCELLED
+    assert row.cancel_reason == "branch_closed"
+    outcome = branches.remove_closure(db, b.id, date(2026, 12, 3), actor=ACTOR)
+    assert outcome["restored"] == 1
+    db.refresh(row)
+    assert row.status == SessionStatus.CONFIRMED
+    assert len(_dates(db, sid)) == 5
+
+
+def test_paused_series_generate_nothing_and_are_counted(db: Session) -> None:
+    sid = _series(db)
+    series_service.pause(db, sid, actor=ACTOR, reason="holiday")
+    result = _run(db, horizon_days=14)
+    assert _dates(db, sid) == []
+    assert result.counts.skipped_paused == 5
+
+
+def test_a_group_session_carries_the_students_enrolled_that_day(db: Session) -> None:
+    b = f.branch(db)
+    s1, s2 = f.student(db), f.student(db)
+    data = {
+        "branch_id": b.id,
+        "teacher_id": f.teacher(db).id,
+        "kind": "GROUP",
+        "title": "English B1",
+        "capacity": 4,
+        "student_ids": [s1.id],
+        "weekdays": [1],
+        "start_time": "18:00",
+        "end_time": "19:00",
+        "first_date": "2026-11-30",
+    }
+    series, _ = series_service.create(
+        db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, generate=False, now=NOW
+    )
+    series_service.enrol(db, series.id, student_id=s2.id, from_date=date(2026, 12, 7), actor=ACTOR)
+    _run(db, horizon_days=8)
+    from komawari.sessions.models import SessionAttendee
+
+    rows = db.execute(
+        select(ClassSession.original_date, func.array_agg(SessionAttendee.student_id))
+        .join(SessionAttendee, SessionAttendee.session_id == ClassSession.id)
+        .where(ClassSession.series_id == series.id)
+        .group_by(ClassSession.original_date)
+        .order_by(ClassSession.original_date)
+    ).all()
+    assert [(d, sorted(ids)) for d, ids in rows] == [
+        (date(2026, 11, 30), [s1.id]),
+        (date(2026, 12, 7), sorted([s1.id, s2.id])),
+    ]
+
+
+def test_the_past_is_never_generated(db: Session) -> None:
+    sid = _series(db, first_date="2026-11-01")
+    _run(db, horizon_days=3)
+    assert _dates(db, sid) == [date(2026, 11, 30), date(2026, 12, 3)]
+
+
+def test_the_same_lesson_from_another_origin_is_not_duplicated(db: Session) -> None:
+    b, t, s = f.branch(db), f.teacher(db), f.student(db)
+    f.private_session(
+        db,
+        branch_row=b,
+        teacher_row=t,
+        student_row=s,
+        day=date(2026, 12, 3),
+        start=time(20),
+        end=time(21, 30),
+    )
+    data = {
+        "branch_id": b.id,
+        "teacher_id": t.id,
+        "student_id": s.id,
+        "weekdays": ["thu"],
+        "start_time": "20:00",
+        "end_time": "21:30",
+        "first_date": "2026-11-30",
+    }
+    series, _ = series_service.create(
+        db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, generate=False, now=NOW
+    )
+    result = _run(db, horizon_days=8)
+    assert result.counts.skipped_duplicate == 1
+    assert _dates(db, series.id) == []
