@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import komawari.models  # noqa: F401 - every mapper known, whatever the entry point
 from komawari.config import Settings, get_settings
 from komawari.errors import ConfigurationError
 

@@ -134,7 +134,7 @@ def skipped_report(
     sub = base.subquery()
     day = func.date(sub.c.at)
     per_day: dict[date, int] = dict(
-        session.execute(select(day, func.count()).group_by(day).order_by(day)).tuples().all()
+        session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
     )
     per_series = {
         s: n

@@ -103,7 +103,11 @@ def with_retry(func: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
             return func()
         except DBAPIError as exc:
             state = getattr(exc.orig, "sqlstate", None)
-            if state not in RETRYABLE or attempt == attempts:
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            # A lesson committed by a concurrent writer after this statement's snapshot
+            # (only possible without the schedule lock): the retry sees it and skips it.
+            lost_race = state == "23505" and constraint == "ux_class_sessions_unique_1on1"
+            if (state not in RETRYABLE and not lost_race) or attempt == attempts:
                 raise
             log.warning("retrying after %s (attempt %d)", state, attempt)
             _time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
@@ -292,3 +296,39 @@ def recent_runs(
     if before_id is not None:
         query = query.where(GenerationRun.id < before_id)
     return list(session.scalars(query))
+
+
+def runs_of(
+    session: Session,
+    *,
+    branch_ids: list[int] | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[GenerationRun]:
+    """Return runs, newest first; with `branch_ids`, only runs of those branches' data."""
+    from komawari.series.models import ClassSeries
+
+    query = select(GenerationRun).order_by(GenerationRun.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(GenerationRun.id < before_id)
+    if branch_ids is not None:
+        of_series = select(ClassSeries.id).where(ClassSeries.branch_id.in_(branch_ids))
+        query = query.where(
+            GenerationRun.branch_id.in_(branch_ids) | GenerationRun.series_id.in_(of_series)
+        )
+    return list(session.scalars(query))
+
+
+def run_branch_id(session: Session, run_id: int) -> tuple[GenerationRun, int | None]:
+    """Return a run and the branch its data belongs to (None: every branch), or NotFound."""
+    from komawari.errors import NotFound
+    from komawari.series.models import ClassSeries
+
+    found = session.get(GenerationRun, run_id)
+    if found is None:
+        raise NotFound(f"generation run {run_id} does not exist")
+    if found.branch_id is not None or found.series_id is None:
+        return found, found.branch_id
+    return found, session.scalar(
+        select(ClassSeries.branch_id).where(ClassSeries.id == found.series_id)
+    )

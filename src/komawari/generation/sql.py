@@ -57,14 +57,18 @@ flagged AS (
     SELECT c.*,
            EXISTS (SELECT 1 FROM branch_closures bc
                     WHERE bc.branch_id = c.branch_id AND bc.date = c.day) AS closed,
-           c.kind = 'PRIVATE' AND EXISTS (
+           -- Two series of one pair may meet at the same time on a shared weekday: the
+           -- lesson is made once (by the older series), never twice (promise 1).
+           c.kind = 'PRIVATE' AND (row_number() OVER (
+               PARTITION BY c.kind, c.day, c.start_time, c.end_time, c.teacher_id, c.student_id
+               ORDER BY c.id) > 1 OR EXISTS (
                SELECT 1 FROM class_sessions x
                 WHERE x.date = c.day AND x.start_time = c.start_time
                   AND x.end_time = c.end_time AND x.teacher_id = c.teacher_id
                   AND x.student_id = c.student_id AND x.kind = 'PRIVATE'
                   AND x.status <> 'CANCELLED'
                   AND (x.series_id IS DISTINCT FROM c.id OR x.original_date <> c.day)
-           ) AS same_lesson_exists
+           )) AS same_lesson_exists
       FROM cand c
 ),
 ins AS (
@@ -91,7 +95,9 @@ existing AS (
     SELECT f.id, f.branch_id, f.day
       FROM flagged f
      WHERE NOT f.closed AND NOT f.same_lesson_exists
-       AND NOT EXISTS (SELECT 1 FROM ins i WHERE i.series_id = f.id AND i.original_date = f.day)
+       -- NOT IN over a CTE becomes a hashed subplan (a NOT EXISTS here was planned as a
+       -- nested loop from the CTE's one-row estimate: quadratic).
+       AND (f.id, f.day) NOT IN (SELECT i.series_id, i.original_date FROM ins i)
 ),
 skip_audit AS (
     INSERT INTO audit_events (actor_type, actor, action, subject_type, subject_id, branch_id,

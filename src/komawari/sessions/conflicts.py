@@ -18,8 +18,16 @@ SCHEDULE_LOCK = 0x4B4F4D41  # "KOMA": one lock for every write to the schedule
 
 
 def lock_schedule(session: Session) -> None:
-    """Serialise writers of the schedule until this transaction ends (re-entrant)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEDULE_LOCK})
+    """Serialise writers of the schedule until this transaction ends (re-entrant).
+
+    Also turns JIT off for the transaction: the set-based statements here are planned
+    from estimates that a fresh batch makes stale, and JIT compiling them costs seconds
+    where running them costs milliseconds.
+    """
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:k), set_config('jit', 'off', true)"),
+        {"k": SCHEDULE_LOCK},
+    )
 
 
 _NEAR = (
@@ -48,15 +56,16 @@ def _pairs(src: str) -> str:
             UNION ALL
             SELECT sa.student_id FROM session_attendees sa WHERE sa.session_id = a.id
       ) who ON true
+      -- The other side's rows come straight from the lateral lookups (by student and
+      -- date), so the planner never has to join them back to class_sessions.
       JOIN LATERAL (
-            SELECT c.id FROM class_sessions c
+            SELECT c.id, c.date, c.status, c.starts_at, c.ends_at FROM class_sessions c
              WHERE c.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
             UNION ALL
-            SELECT sb.session_id FROM session_attendees sb
-              JOIN class_sessions c ON c.id = sb.session_id
+            SELECT c.id, c.date, c.status, c.starts_at, c.ends_at
+              FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
              WHERE sb.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
-      ) other ON true
-      JOIN class_sessions b ON b.id = other.id
+      ) b ON true
      WHERE {_NEAR}
     """
 

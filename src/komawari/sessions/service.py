@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import func, select
@@ -47,15 +48,25 @@ def find_same_lesson(session: Session, row: ClassSession) -> ClassSession | None
     return session.scalars(query.limit(1)).first()
 
 
-def _flush_guarded(session: Session, row: ClassSession) -> None:
-    """Flush, turning the exact-duplicate guard's refusal into a 409 naming the lesson."""
-    savepoint = session.begin_nested()
+def _guarded(
+    session: Session,
+    row: ClassSession,
+    change: Callable[[], None],
+    probe: ClassSession | None = None,
+) -> None:
+    """Apply `change` and flush in a savepoint; the exact-duplicate guard becomes a 409.
+
+    `probe` carries the new key when `row` changes, since a rolled-back savepoint puts
+    the row's old values back.
+    """
+    savepoint = session.begin_nested()  # before the change: begin_nested() flushes
     try:
+        change()
         session.flush()
     except IntegrityError as exc:
         savepoint.rollback()
         if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == UNIQUE_1ON1:
-            other = find_same_lesson(session, row)
+            other = find_same_lesson(session, probe or row)
             raise DuplicateSession(other.id if other else None) from exc
         raise
     savepoint.commit()
@@ -92,8 +103,7 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
     existing = find_same_lesson(session, row)
     if existing is not None:
         raise DuplicateSession(existing.id)
-    session.add(row)
-    _flush_guarded(session, row)
+    _guarded(session, row, lambda: session.add(row))
     for sid in dict.fromkeys(session_in.student_ids):
         session.add(SessionAttendee(session_id=row.id, student_id=sid))
     session.flush()
@@ -167,10 +177,22 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         room = session.get(Room, move_in.room_id)
         if room is None or room.branch_id != row.branch_id:
             raise InvalidInput("room_id", f"room {move_in.room_id} is not at this branch")
-        row.room_id = move_in.room_id
-    row.date = move_in.date or row.date
-    row.start_time, row.end_time = new_start, new_end
-    _flush_guarded(session, row)
+
+    def change() -> None:
+        row.room_id = move_in.room_id or row.room_id
+        row.date = move_in.date or row.date
+        row.start_time, row.end_time = new_start, new_end
+
+    probe = ClassSession(
+        id=row.id,
+        kind=row.kind,
+        date=move_in.date or row.date,
+        start_time=new_start,
+        end_time=new_end,
+        teacher_id=row.teacher_id,
+        student_id=row.student_id,
+    )
+    _guarded(session, row, change, probe)
     conflicts.evaluate(session, [row.id, *old_neighbours])
     session.refresh(row)
     audit.record(

@@ -1,0 +1,345 @@
+"""Benchmark generation against a COPY of the same rows, a naive loop, concurrency, memory.
+
+    .venv/bin/python benchmarks/generation.py [--series 10000] [--url postgresql://...]
+
+Builds a fresh database on the server (default: the PostgreSQL at 127.0.0.1:5432), fills
+the issue's fixture (20 branches, 200 teachers, 3,000 students, N ACTIVE private series on
+1 to 3 weekdays, horizon 12 weeks), and prints one JSON object with every figure. All
+ratios are measured side by side in the one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from komawari import schema
+from komawari.db import normalise_url
+from komawari.generation import service as generation
+from komawari.orm import RunTrigger, SeriesKind
+from komawari.scheduling.recurrence import Pattern, occurrences
+from komawari.series.models import ClassSeries
+from komawari.sessions.models import ClassSession
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 30)
+HORIZON = 84
+COLUMNS = (
+    "branch_id, time_zone, series_id, original_date, kind, title, date, start_time,"
+    " end_time, teacher_id, student_id, room_id, status, created_at"
+)
+
+
+def fresh_database(server: str) -> str:
+    name = f"komawari_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def drop_database(server: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fixture(engine: Engine, series: int, seed: int = 42) -> None:
+    """Insert the deterministic school: branches, teachers, students, series."""
+    rnd = random.Random(seed)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO branches (name, time_zone) SELECT 'B' || g, 'Asia/Tokyo'"
+                " FROM generate_series(1, 20) g"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO teachers (name) SELECT 'T' || g FROM generate_series(1, 200) g")
+        )
+        conn.execute(
+            text("INSERT INTO students (name) SELECT 'S' || g FROM generate_series(1, 3000) g")
+        )
+        rows, used = [], set()
+        while len(rows) < series:
+            teacher = rnd.randrange(1, 201)
+            student = rnd.randrange(1, 3001)
+            start = rnd.randrange(9, 21)
+            mask = 0
+            for d in rnd.sample(range(7), rnd.randint(1, 3)):
+                mask |= 1 << d
+            key = (teacher, student, start, mask)
+            if key in used:
+                continue
+            used.add(key)
+            rows.append(
+                {
+                    "b": 1 + teacher % 20,
+                    "t": teacher,
+                    "s": student,
+                    "w": mask,
+                    "st": f"{start:02d}:00",
+                    "et": f"{start:02d}:50",
+                    "fd": TODAY - timedelta(days=rnd.randrange(60)),
+                }
+            )
+        conn.execute(
+            text(
+                "INSERT INTO class_series (branch_id, teacher_id, kind, student_id, weekdays,"
+                " start_time, end_time, first_date) VALUES (:b, :t, 'PRIVATE', :s, :w,"
+                " CAST(:st AS time), CAST(:et AS time), :fd)"
+            ),
+            rows,
+        )
+
+
+def reset(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE class_sessions, session_attendees, audit_events,"
+                " generation_runs RESTART IDENTITY CASCADE"
+            )
+        )
+        conn.execute(text("UPDATE class_series SET generated_through = NULL"))
+
+
+def scope() -> generation.Scope:
+    return generation.Scope(now=NOW, horizon_days=HORIZON)
+
+
+def timed_run(engine: Engine) -> tuple[float, generation.RunResult]:
+    start = time.perf_counter()
+    result = generation.run(engine, trigger=RunTrigger.CLI, scope=scope())
+    return time.perf_counter() - start, result
+
+
+def timed_copy(url: str, engine: Engine) -> tuple[float, int]:
+    """Dump the generated rows, empty the table, and time a COPY of them back in."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    buf = io.BytesIO()
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY (SELECT {COLUMNS} FROM class_sessions ORDER BY id) TO STDOUT") as cp:
+            for chunk in cp:
+                buf.write(chunk)
+        cur.execute("TRUNCATE class_sessions, session_attendees RESTART IDENTITY CASCADE")
+        conn.commit()
+        data = buf.getvalue()
+        start = time.perf_counter()
+        with cur.copy(f"COPY class_sessions ({COLUMNS}) FROM STDIN") as cp:
+            cp.write(data)
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        cur.execute("SELECT count(*) FROM class_sessions")
+        count = cur.fetchone()[0]  # type: ignore[index]
+    return elapsed, int(count)
+
+
+def naive(engine: Engine, sample: int) -> tuple[float, int]:
+    """The incident's generator: per occurrence, SELECT then INSERT through the ORM."""
+    made = 0
+    start = time.perf_counter()
+    with Session(engine) as s:
+        series = s.scalars(select(ClassSeries).order_by(ClassSeries.id).limit(sample)).all()
+        for cs in series:
+            pattern = Pattern(cs.weekdays, cs.first_date, cs.last_date, cs.interval_weeks)
+            for d in occurrences(pattern, TODAY, TODAY + timedelta(days=HORIZON)):
+                exists = s.scalar(
+                    select(ClassSession.id).where(
+                        ClassSession.series_id == cs.id, ClassSession.original_date == d
+                    )
+                )
+                if exists is None:
+                    s.add(
+                        ClassSession(
+                            branch_id=cs.branch_id,
+                            time_zone="Asia/Tokyo",
+                            series_id=cs.id,
+                            original_date=d,
+                            kind=SeriesKind.PRIVATE,
+                            date=d,
+                            start_time=cs.start_time,
+                            end_time=cs.end_time,
+                            teacher_id=cs.teacher_id,
+                            student_id=cs.student_id,
+                        )
+                    )
+                    s.flush()
+                    made += 1
+            s.commit()
+    return time.perf_counter() - start, made
+
+
+def _proc(url: str, barrier: Any) -> None:
+    engine = create_engine(url)
+    barrier.wait()
+    generation.run(engine, trigger=RunTrigger.SCHEDULE, scope=scope())
+
+
+def concurrent(url: str, n: int) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(n + 1)
+    procs = [ctx.Process(target=_proc, args=(url, barrier)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    return time.perf_counter() - start
+
+
+def peak_memory(url: str) -> int:
+    """Run one generation in a fresh process; return that process's peak RSS in KiB."""
+    code = (
+        "import resource, sys; from benchmarks.generation import *;"
+        " e = create_engine(sys.argv[1]);"
+        " generation.run(e, trigger=RunTrigger.CLI, scope=scope());"
+        " print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, url],
+        check=True,
+        cwd=os.getcwd(),
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def memory_by_size(server: str, sizes: list[int]) -> dict[str, int]:
+    """Peak RSS of one run for several fixture sizes: it must not grow with the series."""
+    peaks = {}
+    for n in sizes:
+        url = fresh_database(server)
+        try:
+            engine = create_engine(url)
+            fixture(engine, n)
+            engine.dispose()
+            peaks[str(n)] = peak_memory(url)
+        finally:
+            drop_database(server, url)
+    return peaks
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    with create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test").connect() as c:
+        pg = c.execute(text("SHOW server_version")).scalar_one()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "date": datetime.now(UTC).date().isoformat(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--series", type=int, default=10_000)
+    parser.add_argument(
+        "--url",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="a server URL; a fresh database is made on it",
+    )
+    parser.add_argument("--concurrent", type=int, default=8)
+    args = parser.parse_args()
+    server = normalise_url(args.url)
+    url = fresh_database(server)
+    out: dict[str, Any] = {"machine": machine(), "series": args.series, "horizon_days": HORIZON}
+    try:
+        engine = create_engine(url)
+        fixture(engine, args.series)
+        gen_times = []
+        for _ in range(2):
+            reset(engine)
+            elapsed, result = timed_run(engine)
+            gen_times.append(elapsed)
+        out["rows"] = result.counts.created
+        out["conflicted"] = result.counts.conflicted
+        noop_start = time.perf_counter()
+        again = generation.run(engine, trigger=RunTrigger.CLI, scope=scope())
+        out["second_run_s"] = round(time.perf_counter() - noop_start, 4)
+        out["second_run_rows"] = again.counts.created
+        copy_times = []
+        for _ in range(2):
+            elapsed, copied = timed_copy(url, engine)
+            copy_times.append(elapsed)
+        gen, copy = min(gen_times), min(copy_times)
+        out |= {
+            "first_run_s": round(gen, 3),
+            "first_run_rows_per_s": round(out["rows"] / gen),
+            "copy_s": round(copy, 3),
+            "copy_rows": copied,
+            "first_run_over_copy": round(gen / copy, 2),
+            "second_run_over_first": round(out["second_run_s"] / gen, 4),
+        }
+        reset(engine)
+        sample = max(1, args.series // 10)
+        naive_s, naive_rows = naive(engine, sample)
+        extrapolated = naive_s * args.series / sample
+        out |= {
+            "naive_sample_series": sample,
+            "naive_sample_s": round(naive_s, 2),
+            "naive_sample_rows": naive_rows,
+            "naive_extrapolated_s": round(extrapolated, 1),
+            "speedup_over_naive": round(extrapolated / gen, 1),
+        }
+        reset(engine)
+        wall = concurrent(url, args.concurrent)
+        with engine.connect() as conn:
+            rows, distinct = conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT (series_id, original_date))"
+                    " FROM class_sessions"
+                )
+            ).one()
+        out |= {
+            "concurrent_runs": args.concurrent,
+            "concurrent_wall_s": round(wall, 3),
+            "concurrent_over_one": round(wall / gen, 2),
+            "concurrent_rows": rows,
+            "concurrent_duplicates": rows - distinct,
+        }
+        engine.dispose()
+    finally:
+        drop_database(server, url)
+    out["peak_rss_kib_by_series"] = memory_by_size(server, [args.series // 4, args.series])
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

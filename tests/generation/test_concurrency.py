@@ -1,0 +1,151 @@
+"""Generation is idempotent and safe to run concurrently: processes, threads, and SIGKILL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from komawari.generation import service as generation
+from komawari.orm import RunTrigger
+from tests.generation import workload
+
+pytestmark = pytest.mark.concurrency
+
+
+def _scope() -> generation.Scope:
+    return generation.Scope(now=workload.NOW, horizon_days=workload.HORIZON)
+
+
+def _worker(url: str, barrier: Any, batch: int, use_lock: bool) -> None:
+    engine = create_engine(url, poolclass=None)
+    barrier.wait()
+    generation.run(
+        engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=batch, use_lock=use_lock
+    )
+    engine.dispose()
+
+
+def _processes(url: str, n: int, *, batch: int, use_lock: bool = True) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(n)
+    procs = [ctx.Process(target=_worker, args=(url, barrier, batch, use_lock)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+
+
+def _assert_exactly_one_run(engine: Engine) -> None:
+    rows = workload.actual(engine)
+    assert len(rows) == len(set(rows)), "an occurrence was materialised twice"
+    assert set(rows) == workload.expected(engine)
+    with engine.connect() as conn:
+        dupes = conn.execute(
+            text(
+                "SELECT count(*) - count(DISTINCT"
+                " (date, start_time, end_time, teacher_id, student_id))"
+                " FROM class_sessions WHERE status <> 'CANCELLED'"
+            )
+        ).scalar_one()
+    assert dupes == 0
+
+
+def test_16_processes_started_together_leave_exactly_one_run_s_rows(
+    committed_engine: Engine, database_url: str
+) -> None:
+    workload.build(committed_engine, series=300)
+    _processes(database_url, 16, batch=25)
+    _assert_exactly_one_run(committed_engine)
+    with committed_engine.connect() as conn:
+        runs = conn.execute(
+            text("SELECT count(*), sum(created) FROM generation_runs WHERE status = 'succeeded'")
+        ).one()
+    assert runs[0] == 16
+    assert runs[1] == len(workload.expected(committed_engine))
+
+
+def test_without_the_lock_the_keys_alone_still_leave_one_run_s_rows(
+    committed_engine: Engine, database_url: str
+) -> None:
+    workload.build(committed_engine, series=300)
+    _processes(database_url, 8, batch=20, use_lock=False)
+    _assert_exactly_one_run(committed_engine)
+
+
+def test_16_threads_leave_exactly_one_run_s_rows(committed_engine: Engine) -> None:
+    workload.build(committed_engine, series=300)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(
+            pool.map(
+                lambda _: generation.run(
+                    committed_engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=25
+                ),
+                range(16),
+            )
+        )
+    _assert_exactly_one_run(committed_engine)
+    assert sum(r.counts.created for r in results) == len(workload.expected(committed_engine))
+
+
+def test_running_again_and_again_changes_nothing(committed_engine: Engine) -> None:
+    workload.build(committed_engine, series=100)
+    first = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+    for _ in range(3):
+        again = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+        assert again.counts.created == 0
+        assert again.counts.series_done == 0
+    assert first.counts.created == len(workload.expected(committed_engine))
+    _assert_exactly_one_run(committed_engine)
+
+
+def _slow_worker(url: str) -> None:
+    engine = create_engine(url)
+    generation.run(engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=5)
+
+
+def test_a_generator_killed_mid_run_leaves_a_consistent_database(
+    committed_engine: Engine, database_url: str
+) -> None:
+    workload.build(committed_engine, series=600)
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_slow_worker, args=(database_url,))
+    proc.start()
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline:
+        count = len(workload.actual(committed_engine))
+        if count > 0:
+            break
+        time.sleep(0.01)
+    assert proc.pid is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    assert proc.exitcode == -signal.SIGKILL
+    rows = workload.actual(committed_engine)
+    assert 0 < len(rows) < len(workload.expected(committed_engine)), "killed too late"
+    # Consistent: each batch committed whole, so a series has rows exactly through its
+    # watermark, and the rest has none.
+    with committed_engine.connect() as conn:
+        bad = conn.execute(
+            text(
+                "SELECT count(*) FROM class_sessions s JOIN class_series cs ON cs.id = s.series_id"
+                " WHERE cs.generated_through IS NULL OR s.original_date > cs.generated_through"
+            )
+        ).scalar_one()
+    assert bad == 0
+    again = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+    assert again.counts.skipped_existing == 0
+    _assert_exactly_one_run(committed_engine)
+    with committed_engine.connect() as conn:
+        statuses = [
+            r[0] for r in conn.execute(text("SELECT status FROM generation_runs ORDER BY id"))
+        ]
+    assert statuses == ["abandoned", "succeeded"]
