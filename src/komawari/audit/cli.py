@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import typer
@@ -66,11 +67,21 @@ def skipped(
     out.print(top)
 
 
+def _repair(value: str | None) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise typer.BadParameter("not a repair id (a UUID)", param_hint="--repair") from exc
+
+
 @app.command("events", help="The latest audit events, filtered.")
 @friendly
 def events(
     action: str | None = typer.Option(None, "--action"),
     series: int | None = typer.Option(None, "--series"),
+    repair: str | None = typer.Option(None, "--repair", help="Only this repair id's events."),
     since: str | None = typer.Option(None, "--since"),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json"),
@@ -80,6 +91,7 @@ def events(
             s,
             action=action,
             series_id=series,
+            repair_id=_repair(repair),
             since=_since(since, 36500) if since else None,
             limit=limit,
         )

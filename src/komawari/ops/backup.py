@@ -1,0 +1,241 @@
+"""Backups with pg_dump (custom format), verified with pg_restore --list; restore.
+
+The client tools come from the embedded server's folder or PATH, whichever is the newest
+major version (a newer pg_dump dumps an older server; an archive needs a pg_restore at
+least as new as the pg_dump that wrote it). The password travels in PGPASSWORD, never on
+the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from komawari.embedded import tools_dir
+from komawari.errors import ConfigurationError, InvalidInput
+
+# A Komawari backup is recognised by its tables.
+KOMAWARI_TABLES = frozenset(
+    {"alembic_version", "branches", "class_series", "class_sessions", "audit_events"}
+)
+WHERE_TO_GET = (
+    "install the PostgreSQL client tools (Debian/Ubuntu: `apt install postgresql-client`; "
+    "macOS: `brew install libpq`; or `pip install pgserver`, which ships them) and make "
+    "sure {name} is on PATH"
+)
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
+_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (\S+) ", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A PostgreSQL client program and its major version."""
+
+    path: str
+    major: int
+
+
+@dataclass
+class Archive:
+    """What pg_restore --list says about a backup file."""
+
+    path: Path
+    tables: set[str]
+    header: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_komawari(self) -> bool:
+        """Return whether the archive holds Komawari's tables."""
+        return self.tables >= KOMAWARI_TABLES
+
+    @property
+    def dumper_major(self) -> int:
+        """Return the major version of the pg_dump that wrote it (0 when unknown)."""
+        match = re.match(r"(\d+)", self.header.get("Dumped by pg_dump version", ""))
+        return int(match[1]) if match else 0
+
+
+def _major(path: str) -> int | None:
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    match = _VERSION.search(done.stdout)
+    return int(match[1]) if done.returncode == 0 and match else None
+
+
+def client_tool(name: str, *, search: Sequence[Path] | None = None) -> Tool:
+    """Find the newest `pg_dump` or `pg_restore` (embedded folder, then PATH, or `search`)."""
+    if search is None:
+        embedded = tools_dir()
+        folders = [embedded] if embedded else []
+        candidates = [str(f / name) for f in folders if (f / name).exists()]
+        on_path = shutil.which(name)
+        candidates += [on_path] if on_path else []
+    else:
+        candidates = [str(f / name) for f in search if (f / name).exists()]
+    found = [Tool(c, m) for c in dict.fromkeys(candidates) if (m := _major(c)) is not None]
+    if not found:
+        raise ConfigurationError(f"{name} not found: " + WHERE_TO_GET.format(name=name))
+    return max(found, key=lambda t: t.major)  # the first of the newest on a tie
+
+
+def connection(url: URL) -> tuple[str, dict[str, str]]:
+    """Return a libpq connection string for `url` and the environment carrying the password."""
+    params: dict[str, str] = {}
+    for key, value in url.query.items():
+        params[key] = ",".join(value) if isinstance(value, tuple) else str(value)
+    if url.host:
+        params["host"] = url.host
+    if url.port:
+        params["port"] = str(url.port)
+    if url.username:
+        params["user"] = url.username
+    params["dbname"] = url.database or "postgres"
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return make_conninfo(**params), env
+
+
+def server_major(engine: Engine) -> int:
+    """Return the server's major version."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
+        raise ConfigurationError(f"{what} failed: {lines[-1] if lines else 'no message'}")
+    return done.stdout
+
+
+def _header(listing: str) -> dict[str, str]:
+    """Read the comment lines atop a `pg_restore --list` (`; Key: value`)."""
+    header: dict[str, str] = {}
+    created = "Archive created at "
+    for line in listing.splitlines():
+        body = line[1:].strip() if line.startswith(";") else ""
+        if body.startswith(created):
+            header[created.strip()] = body[len(created) :]
+        elif ":" in body:
+            key, value = body.split(":", 1)
+            header[key.strip()] = value.strip()
+    return header
+
+
+def inspect(path: Path, *, search: Sequence[Path] | None = None) -> Archive:
+    """Read a backup's table of contents; refuse a file that is not a custom-format dump."""
+    if not path.is_file():
+        raise InvalidInput("path", f"{path} does not exist or is not a file")
+    tool = client_tool("pg_restore", search=search)
+    done = subprocess.run([tool.path, "--list", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "unreadable"
+        raise InvalidInput("path", f"{path} is not a readable pg_dump archive ({reason})")
+    header = _header(done.stdout)
+    tables = {name for schema_name, name in _TABLE.findall(done.stdout) if schema_name != "DATA"}
+    return Archive(path, tables, header)
+
+
+def check(path: Path, *, search: Sequence[Path] | None = None) -> Archive:
+    """Read a backup's table of contents; refuse a file that is not a Komawari backup."""
+    archive = inspect(path, search=search)
+    if not archive.is_komawari:
+        missing = ", ".join(sorted(KOMAWARI_TABLES - archive.tables))
+        raise InvalidInput("path", f"{path} is not a Komawari backup (no {missing})")
+    return archive
+
+
+def default_path(folder: Path, now: datetime | None = None) -> Path:
+    """Return a new file name komawari_backup_YYYYMMDD_HHMMSS.dump in `folder`."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
+    path, n = folder / f"komawari_backup_{stamp}.dump", 1
+    while path.exists():  # two backups within one second
+        n += 1
+        path = folder / f"komawari_backup_{stamp}_{n}.dump"
+    return path
+
+
+def backup(
+    engine: Engine,
+    *,
+    folder: Path,
+    out: Path | None = None,
+    search: Sequence[Path] | None = None,
+) -> Archive:
+    """Dump the database (custom format) to `out` or a new file in `folder`; verify it."""
+    tool = client_tool("pg_dump", search=search)
+    major = server_major(engine)
+    if tool.major < major:
+        raise ConfigurationError(
+            f"pg_dump {tool.major} ({tool.path}) cannot dump a PostgreSQL {major} server; "
+            + WHERE_TO_GET.format(name=f"pg_dump {major} or later")
+        )
+    if out is not None and out.exists():
+        raise InvalidInput("--out", f"{out} already exists; choose another file name")
+    target = out or default_path(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    conninfo, env = connection(engine.url)
+    try:
+        _run(
+            [tool.path, "--format=custom", "--no-password", f"--file={partial}", conninfo],
+            env,
+            "pg_dump",
+        )
+        archive = inspect(partial, search=search)
+        if not archive.is_komawari:
+            raise ConfigurationError(
+                f"the dump of {engine.url.database} holds no Komawari tables; "
+                "is DATABASE_URL the right database?"
+            )
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    archive.path = target
+    return archive
+
+
+def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None) -> Archive:
+    """Replace the database's Komawari tables with the backup's, in one transaction."""
+    archive = check(path, search=search)
+    tool = client_tool("pg_restore", search=search)
+    if tool.major < archive.dumper_major:
+        raise ConfigurationError(
+            f"pg_restore {tool.major} cannot read a backup written by pg_dump "
+            f"{archive.dumper_major}; " + WHERE_TO_GET.format(name="a newer pg_restore")
+        )
+    conninfo, env = connection(engine.url)
+    # Fail rather than wait for ever behind a long transaction that holds a table.
+    env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c lock_timeout=60s").strip()
+    engine.dispose()  # no idle connection of ours keeps an old plan or a lock
+    _run(
+        [
+            tool.path,
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-owner",
+            "--no-privileges",
+            "--no-password",
+            f"--dbname={conninfo}",
+            str(path),
+        ],
+        env,
+        "pg_restore",
+    )
+    return archive

@@ -1,0 +1,259 @@
+"""Import from a legacy system that let duplicates in: read, check, stage, dedupe, load.
+
+Everything runs in one savepoint: without `apply` (or with `strict` and a bad row) it is
+rolled back, so the report of a dry run is exactly what the import would do. Legacy
+statuses are not trusted: CANCELLED is kept, every other row is re-evaluated for
+conflicts, by creation time, with Komawari's rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.ops import bulk, rules
+from komawari.ops import legacy_sql as q
+from komawari.ops.legacy_csv import (
+    LegacySeries,
+    LegacySession,
+    RowError,
+    read_series,
+    read_sessions,
+)
+from komawari.ops.legacy_report import ImportReport, count_file
+from komawari.sessions import conflicts
+
+Progress = Callable[[str], None]
+
+
+def _place_sessions(
+    session: Session,
+    series: list[LegacySeries],
+    rows: list[LegacySession],
+    bad_series: dict[str, RowError],
+    *,
+    file: str,
+    default_branch: str | None,
+) -> tuple[list[LegacySession], list[RowError]]:
+    """Give each session its branch; report unknown series and one-offs with no branch."""
+    branch_of = {s.legacy_id: s.branch for s in series}
+    wanted = sorted({r.series_id for r in rows if r.series_id and r.series_id not in branch_of})
+    for legacy_id, name in session.execute(
+        text(
+            "SELECT cs.legacy_id, b.name FROM class_series cs JOIN branches b"
+            " ON b.id = cs.branch_id WHERE cs.legacy_id = ANY(:ids)"
+        ),
+        {"ids": wanted},
+    ):
+        branch_of[str(legacy_id)] = str(name)
+    # A one-off is placed where its pair, else its teacher, else its student has lessons.
+    where: dict[tuple[str, str], str] = {}
+    for s in sorted(series, key=lambda s: s.created_at):
+        for key in ((s.teacher, s.student), (s.teacher, ""), ("", s.student)):
+            where.setdefault(key, s.branch)
+    known = {s.branch for s in series} | {
+        str(n) for n in session.scalars(text("SELECT name FROM branches LIMIT 2"))
+    }
+    only = next(iter(known)) if len(known) == 1 else None
+    placed: list[LegacySession] = []
+    errors: list[RowError] = []
+    for r in rows:
+        if r.series_id:
+            branch = branch_of.get(r.series_id)
+            if branch is None:
+                bad = bad_series.get(r.series_id)
+                why = f" (its row, {bad.file} line {bad.line}, is bad)" if bad else ""
+                errors.append(
+                    RowError(file, r.line, f"series_id: unknown series {r.series_id!r}{why}")
+                )
+                continue
+        else:
+            branch = (
+                r.branch
+                or where.get((r.teacher, r.student))
+                or where.get((r.teacher, ""))
+                or where.get(("", r.student))
+                or default_branch
+                or only
+            )
+            if branch is None:
+                errors.append(
+                    RowError(
+                        file,
+                        r.line,
+                        "branch: a one-off lesson needs a branch; add a "
+                        "branch column or pass --branch NAME",
+                    )
+                )
+                continue
+        placed.append(replace(r, branch=branch))
+    return placed, errors
+
+
+def _copy(session: Session, stage: str, columns: str, rows: Sequence[tuple[object, ...]]) -> None:
+    raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _scalar(session: Session, sql: str, params: dict[str, Any] | None = None) -> int:
+    return int(session.execute(text(sql), params or {}).scalar_one())
+
+
+def _load(
+    session: Session,
+    report: ImportReport,
+    series: list[LegacySeries],
+    rows: list[LegacySession],
+    *,
+    actor: Actor,
+    time_zone: str,
+    progress: Progress,
+) -> None:
+    conflicts.lock_schedule(session)
+    params = {**bulk.actor_params(actor), "reason": rules.DUPLICATE_REASON, "time_zone": time_zone}
+    progress("staging")
+    for ddl in q.CREATE_STAGES:
+        session.execute(text(ddl))
+    _copy(
+        session,
+        q.SERIES_STAGE,
+        q.SERIES_COLUMNS,
+        [
+            (
+                s.line,
+                s.legacy_id,
+                s.branch,
+                s.teacher,
+                s.student,
+                s.start_time,
+                s.end_time,
+                s.weekdays,
+                s.status,
+                s.created_at,
+            )
+            for s in series
+        ],
+    )
+    _copy(
+        session,
+        q.SESSION_STAGE,
+        q.SESSION_COLUMNS,
+        [
+            (
+                r.line,
+                r.legacy_id,
+                r.series_id,
+                r.date,
+                r.start_time,
+                r.end_time,
+                r.teacher,
+                r.student,
+                r.branch,
+                r.status,
+                r.created_at,
+            )
+            for r in rows
+        ],
+    )
+    c = report.created
+    c["series_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SERIES)).all())
+    c["sessions_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SESSIONS)).all())
+    progress("names")
+    for key, table, subject, names, zone in (
+        ("branches", "branches", "branch", q.BRANCH_NAMES, True),
+        ("teachers", "teachers", "teacher", q.TEACHER_NAMES, False),
+        ("students", "students", "student", q.STUDENT_NAMES, False),
+    ):
+        c[key] = _scalar(session, q.upsert_names(table, subject, names, zone=zone), params)
+    c["names"] = c["branches"] + c["teachers"] + c["students"]
+    for sql in q.RESOLVE:
+        session.execute(text(sql))
+    progress("series")
+    session.execute(text(q.numbered(q.SERIES_STAGE, "class_series")))
+    session.execute(text(q.SERIES_DATES))
+    session.execute(text(q.SERIES_ENDS))
+    session.execute(text(q.SERIES_DEDUPE))
+    done = session.execute(text(q.INSERT_SERIES), params).one()
+    c["series"], c["series_paused"] = int(done.created), int(done.paused)
+    progress("sessions")
+    session.execute(text(q.numbered(q.SESSION_STAGE, "class_sessions")))
+    for sql in (q.SESSION_SERIES, q.SESSION_STATES, q.SESSION_EXACT, q.SESSION_OCCURRENCE):
+        session.execute(text(sql), params)
+    inserted = session.execute(text(q.INSERT_SESSIONS), params).all()
+    c["sessions"] = len(inserted)
+    c["sessions_duplicate"] = sum(1 for r in inserted if r.duplicate_of_id is not None)
+    progress("conflicts")
+    # Fresh statistics after a bulk load, so the conflict check gets a sane plan (ANALYZE
+    # counts the rows this transaction inserted).
+    session.execute(text("ANALYZE class_series, class_sessions"))
+    conflicts.evaluate(session, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
+    for status, n in session.execute(
+        text("SELECT status::text, count(*) FROM class_sessions WHERE id = ANY(:ids) GROUP BY 1"),
+        {"ids": [int(r.id) for r in inserted]},
+    ):
+        c[str(status)] = int(n)
+
+
+def run(
+    session: Session,
+    *,
+    series_path: Path,
+    sessions_path: Path,
+    apply: bool,
+    strict: bool = False,
+    default_branch: str | None = None,
+    time_zone: str = "Asia/Tokyo",
+    actor: Actor | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read a legacy export and load it (with `apply`), deduplicated; report either way."""
+    actor = actor or Actor("import", f"legacy:{sessions_path.name}", repair_id=uuid.uuid4())
+    report = ImportReport(applied=False, strict=strict, repair_id=actor.repair_id or uuid.uuid4())
+    tell = progress or (lambda _: None)
+    tell("reading")
+    series, series_errors = read_series(series_path)
+    rows, session_errors = read_sessions(sessions_path)
+    report.series_read = len(series) + len(series_errors)
+    report.sessions_read = len(rows) + len(session_errors)
+    bad_series = {e.legacy_id: e for e in series_errors if e.legacy_id}
+    rows, placement_errors = _place_sessions(
+        session, series, rows, bad_series, file=sessions_path.name, default_branch=default_branch
+    )
+    count_file(report, series, rows)
+    report.errors = sorted(
+        series_errors + session_errors + placement_errors, key=lambda e: (e.file, e.line)
+    )
+    if strict and report.errors:
+        return report
+    savepoint = session.begin_nested()
+    try:
+        _load(session, report, series, rows, actor=actor, time_zone=time_zone, progress=tell)
+        if not report.nothing_to_do:
+            audit.record(
+                session,
+                actor=actor,
+                action="import.legacy",
+                subject_type="import",
+                reason=f"legacy import of {series_path.name} and {sessions_path.name}",
+                details={**report.as_dict(), "errors": len(report.errors)},
+            )
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if apply:
+        savepoint.commit()
+        report.applied = True
+    else:
+        savepoint.rollback()
+    return report

@@ -1,0 +1,86 @@
+"""Reading the legacy files: weekdays as sets, offsets required, every problem with its line."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from komawari.ops.legacy_csv import parse_days, parse_instant, read_series, read_sessions
+from komawari.scheduling.weekdays import to_mask
+
+SERIES_HEAD = "id,branch,teacher,student,start_time,end_time,days_of_week,status,created_at\n"
+SESSION_HEAD = "id,series_id,date,start_time,end_time,teacher,student,status,created_at\n"
+
+
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=10))
+def test_days_in_any_order_with_repeats_are_one_set(days: list[int]) -> None:
+    shuffled = str(list(reversed(days)) + days[:1])
+    assert parse_days(str(days)) == parse_days(shuffled) == to_mask(set(days))
+
+
+@pytest.mark.parametrize("value", ["[8]", "[0,1]", "[]", "1,4", '["mon"]', "[true]", "{}"])
+def test_a_bad_weekday_list_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match=r"weekday|JSON array"):
+        parse_days(value)
+
+
+def test_an_instant_needs_an_offset() -> None:
+    assert parse_instant("2026-11-01T09:00:00+09:00").utcoffset() == timedelta(hours=9)
+    assert parse_instant("2026-11-01T00:00:00Z").utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="no UTC offset"):
+        parse_instant("2026-11-01T09:00:00")
+
+
+def test_rows_are_read_with_every_problem_and_the_header_as_line_1(tmp_path: Path) -> None:
+    path = tmp_path / "series.csv"
+    path.write_text(
+        "\ufeff"  # a byte order mark, as spreadsheet programs write
+        + SERIES_HEAD
+        + 'S1,Shibuya,Sato,Ito,20:00,21:30:00,"[4,1]",active,2026-09-01T10:00:00+09:00\n'
+        + "S2,Shibuya,,Ito,21:00,20:00,[9],DONE,2026-09-01\n"
+        + "S1,Shibuya,Sato,Ito,20:00,21:30,[1],ACTIVE,2026-09-01T10:00:00+09:00\n",
+        encoding="utf-8",
+    )
+    rows, errors = read_series(path)
+    assert [(r.legacy_id, r.weekdays, r.end_time, r.status) for r in rows] == [
+        ("S1", 0b1001, time(21, 30), "ACTIVE")
+    ]
+    assert [(e.file, e.line) for e in errors] == [("series.csv", 3), ("series.csv", 4)]
+    for fragment in ("teacher: required", "end_time", "days_of_week", "status", "created_at"):
+        assert fragment in errors[0].message
+    assert "already used on line 2" in errors[1].message
+
+
+def test_midnight_is_a_time_like_any_other(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.csv"
+    path.write_text(
+        SESSION_HEAD
+        + "L1,,2026-12-03,00:00,01:00,Sato,Ito,CONFIRMED,2026-11-01T00:00:00+09:00\n"
+        + "L2,,2026-12-03,01:00,00:00,Sato,Ito,CONFIRMED,2026-11-01T00:00:00+09:00\n"
+    )
+    rows, errors = read_sessions(path)
+    assert [r.legacy_id for r in rows] == ["L1"]
+    assert rows[0].series_id is None
+    assert [(e.line, e.message) for e in errors] == [
+        (3, "end_time: 00:00 is not after start_time 01:00")
+    ]
+
+
+def test_names_and_ids_longer_than_the_columns_are_bad_rows_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.csv"
+    long_name, long_id = "x" * 201, "L" * 101
+    path.write_text(
+        SESSION_HEAD
+        + f"{long_id},,2026-12-03,09:00,10:00,Sato,Ito,CONFIRMED,2026-11-01T00:00:00+09:00\n"
+        + f"L2,,2026-12-03,09:00,10:00,{long_name},Ito,CONFIRMED,2026-11-01T00:00:00+09:00\n"
+    )
+    rows, errors = read_sessions(path)
+    assert rows == []
+    assert [e.message for e in errors] == [
+        "id: longer than 100 characters",
+        "teacher: longer than 200 characters",
+    ]
