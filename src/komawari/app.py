@@ -6,15 +6,64 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import sessionmaker
 
 from komawari import __version__, schema
 from komawari.config import get_settings
 
 log = logging.getLogger(__name__)
+DESCRIPTION = (
+    "Recurring lessons for multi-branch schools, without duplicates. Every `/api` call "
+    "needs `Authorization: Bearer <token>` (`komawari token create`). Errors are "
+    "problem+json (RFC 9457). Every POST accepts an `Idempotency-Key`."
+)
+_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
+def _install_api(app: FastAPI) -> None:
+    """Add the API's routers, the calendar feeds and problem+json errors."""
+    from komawari.audit.api import router as audit_router
+    from komawari.auth.api import router as auth_router
+    from komawari.branches.api import router as branch_router
+    from komawari.generation.api import router as generation_router
+    from komawari.people.api import routers as people_routers
+    from komawari.series.api import router as series_router
+    from komawari.sessions.api import router as session_router
+    from komawari.web import problems
+    from komawari.web.calendar import router as calendar_router
+    from komawari.web.routing import MAX_BODY_BYTES
+
+    for router in (
+        auth_router,
+        branch_router,
+        *people_routers,
+        series_router,
+        session_router,
+        generation_router,
+        audit_router,
+        calendar_router,
+    ):
+        app.include_router(router)
+    problems.install(app, max_body=MAX_BODY_BYTES)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = problems.document(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _periodic_generation(engine: Engine, minutes: int) -> None:
@@ -32,6 +81,12 @@ async def _periodic_generation(engine: Engine, minutes: int) -> None:
             )
         except Exception:  # keep the job alive; the run records its error
             log.exception("scheduled generation failed")
+        try:
+            from komawari.auth.idempotency import purge_expired
+
+            await asyncio.to_thread(purge_expired, engine)
+        except Exception:
+            log.exception("purging expired idempotency keys failed")
         await asyncio.sleep(minutes * 60)
 
 
@@ -53,18 +108,29 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     app = FastAPI(
         title="Komawari",
         version=__version__,
+        description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
         docs_url="/docs",
+        redoc_url=None,
     )
     app.state.engine = eng
+    app.state.sessions = sessionmaker(bind=eng, expire_on_commit=False)
+    _install_api(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={
+            200: {"description": "Ready", "content": {"application/json": {"schema": _OBJECT}}},
+            503: {"description": "Not ready", "content": {"application/json": {"schema": _OBJECT}}},
+        },
+    )
     def readyz() -> JSONResponse:
         """The database is reachable and its migrations are at head."""
         try:

@@ -1,7 +1,152 @@
-"""`komawari token ...`: API tokens (created and revoked by the operator)."""
+"""`komawari token ...`: API tokens (created and revoked by the operator), users, feed keys."""
 
 from __future__ import annotations
 
-import typer
+import json
 
-app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from komawari.audit.service import Actor
+from komawari.auth import feeds, service
+from komawari.cli_support import friendly
+from komawari.db import ready_engine, session_scope
+from komawari.orm import Role
+
+app = typer.Typer(
+    help="API tokens: create, list, revoke (and users, passwords, calendar feed keys).",
+    no_args_is_help=True,
+)
+out = Console()
+
+
+@app.command("create", help="Create a token (and the user, when missing); shown once.")
+@friendly
+def create(
+    user: str = typer.Option(..., "--user", help="User name; created when missing."),
+    role: Role | None = typer.Option(None, "--role", help="admin, staff or teacher."),
+    branch: list[int] = typer.Option([], "--branch", help="Staff: a branch id (repeatable)."),
+    teacher: int | None = typer.Option(None, "--teacher", help="Teacher users: teacher id."),
+    name: str = typer.Option("cli", "--name", help="A label for the token."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    with session_scope(ready_engine()) as s:
+        row, created = service.ensure_user(
+            s,
+            username=user,
+            role=role,
+            branch_ids=branch,
+            teacher_id=teacher,
+            actor=Actor.cli(),
+        )
+        token, secret = service.create_token(s, user=row, name=name, actor=Actor.cli())
+        branches = service.user_branch_ids(s, row.id)
+        info = {
+            "token_id": token.id,
+            "token": secret,
+            "user": row.username,
+            "role": row.role.value,
+            "branch_ids": branches,
+            "user_created": created,
+        }
+    if as_json:
+        typer.echo(json.dumps(info))
+        return
+    if created:
+        out.print(f"user {user!r} created ({info['role']})")
+    out.print(f"token {info['token_id']} for {user!r}; shown once, keep it safe:")
+    typer.echo(secret)
+
+
+@app.command("list", help="List tokens (never their secrets).")
+@friendly
+def list_(
+    user: str | None = typer.Option(None, "--user"),
+    include_revoked: bool = typer.Option(False, "--all", help="Also revoked tokens."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    with session_scope(ready_engine()) as s:
+        rows = [
+            {
+                "id": t.id,
+                "user": u.username,
+                "role": u.role.value,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t, u in service.list_tokens(s, username=user, include_revoked=include_revoked)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("id", "user", "role", "name", "prefix", "created", "last used", "revoked")
+    for r in rows:
+        table.add_row(*(str(r[k] or "") for k in r))
+    out.print(table)
+
+
+@app.command("revoke", help="Revoke a token: it stops working at once.")
+@friendly
+def revoke(token_id: int) -> None:
+    with session_scope(ready_engine()) as s:
+        token = service.revoke_token(s, token_id, actor=Actor.cli())
+        out.print(f"token {token.id} ({token.prefix}...) revoked")
+
+
+@app.command("users", help="List users, their roles and branches.")
+@friendly
+def users(as_json: bool = typer.Option(False, "--json")) -> None:
+    with session_scope(ready_engine()) as s:
+        rows = [
+            {
+                "id": u.id,
+                "user": u.username,
+                "role": u.role.value,
+                "branch_ids": service.user_branch_ids(s, u.id),
+                "teacher_id": u.teacher_id,
+                "active": u.is_active,
+            }
+            for u in service.list_users(s)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("id", "user", "role", "branches", "teacher", "active")
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    out.print(table)
+
+
+@app.command("password", help="Set a user's password (argon2), asked twice.")
+@friendly
+def password(
+    user: str = typer.Option(..., "--user"),
+    value: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
+) -> None:
+    with session_scope(ready_engine()) as s:
+        service.set_password(s, username=user, password=value, actor=Actor.cli())
+    out.print(f"password of {user!r} set")
+
+
+@app.command("feed", help="Create or rotate a calendar feed key; prints the feed URL once.")
+@friendly
+def feed(
+    teacher: int | None = typer.Option(None, "--teacher"),
+    student: int | None = typer.Option(None, "--student"),
+    base_url: str = typer.Option("http://127.0.0.1:8000", "--base-url"),
+) -> None:
+    if (teacher is None) == (student is None):
+        raise typer.BadParameter("give --teacher or --student", param_hint="--teacher")
+    owner_type: feeds.OwnerType = "teacher" if teacher is not None else "student"
+    owner_id = teacher if teacher is not None else student
+    assert owner_id is not None
+    with session_scope(ready_engine()) as s:
+        key = feeds.rotate(s, owner_type=owner_type, owner_id=owner_id, actor=Actor.cli())
+    out.print(f"{owner_type} {owner_id}: new feed key (the previous URL stops working):")
+    typer.echo(base_url.rstrip("/") + feeds.feed_path(owner_type, owner_id, key))

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
+from komawari.generation.schemas import RunResultRead
 from komawari.orm import SeriesKind, SeriesStatus
 from komawari.scheduling.parsing import parse_time
 from komawari.scheduling.weekdays import WeekdayError, from_mask, to_mask
@@ -17,7 +26,7 @@ def _time(value: Any) -> Any:
 
 
 Clock = Annotated[time, BeforeValidator(_time)]
-Weekday = int | str
+Weekday = StrictInt | str  # JSON true is not Monday
 
 
 class SeriesCreate(BaseModel):
@@ -44,7 +53,7 @@ class SeriesCreate(BaseModel):
     teacher_id: int = Field(gt=0)
     kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
     student_id: int | None = Field(default=None, gt=0)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
     capacity: int | None = Field(default=None, gt=0, le=1000)
     student_ids: list[int] = Field(default_factory=list, max_length=1000)
     room_id: int | None = Field(default=None, gt=0)
@@ -142,3 +151,98 @@ class SeriesRead(BaseModel):
     @classmethod
     def _mask(cls, value: Any) -> Any:
         return from_mask(value) if isinstance(value, int) else value
+
+
+class SeriesPage(BaseModel):
+    """A page of series by id; pass next_cursor as cursor for the next page."""
+
+    items: list[SeriesRead]
+    next_cursor: str | None
+
+
+class SeriesCreated(SeriesRead):
+    """A created series and what its first generation did."""
+
+    generation: RunResultRead | None
+
+
+class SeriesExtend(BaseModel):
+    """A later last date (null: open-ended); generation runs at once."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"last_date": "2027-03-31"}]}
+    )
+
+    last_date: date | None
+
+
+class SeriesPause(BaseModel):
+    """Pause: no more generation; future sessions kept unless cancel_future."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "summer break"}]}
+    )
+
+    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+    cancel_future: bool = False
+
+
+class SeriesEnd(BaseModel):
+    """End or shorten: sessions after last_date are cancelled with a reason."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"last_date": "2027-01-31", "reason": "moved away"}]},
+    )
+
+    last_date: date
+    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+
+
+class SeriesEnrol(BaseModel):
+    """Enrol a student in a group series from a date (until a date)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: int = Field(gt=0, le=2**63 - 1)
+    from_date: date
+    until_date: date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> SeriesEnrol:
+        if self.until_date is not None and self.until_date < self.from_date:
+            raise ValueError("until_date must not be before from_date")
+        return self
+
+
+class SeriesUnenrol(BaseModel):
+    """End a student's enrolment from a date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: int = Field(gt=0, le=2**63 - 1)
+    from_date: date
+
+
+class SeriesActionResult(BaseModel):
+    """A series after a lifecycle action: what was cancelled and generated."""
+
+    series: SeriesRead
+    cancelled_session_ids: list[int] = []
+    generation: RunResultRead | None = None
+
+
+class SeriesChanged(BaseModel):
+    """A change from a date: the old series now ends the day before, a new one starts."""
+
+    previous_series_id: int
+    series: SeriesRead
+    generation: RunResultRead
+
+
+class EnrolmentResult(BaseModel):
+    series_id: int
+    student_id: int
+    from_date: date
+    until_date: date | None
+    sessions_changed: int | None = None

@@ -35,7 +35,7 @@ class SessionCreate(BaseModel):
     kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
     student_id: int | None = Field(default=None, gt=0)
     student_ids: list[int] = Field(default_factory=list, max_length=1000)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
     room_id: int | None = Field(default=None, gt=0)
     date: dt.date
     start_time: Clock
@@ -61,7 +61,7 @@ class SessionMove(BaseModel):
     start_time: Clock | None = None
     end_time: Clock | None = None
     room_id: int | None = Field(default=None, gt=0)
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
 
     @model_validator(mode="after")
     def _something(self) -> SessionMove:
@@ -78,7 +78,7 @@ class SessionMove(BaseModel):
 class SessionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
 
 
 class SessionRead(BaseModel):
@@ -103,3 +103,74 @@ class SessionRead(BaseModel):
     cancel_reason: str | None
     duplicate_of_id: int | None
     created_at: dt.datetime
+
+
+class SessionPage(BaseModel):
+    """A page of sessions in (date, start, id) order; pass next_cursor as cursor."""
+
+    items: list[SessionRead]
+    next_cursor: str | None
+
+
+class ConflictRef(BaseModel):
+    """A session another one conflicts with, and what they share."""
+
+    session_id: int
+    branch_id: int
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    teacher_id: int
+    teacher_name: str
+    student_id: int | None
+    student_name: str | None
+    title: str | None
+    room_id: int | None
+    status: SessionStatus
+    shared: list[Literal["teacher", "student", "room"]]
+
+
+class ScheduleEntry(BaseModel):
+    """One session of a teacher's day."""
+
+    id: int
+    series_id: int | None
+    original_date: dt.date | None
+    kind: SeriesKind
+    title: str | None
+    start_time: dt.time
+    end_time: dt.time
+    student_id: int | None
+    student_name: str | None
+    student_ids: list[int]
+    room_id: int | None
+    room_name: str | None
+    status: SessionStatus
+    cancel_reason: str | None
+    conflicts_with: list[ConflictRef]
+
+
+class TeacherDay(BaseModel):
+    """A teacher's sessions of the day, in time order."""
+
+    teacher_id: int
+    teacher_name: str
+    sessions: list[ScheduleEntry]
+
+
+class ScheduleCounts(BaseModel):
+    total: int
+    confirmed: int
+    conflicted: int
+    cancelled: int
+
+
+class BranchSchedule(BaseModel):
+    """The day at a branch: teachers (by name) with their sessions in time order."""
+
+    branch_id: int
+    branch_name: str
+    time_zone: str
+    date: dt.date
+    counts: ScheduleCounts
+    teachers: list[TeacherDay]

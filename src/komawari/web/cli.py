@@ -7,10 +7,28 @@ import socket
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from komawari.cli_support import EXIT_USAGE, friendly
 
 out = Console()
+DEMO_ADMIN = "demo-admin"
+
+
+def demo_admin_token(engine: Engine) -> str:
+    """Ensure the demo admin user; revoke its older demo tokens and return a fresh one."""
+    from komawari.audit.service import Actor
+    from komawari.auth import service as auth
+    from komawari.db import session_scope
+    from komawari.orm import Role
+
+    actor = Actor("system", "demo")
+    with session_scope(engine) as s:
+        user, _ = auth.ensure_user(s, username=DEMO_ADMIN, role=Role.ADMIN, actor=actor)
+        for token, _user in auth.list_tokens(s, username=DEMO_ADMIN):
+            if token.name == "demo":
+                auth.revoke_token(s, token.id, actor=actor)
+        return auth.create_token(s, user=user, name="demo", actor=actor)[1]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -44,9 +62,19 @@ def serve(
         )
         raise typer.Exit(EXIT_USAGE)
     engine = ready_engine()
+    token = None
     if demo:
         from komawari.cli_demo import demo as make_demo
 
         make_demo()
+        token = demo_admin_token(engine)
     out.print(f"Komawari on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if token is not None:
+        out.print(f"demo admin token (user {DEMO_ADMIN!r}; a new one each start):")
+        out.print(token, highlight=False, soft_wrap=True)
+        out.print(
+            f"try: curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/branches",
+            highlight=False,
+            soft_wrap=True,
+        )
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")

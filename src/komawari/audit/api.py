@@ -1,0 +1,73 @@
+"""/api/audit: the audit log and the skipped-due-to-existing report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Query
+
+from komawari.audit import service as audit_service
+from komawari.audit.schemas import (
+    DayCount,
+    EventPage,
+    EventRead,
+    SeriesCount,
+    SkippedReportRead,
+)
+from komawari.auth import service as auth
+from komawari.web.deps import Caller, Cursor, Db, Limit, OptId, id_after, next_id_cursor
+from komawari.web.routing import api_router
+
+router = api_router("/audit", "audit")
+Since = Annotated[dt.datetime | None, Query(description="ISO date-time; events at or after it")]
+Text = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.:-]+$")]
+
+
+def _since(value: dt.datetime | None) -> dt.datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@router.get("/events", summary="Audit events, newest first")
+def events(
+    db: Db,
+    who: Caller,
+    action: Text = None,
+    subject_type: Text = None,
+    subject_id: OptId = None,
+    branch_id: OptId = None,
+    series_id: OptId = None,
+    since: Since = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> EventPage:
+    """Return who or what changed what, when and why; staff see their branches' events."""
+    rows = audit_service.events(
+        db,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        branch_ids=auth.branch_filter(who, branch_id),
+        series_id=series_id,
+        since=_since(since),
+        before_id=id_after(cursor) or None,
+        limit=limit,
+    )
+    items = [EventRead.model_validate(e) for e in rows]
+    return EventPage(items=items, next_cursor=next_id_cursor([e.id for e in items], limit))
+
+
+@router.get("/skipped", summary="Occurrences skipped because they already existed")
+def skipped(
+    db: Db, who: Caller, since: Since = None, branch_id: OptId = None, limit: Limit = 200
+) -> SkippedReportRead:
+    """Count per day and per series the occurrences generation found already there."""
+    report = audit_service.skipped_report(
+        db, since=_since(since), branch_ids=auth.branch_filter(who, branch_id), limit=limit
+    )
+    return SkippedReportRead(
+        total=report.total,
+        per_day=[DayCount(date=d, count=n) for d, n in report.per_day.items()],
+        per_series=[SeriesCount(series_id=s, count=n) for s, n in report.per_series.items()],
+        events=[EventRead.model_validate(e) for e in report.events],
+    )

@@ -1,0 +1,69 @@
+"""Calendar feed keys: one secret per teacher or student feed, hashed at rest, rotatable."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.auth.models import CalendarFeed
+from komawari.auth.service import hash_secret, new_secret
+from komawari.errors import InvalidInput, NotFound
+from komawari.people.models import Student, Teacher
+
+OwnerType = Literal["teacher", "student"]
+_OWNERS: dict[str, type[Teacher] | type[Student]] = {"teacher": Teacher, "student": Student}
+
+
+def feed_path(owner_type: OwnerType, owner_id: int, key: str) -> str:
+    """Return the path of a feed with its key."""
+    return f"/calendar/{owner_type}s/{owner_id}.ics?key={key}"
+
+
+def rotate(session: Session, *, owner_type: OwnerType, owner_id: int, actor: Actor) -> str:
+    """Create or replace the key of a feed; return the new key (shown once)."""
+    model = _OWNERS.get(owner_type)
+    if model is None:
+        raise InvalidInput("owner_type", "must be 'teacher' or 'student'")
+    if session.get(model, owner_id) is None:
+        raise InvalidInput("owner_id", f"{owner_type} {owner_id} does not exist")
+    key = new_secret("")
+    feed = session.scalar(
+        select(CalendarFeed)
+        .where(CalendarFeed.owner_type == owner_type, CalendarFeed.owner_id == owner_id)
+        .with_for_update()
+    )
+    if feed is None:
+        feed = CalendarFeed(owner_type=owner_type, owner_id=owner_id, key_hash=hash_secret(key))
+        session.add(feed)
+    else:
+        feed.key_hash, feed.rotated_at = hash_secret(key), datetime.now(UTC)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="calendar_feed.rotate",
+        subject_type=owner_type,
+        subject_id=owner_id,
+        details={"feed_id": feed.id},
+    )
+    return key
+
+
+def check(session: Session, *, owner_type: OwnerType, owner_id: int, key: str | None) -> None:
+    """Raise NotFound unless `key` is the current key of this feed."""
+    stored = session.scalar(
+        select(CalendarFeed.key_hash).where(
+            CalendarFeed.owner_type == owner_type, CalendarFeed.owner_id == owner_id
+        )
+    )
+    if stored is None or not key or not hmac.compare_digest(stored, hash_secret(key)):
+        raise NotFound(
+            f"no calendar feed for {owner_type} {owner_id} with this key; "
+            "the key may have been rotated: ask for the new feed URL"
+        )

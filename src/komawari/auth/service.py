@@ -1,0 +1,304 @@
+"""Users, roles, API tokens (hashed at rest) and who may see or change which branch.
+
+A token is a high-entropy secret shown once; only its SHA-256 is stored, so a lookup is
+one indexed equality. Passwords (for people, not for the API) use argon2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.auth.models import ApiToken, User, UserBranch
+from komawari.branches.models import Branch
+from komawari.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from komawari.orm import Role
+from komawari.people.models import Teacher
+
+TOKEN_PREFIX = "kmw_"  # noqa: S105 - a marker, not a secret
+_hasher = PasswordHasher()
+
+
+def hash_secret(secret: str) -> str:
+    """Return the SHA-256 (hex) under which a token or feed key is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret(prefix: str = TOKEN_PREFIX) -> str:
+    """Return a fresh secret with 256 bits of entropy."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of an API request: a user, their role, branches and token."""
+
+    user_id: int
+    username: str
+    role: Role
+    token_id: int
+    branch_ids: frozenset[int]
+    teacher_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the caller may do everything."""
+        return self.role == Role.ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        """Return the audit actor of this caller (user and token)."""
+        return Actor(
+            "token",
+            f"user:{self.username} token:{self.token_id}",
+            extra={"user_id": self.user_id, "token_id": self.token_id},
+        )
+
+    @property
+    def scope(self) -> str:
+        """Return the scope of this caller's idempotency keys."""
+        return f"user:{self.user_id}"
+
+
+def get_user(session: Session, username: str) -> User | None:
+    """Return the user called `username`, if any."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def ensure_user(
+    session: Session,
+    *,
+    username: str,
+    actor: Actor,
+    role: Role | None = None,
+    branch_ids: list[int] | None = None,
+    teacher_id: int | None = None,
+) -> tuple[User, bool]:
+    """Return the user (created when missing), granting the given branches; True if new."""
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise InvalidInput("user", "a user name of 1 to 150 characters is required")
+    user = get_user(session, username)
+    created = user is None
+    if user is None:
+        if role is None:
+            raise InvalidInput("role", f"user {username!r} does not exist; give a role to create")
+        if role == Role.TEACHER and teacher_id is None:
+            raise InvalidInput("teacher", "a teacher user needs the teacher it is")
+        user = User(username=username, role=role, teacher_id=teacher_id)
+        session.add(user)
+    elif role is not None and role != user.role:
+        raise InvalidInput("role", f"user {username!r} exists with role {user.role.value}")
+    if teacher_id is not None:
+        if session.get(Teacher, teacher_id) is None:
+            raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
+        user.teacher_id = teacher_id
+    session.flush()
+    for branch_id in dict.fromkeys(branch_ids or []):
+        if session.get(Branch, branch_id) is None:
+            raise InvalidInput("branch", f"branch {branch_id} does not exist")
+        session.execute(
+            text(
+                "INSERT INTO user_branches (user_id, branch_id) VALUES (:u, :b) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"u": user.id, "b": branch_id},
+        )
+    if created or branch_ids:
+        audit.record(
+            session,
+            actor=actor,
+            action="user.create" if created else "user.grant",
+            subject_type="user",
+            subject_id=user.id,
+            details={"username": username, "role": user.role.value, "branch_ids": branch_ids},
+        )
+    return user, created
+
+
+def user_branch_ids(session: Session, user_id: int) -> list[int]:
+    """Return the branches a user works at."""
+    return list(
+        session.scalars(
+            select(UserBranch.branch_id)
+            .where(UserBranch.user_id == user_id)
+            .order_by(UserBranch.branch_id)
+        )
+    )
+
+
+def list_users(session: Session) -> list[User]:
+    """List users by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def set_password(session: Session, *, username: str, password: str, actor: Actor) -> None:
+    """Set a user's password (argon2)."""
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    if len(password) < 10:
+        raise InvalidInput("password", "at least 10 characters")
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="user.password", subject_type="user", subject_id=user.id
+    )
+
+
+def verify_password(session: Session, *, username: str, password: str) -> User:
+    """Return the active user whose password this is, or raise Unauthorized."""
+    user = get_user(session, username)
+    if user is None or not user.is_active or user.password_hash is None:
+        raise Unauthorized("unknown user or wrong password")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise Unauthorized("unknown user or wrong password") from exc
+    return user
+
+
+def create_token(session: Session, *, user: User, name: str, actor: Actor) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; return it and its secret (shown once, never stored)."""
+    secret = new_secret()
+    token = ApiToken(
+        user_id=user.id,
+        name=(name.strip() or "token")[:150],
+        prefix=secret[:12],
+        token_hash=hash_secret(secret),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="token.create",
+        subject_type="token",
+        subject_id=token.id,
+        details={"user": user.username, "name": token.name, "prefix": token.prefix},
+    )
+    return token, secret
+
+
+def list_tokens(
+    session: Session, *, username: str | None = None, include_revoked: bool = False
+) -> list[tuple[ApiToken, User]]:
+    """List tokens with their users, newest first."""
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    if username is not None:
+        query = query.where(User.username == username)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id.desc()))]
+
+
+def revoke_token(session: Session, token_id: int, *, actor: Actor) -> ApiToken:
+    """Revoke a token: it stops working at once."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id} does not exist")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            subject_type="token",
+            subject_id=token.id,
+            details={"prefix": token.prefix},
+        )
+    return token
+
+
+_TOUCH_SQL = text(
+    "UPDATE api_tokens SET last_used_at = now() WHERE id IN ("
+    " SELECT id FROM api_tokens WHERE id = :id"
+    " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+def authenticate(session: Session, secret: str | None) -> Principal:
+    """Return the caller of a bearer token, or raise Unauthorized saying why."""
+    if not secret:
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    row = session.execute(
+        select(ApiToken.id, ApiToken.revoked_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_secret(secret))
+    ).first()
+    if row is None:
+        raise Unauthorized("the API token is not valid")
+    token_id, revoked_at, user = row
+    if revoked_at is not None:
+        raise Unauthorized("the API token was revoked")
+    if not user.is_active:
+        raise Unauthorized("the user of this API token is disabled")
+    # Non-blocking: a concurrent request holding the row just skips the update.
+    session.execute(_TOUCH_SQL, {"id": token_id})
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        token_id=token_id,
+        branch_ids=frozenset(user_branch_ids(session, user.id)),
+        teacher_id=user.teacher_id,
+    )
+
+
+# Branch scoping: another branch's data is 404 (reads), its writes 403.
+
+
+def can_read(who: Principal, branch_id: int | None) -> bool:
+    """Tell whether the caller may see data of `branch_id` (None: school-wide)."""
+    if who.is_admin:
+        return True
+    return who.role == Role.STAFF and branch_id is not None and branch_id in who.branch_ids
+
+
+def check_read(who: Principal, branch_id: int | None, what: str) -> None:
+    """Raise NotFound unless the caller may see data of `branch_id`."""
+    if not can_read(who, branch_id):
+        raise NotFound(f"{what} does not exist")
+
+
+def check_write(who: Principal, branch_id: int | None) -> None:
+    """Raise Forbidden unless the caller may change data of `branch_id`."""
+    require_staff(who)
+    if not who.is_admin and (branch_id is None or branch_id not in who.branch_ids):
+        raise Forbidden(
+            f"branch {branch_id} is not one of your branches; ask an admin to grant it"
+            if branch_id is not None
+            else "only an admin may change school-wide data"
+        )
+
+
+def require_staff(who: Principal) -> None:
+    """Raise Forbidden for teachers, who may read their own sessions only."""
+    if who.role == Role.TEACHER:
+        raise Forbidden("a teacher's token may read the teacher's own sessions only")
+
+
+def require_admin(who: Principal) -> None:
+    """Raise Forbidden unless the caller is an admin."""
+    if not who.is_admin:
+        raise Forbidden("only an admin may do this")
+
+
+def branch_filter(who: Principal, requested: int | None = None) -> list[int] | None:
+    """Return the branches a list may show (None: all), 404 for a branch the caller can't see."""
+    require_staff(who)
+    if requested is not None:
+        check_read(who, requested, f"branch {requested}")
+        return [requested]
+    return None if who.is_admin else sorted(who.branch_ids)

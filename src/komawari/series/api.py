@@ -1,0 +1,198 @@
+"""/api/class-series: create (409 on an ACTIVE duplicate, dry_run), read, lifecycle."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from komawari.auth import service as auth
+from komawari.generation.schemas import RunResultRead
+from komawari.generation.service import RunResult
+from komawari.orm import RunTrigger, SeriesStatus
+from komawari.series import preview
+from komawari.series import service as series_service
+from komawari.series.schemas import (
+    EnrolmentResult,
+    SeriesActionResult,
+    SeriesChange,
+    SeriesChanged,
+    SeriesCreate,
+    SeriesCreated,
+    SeriesEnd,
+    SeriesEnrol,
+    SeriesExtend,
+    SeriesPage,
+    SeriesPause,
+    SeriesRead,
+    SeriesUnenrol,
+)
+from komawari.web.deps import Caller, Cursor, Db, Id, Limit, OptId, id_after, next_id_cursor
+from komawari.web.routing import api_router
+
+router = api_router("/class-series", "class-series")
+
+
+def _run(result: RunResult | None) -> RunResultRead | None:
+    return RunResultRead(**result.as_dict()) if result else None
+
+
+def _fresh(db: Session, series_id: int) -> SeriesRead:
+    """Read a series again: generation moves its watermark in SQL."""
+    series = series_service.get(db, series_id)
+    db.refresh(series)
+    return SeriesRead.model_validate(series)
+
+
+@router.get("", summary="List series")
+def list_series(
+    db: Db,
+    who: Caller,
+    branch_id: OptId = None,
+    teacher_id: OptId = None,
+    status: SeriesStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> SeriesPage:
+    """List series by id, filtered; staff see their branches only."""
+    rows = series_service.list_series(
+        db,
+        branch_ids=auth.branch_filter(who, branch_id),
+        status=status,
+        teacher_id=teacher_id,
+        after_id=id_after(cursor),
+        limit=limit,
+    )
+    return SeriesPage(
+        items=[SeriesRead.model_validate(r) for r in rows],
+        next_cursor=next_id_cursor([r.id for r in rows], limit),
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SeriesCreated,
+    summary="Create a series (409 names an ACTIVE duplicate)",
+    responses={
+        200: {"model": preview.SeriesDryRun, "description": "dry_run=true: nothing written"}
+    },
+)
+def create_series(
+    body: SeriesCreate,
+    db: Db,
+    who: Caller,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="Answer what it would create")] = False,
+) -> Any:
+    """Create a series and generate its sessions up to the horizon at once."""
+    auth.check_write(who, body.branch_id)
+    if dry_run:
+        result = preview.preview(db, series_in=body, actor=who.actor)
+        return JSONResponse(result.model_dump(mode="json"))
+    series, run = series_service.create(db, series_in=body, actor=who.actor, trigger=RunTrigger.API)
+    response.headers["Location"] = f"/api/class-series/{series.id}"
+    return SeriesCreated(**_fresh(db, series.id).model_dump(), generation=_run(run))
+
+
+@router.get("/{series_id}", summary="Get a series")
+def get_series(series_id: Id, db: Db, who: Caller) -> SeriesRead:
+    """Return a series."""
+    auth.require_staff(who)
+    series = series_service.get(db, series_id)
+    auth.check_read(who, series.branch_id, f"series {series_id}")
+    return SeriesRead.model_validate(series)
+
+
+def _writable(db: Db, who: Caller, series_id: int) -> None:
+    auth.check_write(who, series_service.get(db, series_id).branch_id)
+
+
+@router.post("/{series_id}/extend", summary="Extend to a later last date")
+def extend(series_id: Id, body: SeriesExtend, db: Db, who: Caller) -> SeriesActionResult:
+    """Give the series a later last date and generate at once; answer the run's counts."""
+    _writable(db, who, series_id)
+    run = series_service.extend(db, series_id, last_date=body.last_date, actor=who.actor)
+    series = _fresh(db, series_id)
+    return SeriesActionResult(series=series, generation=_run(run))
+
+
+@router.post("/{series_id}/pause", summary="Pause (stop generating)")
+def pause(series_id: Id, body: SeriesPause, db: Db, who: Caller) -> SeriesActionResult:
+    """Pause the series; with cancel_future, cancel its sessions from today."""
+    _writable(db, who, series_id)
+    ids = series_service.pause(
+        db, series_id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
+    )
+    series = _fresh(db, series_id)
+    return SeriesActionResult(series=series, cancelled_session_ids=ids)
+
+
+@router.post("/{series_id}/resume", summary="Resume from today")
+def resume(series_id: Id, db: Db, who: Caller) -> SeriesActionResult:
+    """Resume a paused series from today (409 if an ACTIVE duplicate exists) and generate."""
+    _writable(db, who, series_id)
+    run = series_service.resume(db, series_id, actor=who.actor)
+    series = _fresh(db, series_id)
+    return SeriesActionResult(series=series, generation=_run(run))
+
+
+@router.post("/{series_id}/end", summary="End or shorten")
+def end(series_id: Id, body: SeriesEnd, db: Db, who: Caller) -> SeriesActionResult:
+    """End the series at last_date; later sessions are cancelled with a reason."""
+    _writable(db, who, series_id)
+    ids = series_service.end(
+        db, series_id, last_date=body.last_date, actor=who.actor, reason=body.reason
+    )
+    series = _fresh(db, series_id)
+    return SeriesActionResult(series=series, cancelled_session_ids=ids)
+
+
+@router.post("/{series_id}/change-from", summary="Change this and following")
+def change_from(series_id: Id, body: SeriesChange, db: Db, who: Caller) -> SeriesChanged:
+    """End the series the day before from_date and continue as a new series."""
+    _writable(db, who, series_id)
+    new, run = series_service.change_from(db, series_id, change=body, actor=who.actor)
+    return SeriesChanged(
+        previous_series_id=series_id,
+        series=_fresh(db, new.id),
+        generation=RunResultRead(**run.as_dict()),
+    )
+
+
+@router.post("/{series_id}/enrolments", status_code=201, summary="Enrol a student (group)")
+def enrol(series_id: Id, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentResult:
+    """Enrol a student in a group series; its sessions from from_date gain the student."""
+    _writable(db, who, series_id)
+    row = series_service.enrol(
+        db,
+        series_id,
+        student_id=body.student_id,
+        from_date=body.from_date,
+        until_date=body.until_date,
+        actor=who.actor,
+    )
+    return EnrolmentResult(
+        series_id=series_id,
+        student_id=row.student_id,
+        from_date=row.from_date,
+        until_date=row.until_date,
+    )
+
+
+@router.post("/{series_id}/unenrol", summary="End a student's enrolment (group)")
+def unenrol(series_id: Id, body: SeriesUnenrol, db: Db, who: Caller) -> EnrolmentResult:
+    """End a student's enrolment from from_date; later sessions drop the student."""
+    _writable(db, who, series_id)
+    removed = series_service.unenrol(
+        db, series_id, student_id=body.student_id, from_date=body.from_date, actor=who.actor
+    )
+    return EnrolmentResult(
+        series_id=series_id,
+        student_id=body.student_id,
+        from_date=body.from_date,
+        until_date=None,
+        sessions_changed=removed,
+    )

@@ -1,0 +1,87 @@
+"""A dry run of creating a series: the sessions it would create and their conflicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from komawari.audit.service import Actor
+from komawari.orm import RunTrigger, SessionStatus
+from komawari.series import service as series_service
+from komawari.series.schemas import SeriesCreate
+from komawari.sessions import queries
+from komawari.sessions.models import ClassSession
+from komawari.sessions.schemas import ConflictRef
+
+
+class WouldBeSession(BaseModel):
+    """A session the series would create, with the verdict it would get."""
+
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    status: SessionStatus
+    conflicts_with: list[ConflictRef]
+
+
+class DryRunCounts(BaseModel):
+    """What the generation run would have done."""
+
+    created: int
+    skipped_existing: int
+    skipped_duplicate: int
+    skipped_closed: int
+    skipped_paused: int
+    conflicted: int
+
+
+class SeriesDryRun(BaseModel):
+    """What creating the series would do; nothing was written."""
+
+    dry_run: Literal[True] = True
+    series: SeriesCreate
+    sessions: list[WouldBeSession]
+    counts: DryRunCounts | None
+
+
+def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> SeriesDryRun:
+    """Create the series and generate it inside a savepoint, read the result, roll it back."""
+    savepoint = session.begin_nested()
+    try:
+        series, result = series_service.create(
+            session, series_in=series_in, actor=actor, trigger=RunTrigger.API
+        )
+        rows = list(
+            session.scalars(
+                select(ClassSession)
+                .where(ClassSession.series_id == series.id)
+                .order_by(ClassSession.date, ClassSession.start_time)
+            )
+        )
+        created = {r.id for r in rows}
+        group = queries.attendees(session, [r.id for r in rows if r.student_id is None])
+        students = {r.id: {r.student_id} if r.student_id else set(group[r.id]) for r in rows}
+        refs = queries.conflict_refs(
+            session,
+            ((r.id, r.teacher_id, r.room_id, students[r.id], list(r.conflicts_with)) for r in rows),
+        )
+        sessions = [
+            WouldBeSession(
+                date=r.date,
+                start_time=r.start_time,
+                end_time=r.end_time,
+                status=r.status,
+                conflicts_with=[c for c in refs.get(r.id, []) if c["session_id"] not in created],
+            )
+            for r in rows
+        ]
+        counts = (
+            DryRunCounts.model_validate(result.counts, from_attributes=True) if result else None
+        )
+    finally:
+        savepoint.rollback()
+    return SeriesDryRun(series=series_in, sessions=sessions, counts=counts)

@@ -1,0 +1,120 @@
+"""Request dependencies: the one transaction, the caller, and common parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from komawari.auth import idempotency
+from komawari.auth import service as auth
+from komawari.auth.service import Principal
+from komawari.errors import InvalidInput
+
+MAX_ID = 2**63 - 1
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Open the request's one transaction: commit after a success, roll back on error."""
+    session: Session = request.app.state.sessions()
+    request.state.db = session
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            claim = getattr(request.state, "idempotency_claim", None)
+            if claim is not None:  # the stored answer was rolled back with the rest
+                idempotency.release(request.app.state.engine, claim)
+            raise
+    finally:
+        session.close()
+
+
+# scope="function": the transaction ends before the response is sent, so a client never
+# sees an answer whose changes are not committed yet.
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token from `komawari token create` (or `komawari serve --demo`).",
+)
+
+
+def current_principal(
+    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """Return the caller of the request's bearer token, or answer 401."""
+    return auth.authenticate(db, credentials.credentials if credentials else None)
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+async def idempotency_claim(
+    request: Request,
+    db: Db,
+    who: Caller,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=idempotency.MAX_KEY_LENGTH,
+            pattern=r"^[!-~]+$",
+            description="Retry-safe POST: the same key and body get the first answer again "
+            "for 24 hours; another body with the key is 422; still running is 409.",
+        ),
+    ] = None,
+) -> None:
+    """Claim the request's Idempotency-Key before it runs (or raise the stored answer)."""
+    if key is None:
+        return
+    if not await run_in_threadpool(lambda: idempotency.try_lock(db, scope=who.scope, key=key)):
+        raise idempotency.in_progress(key)
+    body = await request.body()
+    request_hash = idempotency.fingerprint(
+        request.method, request.url.path, request.url.query, body
+    )
+    request.state.idempotency_claim = await run_in_threadpool(
+        lambda: idempotency.claim(
+            request.app.state.engine,
+            scope=who.scope,
+            key=key,
+            method=request.method,
+            path=request.url.path,
+            request_hash=request_hash,
+        )
+    )
+
+
+Id = Annotated[int, Path(gt=0, le=MAX_ID, description="A positive id")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
+Cursor = Annotated[
+    str | None, Query(max_length=100, description="The next_cursor of the previous page")
+]
+OptId = Annotated[int | None, Query(gt=0, le=MAX_ID)]
+
+
+def id_after(cursor: str | None) -> int:
+    """Return the id an id-ordered page continues after (0: the first page)."""
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
+        raise InvalidInput("cursor", "not a cursor from a previous page's next_cursor")
+    return int(cursor)
+
+
+def next_id_cursor(ids: list[int], limit: int) -> str | None:
+    """Return the cursor of the next page, or None after the last one."""
+    return str(ids[-1]) if len(ids) == limit else None

@@ -1,0 +1,218 @@
+"""Errors as problem+json (RFC 9457), one renderer for every path, and their OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from komawari.errors import GuardViolation, KomawariError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+INVALID = "/problems/invalid-input"
+_LOC_ROOTS = {"body", "query", "path", "header", "cookie"}
+_WORD = re.compile(r"[A-Za-z_]+")
+# Fields a model-level message may name ("end_time must be after start_time").
+_FIELDS = {
+    "branch_id", "teacher_id", "student_id", "student_ids", "title", "capacity", "room_id",
+    "weekdays", "start_time", "end_time", "first_date", "last_date", "interval_weeks", "date",
+    "from_date", "until_date", "reason", "kind", "name", "time_zone", "series_id",
+}  # fmt: skip
+
+
+class FieldError(BaseModel):
+    """One bad field: where it is and what is wrong with it."""
+
+    field: str
+    message: str
+    loc: list[str | int] | None = None
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457); extension members such as existing_series_id may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _field_of(loc: tuple[Any, ...], message: str) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _LOC_ROOTS:
+        parts = parts[1:]
+    if parts:
+        return ".".join(parts)
+    named = next((w for w in _WORD.findall(message) if w in _FIELDS), None)
+    return named or "body"
+
+
+def _validation(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for err in exc.errors():
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            loc = ("body",)
+        errors.append(
+            {
+                "field": _field_of(loc, message),
+                "message": message,
+                "loc": [p if isinstance(p, int) else str(p) for p in loc],
+            }
+        )
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return _problem(INVALID, "Invalid input", 422, detail, errors=errors)
+
+
+def _first_line(exc: StatementError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _problem(kind: str, title: str, status: int, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "title": title, "status": status, "detail": detail, **extra}
+
+
+def problem_of(exc: Exception) -> dict[str, Any]:
+    """Return the problem body of any exception (500 for the unexpected, without details)."""
+    if isinstance(exc, KomawariError):
+        return exc.to_problem()
+    if isinstance(exc, RequestValidationError):
+        return _validation(exc)
+    if isinstance(exc, HTTPException) and exc.status_code == 400:
+        # FastAPI's "error parsing the body" (not UTF-8, a broken form): bad input too.
+        message = str(exc.detail) if isinstance(exc.detail, str) else "cannot be read"
+        error = {"field": "body", "message": message, "loc": ["body"]}
+        return _problem(INVALID, "Invalid input", 422, f"body: {message}", errors=[error])
+    if isinstance(exc, HTTPException):
+        phrase = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) else phrase
+        if exc.status_code == 404 and detail == phrase:
+            detail = "no such resource or route; see /docs for the API"
+        return _problem("about:blank", phrase, exc.status_code, detail)
+    if isinstance(exc, IntegrityError):
+        name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "unknown"
+        return GuardViolation(name, _first_line(exc)).to_problem()
+    if isinstance(exc, DataError) or (
+        isinstance(exc, StatementError) and isinstance(exc.orig, ValueError)
+    ):
+        detail = f"a value is not valid for the database: {_first_line(exc)}"
+        return _problem(INVALID, "Invalid input", 422, detail)
+    if isinstance(exc, OperationalError):
+        detail = "the database could not answer; retry shortly"
+        return _problem("/problems/unavailable", "Service unavailable", 503, detail)
+    detail = "an unexpected error happened; it was logged"
+    return _problem("/problems/internal", "Internal error", 500, detail)
+
+
+def problem_response(exc: Exception, request: Request) -> Response:
+    """Render any exception as a problem+json response."""
+    body = {**problem_of(exc), "instance": request.url.path}
+    headers = dict(getattr(exc, "headers", None) or {})
+    if body["status"] == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if body["status"] >= 500:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(body, status_code=body["status"], headers=headers, media_type=PROBLEM_JSON)
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    return problem_response(exc, request)
+
+
+class BodyLimit:
+    """Answer a declared body over `limit` bytes with a 413 problem before reading it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length, then pass the request on."""
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"0")
+            if declared.isdigit() and int(declared) > self.limit:
+                body = _problem(
+                    "/problems/too-large", "Content too large", 413,
+                    f"the body is {int(declared):,} bytes; the limit is {self.limit:,}",
+                    instance=scope["path"],
+                )  # fmt: skip
+                response = JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, *, max_body: int) -> None:
+    """Render every error of `app` as problem+json; refuse bodies over `max_body` bytes."""
+    app.add_middleware(BodyLimit, limit=max_body)
+    for exc_class in (
+        KomawariError,
+        RequestValidationError,
+        HTTPException,
+        IntegrityError,
+        StatementError,
+        Exception,
+    ):
+        app.add_exception_handler(exc_class, _handle)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or a token that is not valid (problem+json)"},
+    403: {"description": "Not allowed for this token's role or branches (problem+json)"},
+    404: {"description": "No such resource, or not in this token's branches (problem+json)"},
+    409: {"description": "Conflicts with existing data, e.g. a duplicate (problem+json)"},
+    413: {"description": "The body is larger than 1 MB (problem+json)"},
+    422: {"description": "Invalid input; `errors` names each bad field (problem+json)"},
+}
+
+
+LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
+
+
+def _local_times(node: Any) -> None:
+    """Describe times as local HH:MM: JSON Schema's "time" format demands an offset."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") == "time":
+            del node["format"]
+            node["pattern"] = LOCAL_TIME_PATTERN
+            node.setdefault("description", "A wall-clock time in the branch's zone, HH:MM")
+        for value in node.values():
+            _local_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _local_times(value)
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every error response of an OpenAPI document a problem+json `Problem`."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(
+        Problem.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {})
+    )
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["Problem"].pop("$defs", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    _local_times(schema)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if str(status).startswith(("4", "5")):
+                    response["content"] = {PROBLEM_JSON: {"schema": ref}}
+    return schema

@@ -1,0 +1,99 @@
+"""The API's routes: bearer auth, Idempotency-Key on every POST, errors as problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+
+from komawari.auth import idempotency
+from komawari.web.deps import current_principal, idempotency_claim
+from komawari.web.problems import ERROR_RESPONSES, PROBLEM_JSON, problem_of, problem_response
+
+MAX_BODY_BYTES = 1_000_000
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class KomawariRoute(APIRoute):
+    """A route whose POST honours Idempotency-Key and stores its answer with its changes."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [
+                *(kwargs.get("dependencies") or []),
+                Depends(idempotency_claim),
+            ]
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Handler:
+        """Wrap the handler: replay stored answers, store new ones."""
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except idempotency.Replay as replay:
+                media = PROBLEM_JSON if replay.status >= 400 else "application/json"
+                return Response(
+                    replay.body,
+                    status_code=replay.status,
+                    media_type=media,
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            except Exception as exc:
+                claim = _claim_of(request)
+                if claim is None:
+                    raise
+                if problem_of(exc)["status"] >= 500:  # let the client retry
+                    await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
+                    raise
+                # A client error is an answer too: store it (own transaction, while the key
+                # is still locked), then let the request roll back and answer it.
+                answer = problem_response(exc, request)
+                await run_in_threadpool(
+                    idempotency.store,
+                    request.app.state.engine,
+                    claim,
+                    status=answer.status_code,
+                    body=bytes(answer.body).decode(),
+                )
+                raise
+            claim = _claim_of(request)
+            if claim is not None and response.status_code < 500:
+                await _store(request, claim, response)
+            elif claim is not None:
+                await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
+            return response
+
+        return route_handler
+
+
+def _claim_of(request: Request) -> int | None:
+    claim = getattr(request.state, "idempotency_claim", None)
+    return claim if isinstance(claim, int) else None
+
+
+async def _store(request: Request, claim: int, response: Response) -> None:
+    """Store a success in the request's transaction: it commits with the changes."""
+    await run_in_threadpool(
+        idempotency.complete,
+        request.state.db,
+        claim,
+        status=response.status_code,
+        body=bytes(response.body).decode(),
+    )
+
+
+def api_router(prefix: str, tag: str) -> APIRouter:
+    """Return a router under /api whose every route needs a bearer token."""
+    return APIRouter(
+        prefix=f"/api{prefix}",
+        tags=[tag],
+        route_class=KomawariRoute,
+        dependencies=[Depends(current_principal)],
+        responses=ERROR_RESPONSES,
+        max_body_size=MAX_BODY_BYTES,
+    )

@@ -1,0 +1,165 @@
+"""The real application on real PostgreSQL (committed data, emptied after each test)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from komawari.app import create_app
+from komawari.audit.models import AuditEvent
+from komawari.audit.service import Actor
+from komawari.auth import service as auth
+from komawari.branches import service as branches
+from komawari.db import session_scope
+from komawari.orm import Role
+from komawari.people import service as people
+from komawari.series.models import ClassSeries
+from komawari.sessions.models import ClassSession
+
+SETUP = Actor("test", "setup")
+
+
+@dataclass
+class World:
+    """Two branches, people, rooms, and a token per role."""
+
+    branch_a: int
+    branch_b: int
+    teacher_1: int
+    teacher_2: int
+    student_1: int
+    student_2: int
+    student_3: int
+    room_a: int
+    room_b: int
+    admin: str
+    staff_a: str
+    teacher: str
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Return the Authorization header of a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def next_weekday(iso: int, *, weeks: int = 1) -> date:
+    """Return a date with ISO weekday `iso`, some weeks from today (inside the horizon)."""
+    today = date.today()
+    return today + timedelta(days=(iso - today.isoweekday()) % 7 + 7 * weeks)
+
+
+def make_world(engine: Engine) -> World:
+    """Create the world through the services."""
+    with session_scope(engine) as s:
+        a = branches.create(s, name="Shibuya", time_zone="Asia/Tokyo", actor=SETUP)
+        b = branches.create(s, name="Osaka", time_zone="Asia/Tokyo", actor=SETUP)
+        t1 = people.create_teacher(s, name="Sato", actor=SETUP)
+        t2 = people.create_teacher(s, name="Suzuki", actor=SETUP)
+        st = [people.create_student(s, name=n, actor=SETUP) for n in ("Aoi", "Riku", "Mei")]
+        ra = people.create_room(s, branch_id=a.id, name="A1", capacity=4, actor=SETUP)
+        rb = people.create_room(s, branch_id=b.id, name="B1", capacity=4, actor=SETUP)
+        tokens = {}
+        for name, role, branch_ids, teacher_id in (
+            ("admin", Role.ADMIN, [], None),
+            ("staff-a", Role.STAFF, [a.id], None),
+            ("teacher-1", Role.TEACHER, [], t1.id),
+        ):
+            user, _ = auth.ensure_user(
+                s,
+                username=name,
+                role=role,
+                branch_ids=branch_ids,
+                teacher_id=teacher_id,
+                actor=SETUP,
+            )
+            tokens[name] = auth.create_token(s, user=user, name="test", actor=SETUP)[1]
+        return World(
+            branch_a=a.id,
+            branch_b=b.id,
+            teacher_1=t1.id,
+            teacher_2=t2.id,
+            student_1=st[0].id,
+            student_2=st[1].id,
+            student_3=st[2].id,
+            room_a=ra.id,
+            room_b=rb.id,
+            admin=tokens["admin"],
+            staff_a=tokens["staff-a"],
+            teacher=tokens["teacher-1"],
+        )
+
+
+@pytest.fixture
+def app(committed_engine: Engine) -> FastAPI:
+    return create_app(committed_engine, periodic=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def world(committed_engine: Engine) -> World:
+    return make_world(committed_engine)
+
+
+def series_body(w: World, **changes: object) -> dict[str, object]:
+    """Return a valid private series body at branch A."""
+    body: dict[str, object] = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_1,
+        "student_id": w.student_1,
+        "weekdays": [4],
+        "start_time": "20:00",
+        "end_time": "21:30",
+        "first_date": next_weekday(1, weeks=0).isoformat(),
+    }
+    body.update(changes)
+    return body
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Count the rows a bad request must not add."""
+    with session_scope(engine) as s:
+        return {
+            "series": s.scalar(select(func.count()).select_from(ClassSeries)) or 0,
+            "sessions": s.scalar(select(func.count()).select_from(ClassSession)) or 0,
+            "audit": s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve the app with uvicorn on a free loopback port; yield its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -1,0 +1,65 @@
+"""`komawari serve --demo`: the demo school, its URL and a working demo admin token."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from komawari import config, db
+from komawari.app import create_app
+from komawari.cli import app as cli
+from komawari.web.cli import demo_admin_token
+from tests.api.conftest import bearer
+
+
+@pytest.fixture
+def cli_db(committed_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the CLI at the test database."""
+    monkeypatch.setenv("DATABASE_URL", committed_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("KOMAWARI_GENERATION_INTERVAL_MINUTES", "0")
+    config.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield
+    db.get_engine().dispose()
+    config.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_demo_prints_the_url_and_a_token_that_works(
+    cli_db: None, committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    port = _free_port()
+    result = CliRunner().invoke(cli, ["serve", "--demo", "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert f"http://127.0.0.1:{port}/" in result.output
+    assert served["port"] == port
+    [token] = set(re.findall(r"kmw_[\w-]{20,}", result.output))
+    with TestClient(create_app(committed_engine, periodic=False)) as client:
+        me = client.get("/api/me", headers=bearer(token)).json()
+        assert (me["username"], me["role"]) == ("demo-admin", "admin")
+        branches = client.get("/api/branches", headers=bearer(token)).json()["items"]
+        assert [b["name"] for b in branches] == ["Shibuya", "Yokohama"]
+
+
+def test_each_start_revokes_the_previous_demo_token(committed_engine: Engine) -> None:
+    first = demo_admin_token(committed_engine)
+    second = demo_admin_token(committed_engine)
+    with TestClient(create_app(committed_engine, periodic=False)) as client:
+        assert client.get("/api/me", headers=bearer(first)).status_code == 401
+        assert client.get("/api/me", headers=bearer(second)).status_code == 200
