@@ -46,6 +46,38 @@ _MEETS = """
        % s.interval_weeks = 0
 """
 
+# Every committed session was booked before the rows this statement makes: writers hold
+# the schedule lock and class_sessions.created_at defaults to statement_timestamp(), taken
+# under it. So new rows never change an existing row's verdict, and their own verdicts
+# (blockers among existing rows, then among earlier rows of the batch) are decided here,
+# before the insert: no UPDATE afterwards. The rule is komawari.scheduling.conflicts.
+_STUDENT_LOOKUP = """
+      JOIN LATERAL (
+            SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
+              FROM class_sessions c
+             WHERE c.student_id = es.student_id AND c.date BETWEEN es.day - 1 AND es.day + 1
+            UNION ALL
+            SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
+              FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
+             WHERE sb.student_id = es.student_id AND c.date BETWEEN es.day - 1 AND es.day + 1
+      ) b ON true
+"""
+
+_LIVE_OVERLAP = (
+    "b.status <> 'CANCELLED' AND b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
+)
+_NEAR_NEW = (
+    "{e2}.new_id < {e}.new_id AND {e2}.starts_at < {e}.ends_at AND {e}.starts_at < {e2}.ends_at"
+)
+
+# The planner estimates one row for every CTE, so it would join the batch's new rows with
+# each other by nested loops: quadratic. Generation runs its statement with nested loops
+# off (a lateral still runs as one, which is what the index probes above want).
+# JIT off too: a disabled plan type adds a huge cost, which would trigger JIT compiling
+# that costs seconds.
+NO_NESTLOOP = "SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)"
+NESTLOOP = "SELECT set_config('enable_nestloop', 'on', true)"
+
 GENERATE_SQL = f"""
 WITH s AS ({_WINDOW} WHERE cs.id = ANY(CAST(:ids AS bigint[])) AND cs.status = 'ACTIVE'),
 cand AS (
@@ -57,6 +89,8 @@ flagged AS (
     SELECT c.*,
            EXISTS (SELECT 1 FROM branch_closures bc
                     WHERE bc.branch_id = c.branch_id AND bc.date = c.day) AS closed,
+           EXISTS (SELECT 1 FROM class_sessions o
+                    WHERE o.series_id = c.id AND o.original_date = c.day) AS occurrence_exists,
            -- Two series of one pair may meet at the same time on a shared weekday: the
            -- lesson is made once (by the older series), never twice (promise 1).
            c.kind = 'PRIVATE' AND (row_number() OVER (
@@ -71,16 +105,79 @@ flagged AS (
            )) AS same_lesson_exists
       FROM cand c
 ),
+elig AS MATERIALIZED (
+    -- Ids are drawn in (series, date) order, and rows inserted in id order: every writer
+    -- takes the key locks in one order, so concurrent runs cannot deadlock on them.
+    SELECT o.*, nextval(pg_get_serial_sequence('class_sessions', 'id')) AS new_id,
+           komawari_local_instant(o.day, o.start_time, o.time_zone) AS starts_at,
+           komawari_local_instant(o.day, o.end_time, o.time_zone) AS ends_at
+      FROM (SELECT f.* FROM flagged f
+             WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists
+             ORDER BY f.id, f.day) o
+),
+elig_students AS MATERIALIZED (
+    SELECT e.new_id, e.student_id, e.day, e.starts_at, e.ends_at
+      FROM elig e WHERE e.student_id IS NOT NULL
+    UNION ALL
+    SELECT e.new_id, en.student_id, e.day, e.starts_at, e.ends_at
+      FROM elig e JOIN series_enrolments en
+        ON en.series_id = e.id AND en.from_date <= e.day
+       AND (en.until_date IS NULL OR en.until_date >= e.day)
+     WHERE e.kind = 'GROUP'
+),
+near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
+blockers AS (
+    -- Existing sessions are looked up through laterals (index probes per new row);
+    -- new rows are paired with each other by hash joins (see NO_NESTLOOP).
+    SELECT e.new_id, b.id AS blocker, b.created_at AS booked
+      FROM elig e JOIN LATERAL (
+            SELECT b.id, b.created_at FROM class_sessions b
+             WHERE b.teacher_id = e.teacher_id AND b.date BETWEEN e.day - 1 AND e.day + 1
+               AND {_LIVE_OVERLAP.format(e="e")}) b ON true
+    UNION
+    SELECT e.new_id, b.id, b.created_at
+      FROM elig e JOIN LATERAL (
+            SELECT b.id, b.created_at FROM class_sessions b
+             WHERE b.room_id = e.room_id AND b.date BETWEEN e.day - 1 AND e.day + 1
+               AND {_LIVE_OVERLAP.format(e="e")}) b ON true
+     WHERE e.room_id IS NOT NULL
+    UNION
+    SELECT es.new_id, b.id, b.created_at
+      FROM elig_students es {_STUDENT_LOOKUP}
+     WHERE {_LIVE_OVERLAP.format(e="es")}
+    UNION
+    SELECT e.new_id, e2.new_id, statement_timestamp()
+      FROM elig e CROSS JOIN near
+      JOIN elig e2 ON e2.teacher_id = e.teacher_id AND e2.day = e.day + near.d
+     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
+    UNION
+    SELECT e.new_id, e2.new_id, statement_timestamp()
+      FROM elig e CROSS JOIN near
+      JOIN elig e2 ON e2.room_id = e.room_id AND e2.day = e.day + near.d
+     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
+    UNION
+    SELECT e.new_id, e2.new_id, statement_timestamp()
+      FROM elig_students e CROSS JOIN near
+      JOIN elig_students e2 ON e2.student_id = e.student_id AND e2.day = e.day + near.d
+     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
+),
+verdict AS (
+    SELECT new_id, array_agg(blocker ORDER BY booked, blocker) AS blockers
+      FROM blockers GROUP BY new_id
+),
 ins AS (
-    INSERT INTO class_sessions (branch_id, time_zone, series_id, original_date, kind, title,
-                                date, start_time, end_time, teacher_id, student_id, room_id)
-    SELECT f.branch_id, f.time_zone, f.id, f.day, f.kind, f.title, f.day, f.start_time,
-           f.end_time, f.teacher_id, f.student_id, f.room_id
-      FROM flagged f
-     WHERE NOT f.closed AND NOT f.same_lesson_exists
-     ORDER BY f.id, f.day
+    INSERT INTO class_sessions (id, branch_id, time_zone, series_id, original_date, kind,
+                                title, date, start_time, end_time, teacher_id, student_id,
+                                room_id, status, conflicts_with)
+    SELECT e.new_id, e.branch_id, e.time_zone, e.id, e.day, e.kind, e.title, e.day,
+           e.start_time, e.end_time, e.teacher_id, e.student_id, e.room_id,
+           CASE WHEN v.blockers IS NULL THEN 'CONFIRMED'
+                ELSE 'CONFLICTED' END::session_status,
+           coalesce(v.blockers, '{{}}')
+      FROM elig e LEFT JOIN verdict v ON v.new_id = e.new_id
+     ORDER BY e.new_id
     ON CONFLICT ON CONSTRAINT uq_class_sessions_occurrence DO NOTHING
-    RETURNING id, series_id, original_date, kind
+    RETURNING id, series_id, original_date, kind, status
 ),
 att AS (
     INSERT INTO session_attendees (session_id, student_id)
@@ -92,12 +189,14 @@ att AS (
     RETURNING session_id
 ),
 existing AS (
-    SELECT f.id, f.branch_id, f.day
-      FROM flagged f
-     WHERE NOT f.closed AND NOT f.same_lesson_exists
-       -- NOT IN over a CTE becomes a hashed subplan (a NOT EXISTS here was planned as a
-       -- nested loop from the CTE's one-row estimate: quadratic).
-       AND (f.id, f.day) NOT IN (SELECT i.series_id, i.original_date FROM ins i)
+    SELECT f.id, f.branch_id, f.day FROM flagged f
+     WHERE NOT f.closed AND NOT f.same_lesson_exists AND f.occurrence_exists
+    UNION ALL
+    -- Made by a concurrent writer after this statement's snapshot (ON CONFLICT skipped
+    -- it). NOT IN over a CTE becomes a hashed subplan; a NOT EXISTS was planned as a
+    -- quadratic nested loop from the CTE's one-row estimate.
+    SELECT e.id, e.branch_id, e.day FROM elig e
+     WHERE (e.id, e.day) NOT IN (SELECT i.series_id, i.original_date FROM ins i)
 ),
 skip_audit AS (
     INSERT INTO audit_events (actor_type, actor, action, subject_type, subject_id, branch_id,
@@ -124,6 +223,8 @@ watermark AS (
     RETURNING 1
 )
 SELECT coalesce((SELECT array_agg(id) FROM ins), '{{}}') AS created_ids,
+       (SELECT count(*) FROM ins WHERE status = 'CONFLICTED') AS conflicted,
+       (SELECT count(*) FROM elig) - (SELECT count(*) FROM ins) AS lost_races,
        (SELECT count(*) FROM flagged WHERE closed) AS skipped_closed,
        (SELECT count(*) FROM skip_audit) AS skipped_existing,
        (SELECT count(*) FROM dup_audit) AS skipped_duplicate,

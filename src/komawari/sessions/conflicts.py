@@ -73,8 +73,10 @@ def _pairs(src: str) -> str:
 EVALUATE_SQL = f"""
 WITH x AS (SELECT DISTINCT unnest(CAST(:ids AS bigint[])) AS id),
 p1 AS ({_pairs("x")}),
-affected AS (SELECT id FROM x UNION SELECT b_id FROM p1),
-p2 AS ({_pairs("affected")}),
+-- Neighbours not touched themselves: only their pairs are still to find.
+extra AS (SELECT DISTINCT b_id AS id FROM p1 WHERE b_id NOT IN (SELECT id FROM x)),
+affected AS (SELECT id FROM x UNION ALL SELECT id FROM extra),
+p2 AS (SELECT a_id, b_id FROM p1 UNION ALL SELECT * FROM ({_pairs("extra")}) q),
 verdict AS (
     SELECT a.id,
            coalesce(array_agg(b.id ORDER BY b.created_at, b.id)

@@ -223,7 +223,6 @@ def list_sessions(
     teacher_id: int | None = None,
     student_id: int | None = None,
     status: SessionStatus | None = None,
-    after_id: int = 0,
     limit: int = 200,
 ) -> list[ClassSession]:
     """List sessions in (date, start, id) order, filtered."""
@@ -232,8 +231,6 @@ def list_sessions(
         .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
         .limit(limit)
     )
-    if after_id:
-        query = query.where(ClassSession.id > after_id)
     if branch_ids is not None:
         query = query.where(ClassSession.branch_id.in_(branch_ids))
     if date_from is not None:

@@ -417,7 +417,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
