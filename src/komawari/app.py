@@ -1,4 +1,4 @@
-"""The FastAPI application: API, pages, health, and the periodic generation job."""
+"""The FastAPI application: API, calendar feeds, health, and the periodic generation job."""
 
 from __future__ import annotations
 

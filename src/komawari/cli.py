@@ -39,7 +39,7 @@ def _register() -> None:
     app.add_typer(token_app, name="token")
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
-    app.command(help="Run the HTTP server (API, pages, periodic generation).")(serve)
+    app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)
     register_ops(app)
 
 
@@ -52,3 +52,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

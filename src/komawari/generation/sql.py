@@ -55,11 +55,13 @@ _STUDENT_LOOKUP = """
       JOIN LATERAL (
             SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
               FROM class_sessions c
-             WHERE c.student_id = es.student_id AND c.date BETWEEN es.day - 1 AND es.day + 1
+             WHERE c.student_id = es.student_id
+               AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
             UNION ALL
             SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
               FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
-             WHERE sb.student_id = es.student_id AND c.date BETWEEN es.day - 1 AND es.day + 1
+             WHERE sb.student_id = es.student_id
+               AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
       ) b ON true
 """
 
@@ -82,7 +84,7 @@ GENERATE_SQL = f"""
 WITH s AS ({_WINDOW} WHERE cs.id = ANY(CAST(:ids AS bigint[])) AND cs.status = 'ACTIVE'),
 cand AS (
     SELECT s.*, d::date AS day
-      FROM s, generate_series(s.w_start, s.w_end, interval '1 day') AS d
+      FROM s, generate_series(s.w_start::timestamp, s.w_end::timestamp, interval '1 day') AS d
      WHERE s.w_start <= s.w_end AND {_MEETS}
 ),
 flagged AS (
@@ -132,13 +134,13 @@ blockers AS (
     SELECT e.new_id, b.id AS blocker, b.created_at AS booked
       FROM elig e JOIN LATERAL (
             SELECT b.id, b.created_at FROM class_sessions b
-             WHERE b.teacher_id = e.teacher_id AND b.date BETWEEN e.day - 1 AND e.day + 1
+             WHERE b.teacher_id = e.teacher_id AND b.starts_at > e.starts_at - interval '26 hours'
                AND {_LIVE_OVERLAP.format(e="e")}) b ON true
     UNION
     SELECT e.new_id, b.id, b.created_at
       FROM elig e JOIN LATERAL (
             SELECT b.id, b.created_at FROM class_sessions b
-             WHERE b.room_id = e.room_id AND b.date BETWEEN e.day - 1 AND e.day + 1
+             WHERE b.room_id = e.room_id AND b.starts_at > e.starts_at - interval '26 hours'
                AND {_LIVE_OVERLAP.format(e="e")}) b ON true
      WHERE e.room_id IS NOT NULL
     UNION
@@ -238,6 +240,6 @@ SELECT count(*) FROM ({_WINDOW}
      WHERE cs.status = 'PAUSED'
        AND (CAST(:branch_id AS bigint) IS NULL OR cs.branch_id = CAST(:branch_id AS bigint))
        AND (CAST(:series_id AS bigint) IS NULL OR cs.id = CAST(:series_id AS bigint))
-) s, generate_series(s.w_start, s.w_end, interval '1 day') AS d
+) s, generate_series(s.w_start::timestamp, s.w_end::timestamp, interval '1 day') AS d
  WHERE s.w_start <= s.w_end AND {_MEETS}
 """

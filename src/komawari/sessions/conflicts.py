@@ -30,10 +30,11 @@ def lock_schedule(session: Session) -> None:
     )
 
 
-_NEAR = (
-    "b.date BETWEEN a.date - 1 AND a.date + 1 AND b.id <> a.id AND b.status <> 'CANCELLED'"
-    " AND b.starts_at < a.ends_at AND a.starts_at < b.ends_at"
-)
+# A lesson ends after it starts on its own date, so it lasts under 24 wall-clock hours and
+# under 26 real ones (a fall-back adds at most an hour or so): every session overlapping
+# `a` starts less than 26 hours before `a` does. An index range on (resource, starts_at).
+WINDOW = "b.starts_at > a.starts_at - interval '26 hours' AND b.starts_at < a.ends_at"
+_NEAR = f"{WINDOW} AND b.id <> a.id AND b.status <> 'CANCELLED' AND a.starts_at < b.ends_at"
 
 
 def _pairs(src: str) -> str:
@@ -60,11 +61,13 @@ def _pairs(src: str) -> str:
       -- date), so the planner never has to join them back to class_sessions.
       JOIN LATERAL (
             SELECT c.id, c.date, c.status, c.starts_at, c.ends_at FROM class_sessions c
-             WHERE c.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
+             WHERE c.student_id = who.student_id
+               AND c.starts_at > a.starts_at - interval '26 hours' AND c.starts_at < a.ends_at
             UNION ALL
             SELECT c.id, c.date, c.status, c.starts_at, c.ends_at
               FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
-             WHERE sb.student_id = who.student_id AND c.date BETWEEN a.date - 1 AND a.date + 1
+             WHERE sb.student_id = who.student_id
+               AND c.starts_at > a.starts_at - interval '26 hours' AND c.starts_at < a.ends_at
       ) b ON true
      WHERE {_NEAR}
     """

@@ -76,9 +76,10 @@ class ClassSession(IdMixin, Base):
             "status = 'CONFLICTED' OR cardinality(conflicts_with) = 0",
             name="conflicts_only_when_conflicted",
         ),
-        Index("ix_class_sessions_teacher_id_date", "teacher_id", "date"),
-        Index("ix_class_sessions_student_id_date", "student_id", "date"),
-        Index("ix_class_sessions_room_id_date", "room_id", "date"),
+        # Conflict lookups probe a resource over a window of instants (see conflicts.py).
+        Index("ix_class_sessions_teacher_id_starts_at", "teacher_id", "starts_at"),
+        Index("ix_class_sessions_student_id_starts_at", "student_id", "starts_at"),
+        Index("ix_class_sessions_room_id_starts_at", "room_id", "starts_at"),
         Index("ix_class_sessions_branch_id_date", "branch_id", "date"),
         Index("ix_class_sessions_date", "date"),
         Index("ix_class_sessions_duplicate_of_id", "duplicate_of_id"),

@@ -49,7 +49,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     demo: bool = typer.Option(False, "--demo", help="Create the demo school if empty."),
 ) -> None:
-    """Run the HTTP server (API, pages, periodic generation)."""
+    """Run the HTTP server (API, calendar feeds, periodic generation)."""
     import uvicorn
 
     from komawari.app import create_app

@@ -488,13 +488,22 @@ def upgrade() -> None:
         "ix_class_sessions_duplicate_of_id", "class_sessions", ["duplicate_of_id"], unique=False
     )
     op.create_index(
-        "ix_class_sessions_room_id_date", "class_sessions", ["room_id", "date"], unique=False
+        "ix_class_sessions_room_id_starts_at",
+        "class_sessions",
+        ["room_id", "starts_at"],
+        unique=False,
     )
     op.create_index(
-        "ix_class_sessions_student_id_date", "class_sessions", ["student_id", "date"], unique=False
+        "ix_class_sessions_student_id_starts_at",
+        "class_sessions",
+        ["student_id", "starts_at"],
+        unique=False,
     )
     op.create_index(
-        "ix_class_sessions_teacher_id_date", "class_sessions", ["teacher_id", "date"], unique=False
+        "ix_class_sessions_teacher_id_starts_at",
+        "class_sessions",
+        ["teacher_id", "starts_at"],
+        unique=False,
     )
     op.create_index(
         "ux_class_sessions_legacy_id",
@@ -640,9 +649,9 @@ def downgrade() -> None:
         table_name="class_sessions",
         postgresql_where=sa.text("legacy_id IS NOT NULL"),
     )
-    op.drop_index("ix_class_sessions_teacher_id_date", table_name="class_sessions")
-    op.drop_index("ix_class_sessions_student_id_date", table_name="class_sessions")
-    op.drop_index("ix_class_sessions_room_id_date", table_name="class_sessions")
+    op.drop_index("ix_class_sessions_teacher_id_starts_at", table_name="class_sessions")
+    op.drop_index("ix_class_sessions_student_id_starts_at", table_name="class_sessions")
+    op.drop_index("ix_class_sessions_room_id_starts_at", table_name="class_sessions")
     op.drop_index("ix_class_sessions_duplicate_of_id", table_name="class_sessions")
     op.drop_index("ix_class_sessions_date", table_name="class_sessions")
     op.drop_index("ix_class_sessions_branch_id_date", table_name="class_sessions")
