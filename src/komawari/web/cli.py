@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 
 import typer
@@ -77,4 +78,11 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
+    # uvicorn re-raises SIGTERM once it has shut down; as an exception (not the default
+    # action, which ends the process at once) it lets the embedded database stop cleanly.
+    signal.signal(signal.SIGTERM, _exit)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(0)
