@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -22,6 +23,12 @@ from sqlalchemy.orm import Session
 from komawari import schema
 from komawari.db import normalise_url
 from komawari.models import Base
+
+# CI explores the same examples every run (a red build names a reproducible case); a
+# developer's machine explores new ones each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _server_url() -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
