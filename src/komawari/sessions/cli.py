@@ -11,7 +11,7 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.cli_support import friendly, req_date
 from komawari.db import ready_engine, session_scope
-from komawari.sessions import service
+from komawari.sessions import queries, service
 from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
 
 app = typer.Typer(help="Sessions: one-off lessons, cancel, move, list.", no_args_is_help=True)
@@ -84,7 +84,7 @@ def list_(
     with session_scope(ready_engine()) as s:
         rows = [
             SessionRead.model_validate(r)
-            for r in service.list_sessions(
+            for r in queries.search(
                 s,
                 branch_ids=[branch] if branch else None,
                 date_from=when,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -212,38 +211,3 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
 
 def _minutes(t: object) -> int:
     return t.hour * 60 + t.minute  # type: ignore[attr-defined, no-any-return]
-
-
-def list_sessions(
-    session: Session,
-    *,
-    branch_ids: list[int] | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    teacher_id: int | None = None,
-    student_id: int | None = None,
-    status: SessionStatus | None = None,
-    limit: int = 200,
-) -> list[ClassSession]:
-    """List sessions in (date, start, id) order, filtered."""
-    query = (
-        select(ClassSession)
-        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
-        .limit(limit)
-    )
-    if branch_ids is not None:
-        query = query.where(ClassSession.branch_id.in_(branch_ids))
-    if date_from is not None:
-        query = query.where(ClassSession.date >= date_from)
-    if date_to is not None:
-        query = query.where(ClassSession.date <= date_to)
-    if teacher_id is not None:
-        query = query.where(ClassSession.teacher_id == teacher_id)
-    if student_id is not None:
-        attendee = select(SessionAttendee.session_id).where(
-            SessionAttendee.student_id == student_id
-        )
-        query = query.where((ClassSession.student_id == student_id) | ClassSession.id.in_(attendee))
-    if status is not None:
-        query = query.where(ClassSession.status == status)
-    return list(session.scalars(query))
