@@ -12,6 +12,7 @@ from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.generation import service as generation
 from komawari.orm import RunTrigger, SessionStatus
+from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
 from komawari.sessions.models import ClassSession
@@ -131,7 +132,7 @@ def test_removing_a_closure_fills_the_day_again(db: Session) -> None:
 
 def test_paused_series_generate_nothing_and_are_counted(db: Session) -> None:
     sid = _series(db)
-    series_service.pause(db, sid, actor=ACTOR, reason="holiday")
+    lifecycle.pause(db, sid, actor=ACTOR, reason="holiday")
     result = _run(db, horizon_days=14)
     assert _dates(db, sid) == []
     assert result.counts.skipped_paused == 5
@@ -155,7 +156,7 @@ def test_a_group_session_carries_the_students_enrolled_that_day(db: Session) -> 
     series, _ = series_service.create(
         db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, generate=False, now=NOW
     )
-    series_service.enrol(db, series.id, student_id=s2.id, from_date=date(2026, 12, 7), actor=ACTOR)
+    enrolment.enrol(db, series.id, student_id=s2.id, from_date=date(2026, 12, 7), actor=ACTOR)
     _run(db, horizon_days=8)
     from komawari.sessions.models import SessionAttendee
 

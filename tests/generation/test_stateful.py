@@ -18,6 +18,7 @@ from komawari.generation import service as generation
 from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
 from komawari.scheduling import conflicts as rule_model
 from komawari.scheduling.recurrence import Pattern, occurrences
+from komawari.series import lifecycle
 from komawari.series import service as series_service
 from komawari.series.models import ClassSeries
 from komawari.series.schemas import SeriesChange, SeriesCreate
@@ -186,16 +187,16 @@ class Schedule(RuleBasedStateMachine):
         sid = data.draw(st.sampled_from(ids))
         day = TODAY + timedelta(days=d)
         actions = {
-            "pause": lambda: series_service.pause(self.db, sid, actor=ACTOR, now=NOW),
-            "pause_cancel": lambda: series_service.pause(
+            "pause": lambda: lifecycle.pause(self.db, sid, actor=ACTOR, now=NOW),
+            "pause_cancel": lambda: lifecycle.pause(
                 self.db, sid, actor=ACTOR, now=NOW, cancel_future=True
             ),
-            "resume": lambda: series_service.resume(self.db, sid, actor=ACTOR, now=NOW),
-            "extend": lambda: series_service.extend(
+            "resume": lambda: lifecycle.resume(self.db, sid, actor=ACTOR, now=NOW),
+            "extend": lambda: lifecycle.extend(
                 self.db, sid, last_date=day + timedelta(30), actor=ACTOR, now=NOW
             ),
-            "end": lambda: series_service.end(self.db, sid, last_date=day, actor=ACTOR, now=NOW),
-            "change": lambda: series_service.change_from(
+            "end": lambda: lifecycle.end(self.db, sid, last_date=day, actor=ACTOR, now=NOW),
+            "change": lambda: lifecycle.change_from(
                 self.db,
                 sid,
                 change=SeriesChange(from_date=day, start_time=time(15), end_time=time(15, 50)),

@@ -13,6 +13,7 @@ from komawari.audit.service import Actor
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation import service as generation
 from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
+from komawari.series import lifecycle
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesChange, SeriesCreate
 from komawari.sessions import service as sessions
@@ -88,7 +89,7 @@ def test_create_generates_up_to_the_horizon_at_once(db: Session) -> None:
 def test_pause_keeps_future_sessions_unless_asked_and_generates_no_more(db: Session) -> None:
     sid = _create(db)
     kept = _live(db, sid)
-    series_service.pause(db, sid, actor=ACTOR, reason="summer", now=NOW)
+    lifecycle.pause(db, sid, actor=ACTOR, reason="summer", now=NOW)
     later = datetime(2027, 1, 15, tzinfo=UTC)
     generation.generate_in(
         db, trigger=RunTrigger.CLI, scope=generation.Scope(now=later), actor=ACTOR
@@ -99,7 +100,7 @@ def test_pause_keeps_future_sessions_unless_asked_and_generates_no_more(db: Sess
 
 def test_pause_can_cancel_the_future_sessions(db: Session) -> None:
     sid = _create(db)
-    cancelled = series_service.pause(
+    cancelled = lifecycle.pause(
         db, sid, actor=ACTOR, cancel_future=True, now=datetime(2026, 12, 10, tzinfo=UTC)
     )
     assert _live(db, sid) == [date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 7)]
@@ -108,9 +109,9 @@ def test_pause_can_cancel_the_future_sessions(db: Session) -> None:
 
 def test_resume_starts_from_today_and_never_backfills(db: Session) -> None:
     sid = _create(db, first_date="2026-11-30")
-    series_service.pause(db, sid, actor=ACTOR, cancel_future=True, now=NOW)
+    lifecycle.pause(db, sid, actor=ACTOR, cancel_future=True, now=NOW)
     resumed_at = datetime(2027, 3, 1, 3, 0, tzinfo=UTC)  # a Monday
-    series_service.resume(db, sid, actor=ACTOR, now=resumed_at)
+    lifecycle.resume(db, sid, actor=ACTOR, now=resumed_at)
     live = _live(db, sid)
     assert live[0] == date(2027, 3, 1)
     assert all(d >= date(2027, 3, 1) for d in live)
@@ -119,7 +120,7 @@ def test_resume_starts_from_today_and_never_backfills(db: Session) -> None:
 
 def test_shortening_cancels_the_sessions_after_the_new_last_date(db: Session) -> None:
     sid = _create(db)
-    cancelled = series_service.end(
+    cancelled = lifecycle.end(
         db, sid, last_date=date(2026, 12, 7), actor=ACTOR, reason="moving away", now=NOW
     )
     assert _live(db, sid) == [date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 7)]
@@ -151,7 +152,7 @@ def test_extend_generates_at_once_and_never_recreates_cancelled_or_moved(db: Ses
     sessions.move(
         db, by_date[date(2026, 12, 7)].id, actor=ACTOR, move_in=SessionMove(date=date(2026, 12, 8))
     )
-    result = series_service.extend(db, sid, last_date=date(2026, 12, 17), actor=ACTOR, now=NOW)
+    result = lifecycle.extend(db, sid, last_date=date(2026, 12, 17), actor=ACTOR, now=NOW)
     assert result.counts.created == 2  # 14th and 17th only
     generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=NOW), actor=ACTOR)
     rows = db.scalars(select(ClassSession).where(ClassSession.series_id == sid)).all()
@@ -171,7 +172,7 @@ def test_extend_generates_at_once_and_never_recreates_cancelled_or_moved(db: Ses
 def test_extend_needs_a_later_date(db: Session) -> None:
     sid = _create(db, last_date="2026-12-10")
     with pytest.raises(InvalidInput) as info:
-        series_service.extend(db, sid, last_date=date(2026, 12, 1), actor=ACTOR, now=NOW)
+        lifecycle.extend(db, sid, last_date=date(2026, 12, 1), actor=ACTOR, now=NOW)
     assert info.value.field == "last_date"
 
 
@@ -180,7 +181,7 @@ def test_change_from_a_date_splits_the_series_in_one_go(db: Session) -> None:
     change = SeriesChange(
         from_date=date(2026, 12, 14), weekdays=["tue"], start_time=time(18), end_time=time(19)
     )
-    new, result = series_service.change_from(db, sid, change=change, actor=ACTOR, now=NOW)
+    new, result = lifecycle.change_from(db, sid, change=change, actor=ACTOR, now=NOW)
     old = series_service.get(db, sid)
     assert old.last_date == date(2026, 12, 13)
     assert _live(db, sid) == [
@@ -206,7 +207,7 @@ def test_change_from_with_the_same_key_steps_the_old_series_aside(db: Session) -
         student_id=f.student(db).id,
         room_id=room1.id,
     )
-    new, _ = series_service.change_from(
+    new, _ = lifecycle.change_from(
         db,
         sid,
         change=SeriesChange(from_date=date(2026, 12, 14), room_id=room2.id),
@@ -222,11 +223,9 @@ def test_bad_lifecycle_requests_name_the_field_and_change_nothing(db: Session) -
     sid = _create(db)
     before = _live(db, sid)
     with pytest.raises(InvalidInput) as info:
-        series_service.resume(db, sid, actor=ACTOR)
+        lifecycle.resume(db, sid, actor=ACTOR)
     assert info.value.field == "status"
     with pytest.raises(InvalidInput) as info:
-        series_service.change_from(
-            db, sid, change=SeriesChange(from_date=date(2026, 1, 1)), actor=ACTOR
-        )
+        lifecycle.change_from(db, sid, change=SeriesChange(from_date=date(2026, 1, 1)), actor=ACTOR)
     assert info.value.field == "from_date"
     assert _live(db, sid) == before

@@ -12,7 +12,7 @@ from komawari.auth import service as auth
 from komawari.generation.schemas import RunResultRead
 from komawari.generation.service import RunResult
 from komawari.orm import RunTrigger, SeriesStatus
-from komawari.series import preview
+from komawari.series import enrolment, lifecycle, preview
 from komawari.series import service as series_service
 from komawari.series.schemas import (
     EnrolmentResult,
@@ -114,7 +114,7 @@ def _writable(db: Db, who: Caller, series_id: int) -> None:
 def extend(series_id: Id, body: SeriesExtend, db: Db, who: Caller) -> SeriesActionResult:
     """Give the series a later last date and generate at once; answer the run's counts."""
     _writable(db, who, series_id)
-    run = series_service.extend(db, series_id, last_date=body.last_date, actor=who.actor)
+    run = lifecycle.extend(db, series_id, last_date=body.last_date, actor=who.actor)
     series = _fresh(db, series_id)
     return SeriesActionResult(series=series, generation=_run(run))
 
@@ -123,7 +123,7 @@ def extend(series_id: Id, body: SeriesExtend, db: Db, who: Caller) -> SeriesActi
 def pause(series_id: Id, body: SeriesPause, db: Db, who: Caller) -> SeriesActionResult:
     """Pause the series; with cancel_future, cancel its sessions from today."""
     _writable(db, who, series_id)
-    ids = series_service.pause(
+    ids = lifecycle.pause(
         db, series_id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
     )
     series = _fresh(db, series_id)
@@ -134,7 +134,7 @@ def pause(series_id: Id, body: SeriesPause, db: Db, who: Caller) -> SeriesAction
 def resume(series_id: Id, db: Db, who: Caller) -> SeriesActionResult:
     """Resume a paused series from today (409 if an ACTIVE duplicate exists) and generate."""
     _writable(db, who, series_id)
-    run = series_service.resume(db, series_id, actor=who.actor)
+    run = lifecycle.resume(db, series_id, actor=who.actor)
     series = _fresh(db, series_id)
     return SeriesActionResult(series=series, generation=_run(run))
 
@@ -143,7 +143,7 @@ def resume(series_id: Id, db: Db, who: Caller) -> SeriesActionResult:
 def end(series_id: Id, body: SeriesEnd, db: Db, who: Caller) -> SeriesActionResult:
     """End the series at last_date; later sessions are cancelled with a reason."""
     _writable(db, who, series_id)
-    ids = series_service.end(
+    ids = lifecycle.end(
         db, series_id, last_date=body.last_date, actor=who.actor, reason=body.reason
     )
     series = _fresh(db, series_id)
@@ -154,7 +154,7 @@ def end(series_id: Id, body: SeriesEnd, db: Db, who: Caller) -> SeriesActionResu
 def change_from(series_id: Id, body: SeriesChange, db: Db, who: Caller) -> SeriesChanged:
     """End the series the day before from_date and continue as a new series."""
     _writable(db, who, series_id)
-    new, run = series_service.change_from(db, series_id, change=body, actor=who.actor)
+    new, run = lifecycle.change_from(db, series_id, change=body, actor=who.actor)
     return SeriesChanged(
         previous_series_id=series_id,
         series=_fresh(db, new.id),
@@ -166,7 +166,7 @@ def change_from(series_id: Id, body: SeriesChange, db: Db, who: Caller) -> Serie
 def enrol(series_id: Id, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentResult:
     """Enrol a student in a group series; its sessions from from_date gain the student."""
     _writable(db, who, series_id)
-    row = series_service.enrol(
+    row = enrolment.enrol(
         db,
         series_id,
         student_id=body.student_id,
@@ -186,7 +186,7 @@ def enrol(series_id: Id, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentRes
 def unenrol(series_id: Id, body: SeriesUnenrol, db: Db, who: Caller) -> EnrolmentResult:
     """End a student's enrolment from from_date; later sessions drop the student."""
     _writable(db, who, series_id)
-    removed = series_service.unenrol(
+    removed = enrolment.unenrol(
         db, series_id, student_id=body.student_id, from_date=body.from_date, actor=who.actor
     )
     return EnrolmentResult(

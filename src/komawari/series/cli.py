@@ -13,7 +13,7 @@ from komawari.cli_support import friendly, opt_date, req_date
 from komawari.db import ready_engine, session_scope
 from komawari.orm import RunTrigger
 from komawari.scheduling.weekdays import mask_names
-from komawari.series import service
+from komawari.series import enrolment, lifecycle, service
 from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesRead
 
 app = typer.Typer(
@@ -118,7 +118,7 @@ def pause(
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
 ) -> None:
     with session_scope(ready_engine()) as s:
-        ids = service.pause(s, series_id, actor=Actor.cli(), reason=reason, cancel_future=cancel)
+        ids = lifecycle.pause(s, series_id, actor=Actor.cli(), reason=reason, cancel_future=cancel)
         out.print(f"series {series_id} paused; {len(ids)} future session(s) cancelled")
 
 
@@ -126,7 +126,7 @@ def pause(
 @friendly
 def resume(series_id: int) -> None:
     with session_scope(ready_engine()) as s:
-        result = service.resume(s, series_id, actor=Actor.cli())
+        result = lifecycle.resume(s, series_id, actor=Actor.cli())
         out.print(f"series {series_id} resumed; {result.counts.created} session(s) created")
 
 
@@ -138,7 +138,7 @@ def end(
     reason: str | None = typer.Option(None, "--reason"),
 ) -> None:
     with session_scope(ready_engine()) as s:
-        ids = service.end(
+        ids = lifecycle.end(
             s, series_id, last_date=req_date(last, "--last"), actor=Actor.cli(), reason=reason
         )
         out.print(f"series {series_id} ends {last}; {len(ids)} session(s) cancelled")
@@ -154,7 +154,9 @@ def extend(
     if last is None and not open_ended:
         raise typer.BadParameter("give --last DATE or --open", param_hint="--last")
     with session_scope(ready_engine()) as s:
-        result = service.extend(s, series_id, last_date=opt_date(last, "--last"), actor=Actor.cli())
+        result = lifecycle.extend(
+            s, series_id, last_date=opt_date(last, "--last"), actor=Actor.cli()
+        )
         out.print(
             f"series {series_id} extended; {result.counts.created} session(s) created "
             f"(run {result.run_id})"
@@ -183,7 +185,7 @@ def change_from(
         }
     )
     with session_scope(ready_engine()) as s:
-        new, result = service.change_from(s, series_id, change=change, actor=Actor.cli())
+        new, result = lifecycle.change_from(s, series_id, change=change, actor=Actor.cli())
         out.print(
             f"series {series_id} changed from {from_date}: new series {new.id}, "
             f"{result.counts.created} session(s) created"
@@ -198,7 +200,7 @@ def enrol(
     from_date: str = typer.Option(..., "--from"),
 ) -> None:
     with session_scope(ready_engine()) as s:
-        service.enrol(
+        enrolment.enrol(
             s,
             series_id,
             student_id=student,

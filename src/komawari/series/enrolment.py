@@ -1,0 +1,150 @@
+"""Group enrolments: a student joins or leaves a group series from a date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.errors import InvalidInput
+from komawari.orm import SeriesKind, SessionStatus
+from komawari.people.models import Student
+from komawari.series.models import SeriesEnrolment
+from komawari.series.service import get
+from komawari.sessions import conflicts
+from komawari.sessions.models import ClassSession, SessionAttendee
+
+
+def enrol(
+    session: Session,
+    series_id: int,
+    *,
+    student_id: int,
+    from_date: date,
+    actor: Actor,
+    until_date: date | None = None,
+) -> SeriesEnrolment:
+    """Enrol a student in a group series from a date; its future sessions gain the student."""
+    conflicts.lock_schedule(session)
+    series = get(session, series_id)
+    if series.kind != SeriesKind.GROUP:
+        raise InvalidInput("series_id", "enrolment is for group series")
+    if session.get(Student, student_id) is None:
+        raise InvalidInput("student_id", f"student {student_id} does not exist")
+    overlapping = session.scalar(
+        select(func.count())
+        .select_from(SeriesEnrolment)
+        .where(
+            SeriesEnrolment.series_id == series_id,
+            (SeriesEnrolment.until_date.is_(None)) | (SeriesEnrolment.until_date >= from_date),
+            *([SeriesEnrolment.from_date <= until_date] if until_date else []),
+        )
+    )
+    if series.capacity is not None and (overlapping or 0) >= series.capacity:
+        raise InvalidInput("student_id", f"series {series_id} is full (capacity {series.capacity})")
+    enrolment = SeriesEnrolment(
+        series_id=series_id, student_id=student_id, from_date=from_date, until_date=until_date
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(enrolment)
+        session.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise InvalidInput("student_id", "already enrolled in this series on those dates") from exc
+    savepoint.commit()
+    upper = [ClassSession.date <= until_date] if until_date else []
+    ids = list(
+        session.scalars(
+            select(ClassSession.id).where(
+                ClassSession.series_id == series_id,
+                ClassSession.date >= from_date,
+                ClassSession.status != SessionStatus.CANCELLED,
+                *upper,
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            text(
+                "INSERT INTO session_attendees (session_id, student_id) "
+                "SELECT unnest(CAST(:ids AS bigint[])), :st ON CONFLICT DO NOTHING"
+            ),
+            {"ids": ids, "st": student_id},
+        )
+        conflicts.evaluate(session, ids)
+    audit.record(
+        session,
+        actor=actor,
+        action="series.enrol",
+        subject_type="series",
+        subject_id=series_id,
+        branch_id=series.branch_id,
+        series_id=series_id,
+        details={
+            "student_id": student_id,
+            "from_date": from_date.isoformat(),
+            "sessions": len(ids),
+        },
+    )
+    return enrolment
+
+
+def unenrol(
+    session: Session, series_id: int, *, student_id: int, from_date: date, actor: Actor
+) -> int:
+    """End a student's enrolment the day before `from_date`; later sessions drop the student."""
+    conflicts.lock_schedule(session)
+    series = get(session, series_id)
+    current = session.scalars(
+        select(SeriesEnrolment).where(
+            SeriesEnrolment.series_id == series_id,
+            SeriesEnrolment.student_id == student_id,
+            (SeriesEnrolment.until_date.is_(None)) | (SeriesEnrolment.until_date >= from_date),
+        )
+    ).all()
+    if not current:
+        raise InvalidInput("student_id", f"student {student_id} is not enrolled from {from_date}")
+    for e in current:
+        if e.from_date >= from_date:
+            session.delete(e)
+        else:
+            e.until_date = from_date - timedelta(days=1)
+    session.flush()
+    ids = list(
+        session.scalars(
+            select(ClassSession.id).where(
+                ClassSession.series_id == series_id, ClassSession.date >= from_date
+            )
+        )
+    )
+    removed = 0
+    if ids:
+        removed = len(
+            session.scalars(
+                delete(SessionAttendee)
+                .where(
+                    and_(
+                        SessionAttendee.session_id.in_(ids),
+                        SessionAttendee.student_id == student_id,
+                    )
+                )
+                .returning(SessionAttendee.session_id)
+            ).all()
+        )
+        conflicts.evaluate(session, ids)
+    audit.record(
+        session,
+        actor=actor,
+        action="series.unenrol",
+        subject_type="series",
+        subject_id=series_id,
+        branch_id=series.branch_id,
+        series_id=series_id,
+        details={"student_id": student_id, "from_date": from_date.isoformat(), "sessions": removed},
+    )
+    return removed
