@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from komawari.errors import KomawariError
-from komawari.scheduling.parsing import parse_date, parse_time
+from komawari.scheduling.parsing import parse_date
 
 err = Console(stderr=True)
 
@@ -49,13 +49,5 @@ def req_date(value: str, hint: str) -> date:
     """Parse a YYYY-MM-DD option or argument, naming it when it is wrong."""
     try:
         return parse_date(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=hint) from exc
-
-
-def req_time(value: str, hint: str) -> time:
-    """Parse an HH:MM option, naming it when it is wrong."""
-    try:
-        return parse_time(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from exc

@@ -8,8 +8,6 @@ postmaster on the same folder, so there is never a second server on it.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -74,11 +72,3 @@ def tools_dir() -> Path | None:
         return None
     path = Path(commands.POSTGRES_BIN_PATH)
     return path if path.exists() else None
-
-
-def find_tool(name: str) -> str | None:
-    """Find `pg_dump`, `pg_restore`, ...: the embedded server's first, then PATH."""
-    folder = tools_dir()
-    if folder is not None and (folder / name).exists() and os.access(folder / name, os.X_OK):
-        return str(folder / name)
-    return shutil.which(name)

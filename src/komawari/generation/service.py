@@ -303,16 +303,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def recent_runs(
-    session: Session, *, limit: int = 20, before_id: int | None = None
-) -> list[GenerationRun]:
-    """Return the most recent runs, newest first."""
-    query = select(GenerationRun).order_by(GenerationRun.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(GenerationRun.id < before_id)
-    return list(session.scalars(query))
-
-
 def runs_of(
     session: Session,
     *,

@@ -9,7 +9,7 @@ check both agree.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
 
@@ -41,8 +41,3 @@ def today_in(zone_name: str, now: datetime | None = None) -> date:
     """Return today's date in `zone_name`."""
     moment = now or datetime.now(UTC)
     return moment.astimezone(zone(zone_name)).date()
-
-
-def horizon_end(zone_name: str, days: int, now: datetime | None = None) -> date:
-    """Return the last date of the generation horizon (today + `days`) in a zone."""
-    return today_in(zone_name, now) + timedelta(days=days)

@@ -99,9 +99,6 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
         student_id=session_in.student_id,
         room_id=session_in.room_id,
     )
-    existing = find_same_lesson(session, row)
-    if existing is not None:
-        raise DuplicateSession(existing.id)
     _guarded(session, row, lambda: session.add(row))
     for sid in dict.fromkeys(session_in.student_ids):
         session.add(SessionAttendee(session_id=row.id, student_id=sid))
