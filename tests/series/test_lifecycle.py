@@ -13,7 +13,7 @@ from komawari.audit.service import Actor
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation import service as generation
 from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
-from komawari.series import lifecycle
+from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesChange, SeriesCreate
 from komawari.sessions import service as sessions
@@ -229,3 +229,42 @@ def test_bad_lifecycle_requests_name_the_field_and_change_nothing(db: Session) -
         lifecycle.change_from(db, sid, change=SeriesChange(from_date=date(2026, 1, 1)), actor=ACTOR)
     assert info.value.field == "from_date"
     assert _live(db, sid) == before
+
+
+def test_unenrolling_keeps_recorded_attendance(db: Session) -> None:
+    from komawari.orm import Attendance
+    from komawari.sessions.models import SessionAttendee
+
+    b, s1, s2 = f.branch(db), f.student(db), f.student(db)
+    data = {
+        "branch_id": b.id,
+        "teacher_id": f.teacher(db).id,
+        "kind": "GROUP",
+        "title": "Club",
+        "capacity": 4,
+        "student_ids": [s1.id, s2.id],
+        "weekdays": [1],
+        "start_time": "18:00",
+        "end_time": "19:00",
+        "first_date": "2026-11-30",
+    }
+    series, _ = series_service.create(
+        db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, now=NOW
+    )
+    first = db.scalar(
+        select(ClassSession.id).where(
+            ClassSession.series_id == series.id, ClassSession.original_date == date(2026, 11, 30)
+        )
+    )
+    attended = db.get(SessionAttendee, (first, s1.id))
+    assert attended is not None
+    attended.attendance = Attendance.PRESENT
+    db.flush()
+    removed = enrolment.unenrol(
+        db, series.id, student_id=s1.id, from_date=date(2026, 11, 30), actor=ACTOR
+    )
+    left = set(
+        db.scalars(select(SessionAttendee.session_id).where(SessionAttendee.student_id == s1.id))
+    )
+    assert left == {first}
+    assert removed == len(_live(db, series.id)) - 1

@@ -131,6 +131,8 @@ def unenrol(
                     and_(
                         SessionAttendee.session_id.in_(ids),
                         SessionAttendee.student_id == student_id,
+                        # Recorded attendance is kept (promise 6): that lesson happened.
+                        SessionAttendee.attendance.is_(None),
                     )
                 )
                 .returning(SessionAttendee.session_id)
