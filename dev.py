@@ -27,7 +27,7 @@ TASKS = {
     "lint": "ruff (lint and format check) and mypy --strict",
     "format": "ruff format and ruff check --fix",
     "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
-    "bench": "run the benchmarks (see docs/benchmarks.md)",
+    "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
     "setup": "create .venv and install Komawari with its dev tools",
     "help": "this list",
 }
@@ -82,7 +82,10 @@ def main(argv: list[str]) -> int:
     if task == "migrations":
         return run("alembic", "upgrade", "head") or run("alembic", "check")
     if task == "bench":
-        return run("python", "benchmarks/run.py", *rest)
+        if not rest:
+            print("which one? python3 dev.py bench generation|api_schedule", file=sys.stderr)
+            return 2
+        return run("python", "-m", f"benchmarks.{rest[0]}", *rest[1:])
     return 2
 
 

@@ -1,6 +1,6 @@
 """Benchmark GET /api/branches/{id}/schedule?date= (600 sessions that day) beside /healthz.
 
-    .venv/bin/python benchmarks/api_schedule.py [--url postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python -m benchmarks.api_schedule [--url postgresql://postgres@127.0.0.1:5432/test]
         [--clients 16] [--seconds 20] [--write-docs]
 
 Builds a fresh database on the server of --url, fills one branch with 600 sessions a day
@@ -25,17 +25,15 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from komawari import schema
+from benchmarks.common import drop_database, fresh_database
 from komawari.audit.service import Actor
 from komawari.auth import service as auth
 from komawari.db import normalise_url
@@ -62,33 +60,6 @@ SELECT :branch, 'Asia/Tokyo', 'PRIVATE', d::date,
        generate_series(0, :teachers - 1) t, generate_series(0, 9) k
  ORDER BY d, t, k
 """
-
-
-def fresh_database(server: str) -> str:
-    """Create and migrate a new database on the server of `server`; return its URL."""
-    name = f"komawari_bench_api_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    schema.upgrade(engine)
-    engine.dispose()
-    return url
-
-
-def drop_database(server: str, url: str) -> None:
-    """Drop the benchmark's database."""
-    name = make_url(url).database
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
 
 
 def _ids(s: Session, sql: str, params: dict[str, Any]) -> int:
@@ -280,7 +251,7 @@ def write_docs(result: dict[str, Any]) -> None:
         f"clients its p50 is {result['schedule']['p50_ms'] / alone['p50_ms']:.1f} times that: "
         "one Python process (one GIL) builds and serialises the answers, so the rest is waiting.",
         "",
-        "Run it again with `.venv/bin/python benchmarks/api_schedule.py --write-docs`.",
+        "Run it again with `.venv/bin/python -m benchmarks.api_schedule --write-docs`.",
         "",
     ]
     section = "\n".join(lines)
@@ -305,7 +276,7 @@ def main() -> None:
     args = parser.parse_args()
     server = normalise_url(args.url)
     before = machine()  # the load average before this benchmark adds its own
-    url = fresh_database(server)
+    url = fresh_database(server, "komawari_bench_api")
     proc = None
     try:
         branch_id, token, day = seed(url)

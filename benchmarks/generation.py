@@ -1,6 +1,6 @@
 """Benchmark generation against a COPY of the same rows, a naive loop, concurrency, memory.
 
-    .venv/bin/python benchmarks/generation.py [--series 10000] [--url postgresql://...]
+    .venv/bin/python -m benchmarks.generation [--series 10000] [--url postgresql://...]
 
 Builds a fresh database on the server (default: the PostgreSQL at 127.0.0.1:5432), fills
 the issue's fixture (20 branches, 200 teachers, 3,000 students, N ACTIVE private series on
@@ -20,7 +20,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from komawari import schema
+from benchmarks.common import drop_database, fresh_database
 from komawari.db import normalise_url
 from komawari.generation import service as generation
 from komawari.orm import RunTrigger, SeriesKind
@@ -45,27 +44,6 @@ COLUMNS = (
     "branch_id, time_zone, series_id, original_date, kind, title, date, start_time,"
     " end_time, teacher_id, student_id, room_id, status, created_at"
 )
-
-
-def fresh_database(server: str) -> str:
-    name = f"komawari_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    schema.upgrade(engine)
-    engine.dispose()
-    return url
-
-
-def drop_database(server: str, url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def fixture(engine: Engine, series: int, seed: int = 42) -> None:
@@ -236,7 +214,7 @@ def memory_by_size(server: str, sizes: list[int]) -> dict[str, int]:
     """Peak RSS of one run for several fixture sizes: it must not grow with the series."""
     peaks = {}
     for n in sizes:
-        url = fresh_database(server)
+        url = fresh_database(server, "komawari_bench")
         try:
             engine = create_engine(url)
             fixture(engine, n)
@@ -278,7 +256,7 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=8)
     args = parser.parse_args()
     server = normalise_url(args.url)
-    url = fresh_database(server)
+    url = fresh_database(server, "komawari_bench")
     out: dict[str, Any] = {"machine": machine(), "series": args.series, "horizon_days": HORIZON}
     try:
         engine = create_engine(url)
