@@ -13,7 +13,7 @@ import random
 import socket
 import time as _time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -84,6 +84,10 @@ class Scope:
     fill_date: date | None = None
     horizon_days: int | None = None
     now: datetime | None = None
+
+    def pinned(self) -> Scope:
+        """Return this scope with `now` fixed, so every batch of a run sees one today."""
+        return self if self.now is not None else replace(self, now=datetime.now(UTC))
 
     def params(self) -> dict[str, Any]:
         """Return the SQL parameters of this scope."""
@@ -196,6 +200,7 @@ def generate_in(
     session: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor = SYSTEM
 ) -> RunResult:
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
+    scope = scope.pinned()
     conflicts.lock_schedule(session)
     run = _start_run(session, trigger, scope, actor)
     counts = Counts()
@@ -228,7 +233,7 @@ def run(
     use_lock: bool = True,
 ) -> RunResult:
     """Run generation in batches, each its own transaction; record the run."""
-    scope = scope or Scope()
+    scope = (scope or Scope()).pinned()
     size = batch_size or get_settings().generation_batch_size
     with session_scope(engine) as s:
         mark_abandoned(s)
