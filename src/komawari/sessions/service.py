@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -206,5 +207,5 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
     return row
 
 
-def _minutes(t: object) -> int:
-    return t.hour * 60 + t.minute  # type: ignore[attr-defined, no-any-return]
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
