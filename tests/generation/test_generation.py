@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -205,3 +205,45 @@ def test_the_same_lesson_from_another_origin_is_not_duplicated(db: Session) -> N
     result = _run(db, horizon_days=8)
     assert result.counts.skipped_duplicate == 1
     assert _dates(db, series.id) == []
+
+
+def test_lessons_made_in_one_run_conflict_across_zones_two_local_days_apart(
+    db: Session,
+) -> None:
+    # Thursday 00:30 at UTC+14 and Tuesday 23:00 at UTC-11 are both Wednesday ~10:30 UTC:
+    # the same teacher cannot give both, though their local dates are two days apart.
+    t = f.teacher(db)
+    east = _series(
+        db,
+        branch=f.branch(db, time_zone="Pacific/Kiritimati"),
+        teacher_id=t.id,
+        weekdays=["thu"],
+        start_time="00:30",
+        end_time="01:30",
+        first_date="2026-12-03",
+    )
+    west = _series(
+        db,
+        branch=f.branch(db, time_zone="Pacific/Pago_Pago"),
+        teacher_id=t.id,
+        weekdays=["tue"],
+        start_time="23:00",
+        end_time="23:45",
+        first_date="2026-12-01",
+    )
+    result = _run(db, horizon_days=14)
+    rows = db.scalars(select(ClassSession).where(ClassSession.series_id.in_([east, west]))).all()
+    assert len(rows) == 4
+    for r in rows:
+        partner = next(
+            o
+            for o in rows
+            if o.series_id != r.series_id and o.starts_at < r.ends_at and r.starts_at < o.ends_at
+        )
+        assert r.date - partner.date in (timedelta(days=2), timedelta(days=-2))
+        if r.id > partner.id:
+            assert r.status == SessionStatus.CONFLICTED
+            assert r.conflicts_with == [partner.id]
+        else:
+            assert r.status == SessionStatus.CONFIRMED
+    assert result.counts.conflicted == 2

@@ -135,10 +135,10 @@ def generate_batch(
     session.execute(text(sql.NO_NESTLOOP))
     row = session.execute(text(sql.GENERATE_SQL), params).one()
     session.execute(text(sql.NESTLOOP))
-    created_ids = [int(i) for i in row.created_ids]
     conflicted = int(row.conflicted)
     if row.lost_races and use_lock:  # pragma: no cover - the lock leaves no race to lose
         # A row lost to a concurrent writer may have been counted as a blocker.
+        created_ids = [int(i) for i in row.created_ids]
         conflicts.evaluate(session, created_ids)
         conflicted = len(
             session.scalars(
@@ -151,7 +151,7 @@ def generate_batch(
     # Without the lock (only for tests proving the keys alone hold) verdicts are not
     # promised: rows of concurrent writers are invisible to each other's snapshots.
     return Counts(
-        created=len(created_ids),
+        created=int(row.created),
         skipped_existing=int(row.skipped_existing),
         skipped_duplicate=int(row.skipped_duplicate),
         skipped_closed=int(row.skipped_closed),

@@ -53,15 +53,11 @@ _MEETS = """
 # before the insert: no UPDATE afterwards. The rule is komawari.scheduling.conflicts.
 _STUDENT_LOOKUP = """
       JOIN LATERAL (
-            SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
+            SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
               FROM class_sessions c
              WHERE c.student_id = es.student_id
                AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
-            UNION ALL
-            SELECT c.id, c.created_at, c.date, c.status, c.starts_at, c.ends_at
-              FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
-             WHERE sb.student_id = es.student_id
-               AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
+            OFFSET 0
       ) b ON true
 """
 
@@ -72,13 +68,42 @@ _NEAR_NEW = (
     "{e2}.new_id < {e}.new_id AND {e2}.starts_at < {e}.ends_at AND {e}.starts_at < {e2}.ends_at"
 )
 
+
+def _new_pairs(src: str, key: str) -> str:
+    """SQL of (new_id, blocker, booked): rows of `src` paired with earlier new rows sharing `key`.
+
+    In one zone, overlapping lessons share their local date (a lesson ends on the date it
+    starts), so an equi-join on the date finds them. Across zones only the rows of a `key`
+    met in several zones are paired, by neighbouring 26-hour buckets of instants.
+    """
+    return f"""
+    SELECT e.new_id, e2.new_id, statement_timestamp()
+      FROM {src} e JOIN {src} e2
+        ON e2.{key} = e.{key} AND e2.day = e.day AND e2.time_zone = e.time_zone
+     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
+    UNION
+    SELECT e.new_id, e2.new_id, statement_timestamp()
+      FROM {src} e CROSS JOIN near
+      JOIN {src} e2 ON e2.{key} = e.{key} AND e2.bucket = e.bucket + near.d
+     WHERE e.{key} IN (SELECT {key} FROM {src} GROUP BY {key}
+                        HAVING min(time_zone) <> max(time_zone))
+       AND e2.time_zone <> e.time_zone AND {_NEAR_NEW.format(e="e", e2="e2")}
+"""
+
+
 # The planner estimates one row for every CTE, so it would join the batch's new rows with
-# each other by nested loops: quadratic. Generation runs its statement with nested loops
-# off (a lateral still runs as one, which is what the index probes above want).
+# each other by nested loops (quadratic) or by merge joins that sort them again and again.
+# Generation runs its statement with both off: hash joins, and laterals for the index
+# probes above (a lateral still runs as a nested loop, which is what a probe wants).
 # JIT off too: a disabled plan type adds a huge cost, which would trigger JIT compiling
 # that costs seconds.
-NO_NESTLOOP = "SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)"
-NESTLOOP = "SELECT set_config('enable_nestloop', 'on', true)"
+NO_NESTLOOP = (
+    "SELECT set_config('enable_nestloop', 'off', true),"
+    " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
+)
+NESTLOOP = (
+    "SELECT set_config('enable_nestloop', 'on', true), set_config('enable_mergejoin', 'on', true)"
+)
 
 GENERATE_SQL = f"""
 WITH s AS ({_WINDOW} WHERE cs.id = ANY(CAST(:ids AS bigint[])) AND cs.status = 'ACTIVE'),
@@ -87,17 +112,28 @@ cand AS (
       FROM s, generate_series(s.w_start::timestamp, s.w_end::timestamp, interval '1 day') AS d
      WHERE s.w_start <= s.w_end AND {_MEETS}
 ),
+twin AS (
+    -- Two series of one pair may meet at the same time on a shared weekday: the lesson is
+    -- made once (by the older series), never twice (promise 1).
+    SELECT s1.id AS older, s2.id AS newer
+      FROM s s1 JOIN s s2
+        ON s2.teacher_id = s1.teacher_id AND s2.student_id = s1.student_id
+       AND s2.start_time = s1.start_time AND s2.end_time = s1.end_time
+     WHERE s1.kind = 'PRIVATE' AND s2.kind = 'PRIVATE' AND s1.id < s2.id
+       AND (s1.weekdays & s2.weekdays) <> 0
+),
+twin_day AS (
+    SELECT c.id, c.day
+      FROM cand c JOIN twin t ON t.newer = c.id
+      JOIN cand o ON o.id = t.older AND o.day = c.day
+),
 flagged AS (
     SELECT c.*,
            EXISTS (SELECT 1 FROM branch_closures bc
                     WHERE bc.branch_id = c.branch_id AND bc.date = c.day) AS closed,
            EXISTS (SELECT 1 FROM class_sessions o
                     WHERE o.series_id = c.id AND o.original_date = c.day) AS occurrence_exists,
-           -- Two series of one pair may meet at the same time on a shared weekday: the
-           -- lesson is made once (by the older series), never twice (promise 1).
-           c.kind = 'PRIVATE' AND (row_number() OVER (
-               PARTITION BY c.kind, c.day, c.start_time, c.end_time, c.teacher_id, c.student_id
-               ORDER BY c.id) > 1 OR EXISTS (
+           c.kind = 'PRIVATE' AND ((c.id, c.day) IN (SELECT id, day FROM twin_day) OR EXISTS (
                SELECT 1 FROM class_sessions x
                 WHERE x.date = c.day AND x.start_time = c.start_time
                   AND x.end_time = c.end_time AND x.teacher_id = c.teacher_id
@@ -110,58 +146,66 @@ flagged AS (
 elig AS MATERIALIZED (
     -- Ids are drawn in (series, date) order, and rows inserted in id order: every writer
     -- takes the key locks in one order, so concurrent runs cannot deadlock on them.
-    SELECT o.*, nextval(pg_get_serial_sequence('class_sessions', 'id')) AS new_id,
-           komawari_local_instant(o.day, o.start_time, o.time_zone) AS starts_at,
-           komawari_local_instant(o.day, o.end_time, o.time_zone) AS ends_at
-      FROM (SELECT f.* FROM flagged f
+    -- bucket: 26-hour slices of time. Two lessons that overlap start less than 26 hours
+    -- apart (a lesson lasts under a day plus a DST shift), so their buckets differ by at
+    -- most one, whatever their zones and local dates.
+    SELECT o.*, floor(extract(epoch FROM o.starts_at) / 93600)::bigint AS bucket
+      FROM (SELECT f.*, nextval(CAST('class_sessions_id_seq' AS regclass)) AS new_id,
+                   komawari_local_instant(f.day, f.start_time, f.time_zone) AS starts_at,
+                   komawari_local_instant(f.day, f.end_time, f.time_zone) AS ends_at
+              FROM flagged f
              WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists
              ORDER BY f.id, f.day) o
 ),
 elig_students AS MATERIALIZED (
-    SELECT e.new_id, e.student_id, e.day, e.starts_at, e.ends_at
+    SELECT e.new_id, e.student_id, e.day, e.time_zone, e.bucket, e.starts_at, e.ends_at
       FROM elig e WHERE e.student_id IS NOT NULL
     UNION ALL
-    SELECT e.new_id, en.student_id, e.day, e.starts_at, e.ends_at
+    SELECT e.new_id, en.student_id, e.day, e.time_zone, e.bucket, e.starts_at, e.ends_at
       FROM elig e JOIN series_enrolments en
         ON en.series_id = e.id AND en.from_date <= e.day
        AND (en.until_date IS NULL OR en.until_date >= e.day)
      WHERE e.kind = 'GROUP'
 ),
 near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
+-- The live group lessons of the batch's students around the batch's dates (local dates of
+-- overlapping lessons differ by at most two days across zones), found in one pass: a
+-- lookup per new row would read each student's whole attendance history.
+attended AS MATERIALIZED (
+    SELECT sb.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
+           floor(extract(epoch FROM c.starts_at) / 93600)::bigint AS bucket
+      FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
+     WHERE c.status <> 'CANCELLED'
+       AND c.date BETWEEN (SELECT min(day) - 2 FROM elig) AND (SELECT max(day) + 2 FROM elig)
+       AND sb.student_id IN (SELECT student_id FROM elig_students)
+),
 blockers AS (
-    -- Existing sessions are looked up through laterals (index probes per new row);
-    -- new rows are paired with each other by hash joins (see NO_NESTLOOP).
+    -- Existing sessions are looked up through laterals (index probes per new row; OFFSET 0
+    -- keeps them laterals); new rows are paired with each other by hash joins.
     SELECT e.new_id, b.id AS blocker, b.created_at AS booked
       FROM elig e JOIN LATERAL (
             SELECT b.id, b.created_at FROM class_sessions b
              WHERE b.teacher_id = e.teacher_id AND b.starts_at > e.starts_at - interval '26 hours'
-               AND {_LIVE_OVERLAP.format(e="e")}) b ON true
+               AND {_LIVE_OVERLAP.format(e="e")} OFFSET 0) b ON true
     UNION
     SELECT e.new_id, b.id, b.created_at
       FROM elig e JOIN LATERAL (
             SELECT b.id, b.created_at FROM class_sessions b
              WHERE b.room_id = e.room_id AND b.starts_at > e.starts_at - interval '26 hours'
-               AND {_LIVE_OVERLAP.format(e="e")}) b ON true
+               AND {_LIVE_OVERLAP.format(e="e")} OFFSET 0) b ON true
      WHERE e.room_id IS NOT NULL
     UNION
     SELECT es.new_id, b.id, b.created_at
       FROM elig_students es {_STUDENT_LOOKUP}
      WHERE {_LIVE_OVERLAP.format(e="es")}
     UNION
-    SELECT e.new_id, e2.new_id, statement_timestamp()
-      FROM elig e CROSS JOIN near
-      JOIN elig e2 ON e2.teacher_id = e.teacher_id AND e2.day = e.day + near.d
-     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
-    UNION
-    SELECT e.new_id, e2.new_id, statement_timestamp()
-      FROM elig e CROSS JOIN near
-      JOIN elig e2 ON e2.room_id = e.room_id AND e2.day = e.day + near.d
-     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
-    UNION
-    SELECT e.new_id, e2.new_id, statement_timestamp()
-      FROM elig_students e CROSS JOIN near
-      JOIN elig_students e2 ON e2.student_id = e.student_id AND e2.day = e.day + near.d
-     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
+    SELECT es.new_id, b.id, b.created_at
+      FROM elig_students es CROSS JOIN near
+      JOIN attended b ON b.student_id = es.student_id AND b.bucket = es.bucket + near.d
+     WHERE b.starts_at < es.ends_at AND es.starts_at < b.ends_at
+    UNION {_new_pairs("elig", "teacher_id")}
+    UNION {_new_pairs("elig", "room_id")}
+    UNION {_new_pairs("elig_students", "student_id")}
 ),
 verdict AS (
     SELECT new_id, array_agg(blocker ORDER BY booked, blocker) AS blockers
@@ -224,7 +268,10 @@ watermark AS (
        AND (cs.generated_through IS NULL OR cs.generated_through < s.w_end)
     RETURNING 1
 )
-SELECT coalesce((SELECT array_agg(id) FROM ins), '{{}}') AS created_ids,
+SELECT (SELECT count(*) FROM ins) AS created,
+       -- The ids only when a concurrent writer won a race (see generate_batch).
+       CASE WHEN (SELECT count(*) FROM elig) > (SELECT count(*) FROM ins)
+            THEN (SELECT array_agg(id) FROM ins) END AS created_ids,
        (SELECT count(*) FROM ins WHERE status = 'CONFLICTED') AS conflicted,
        (SELECT count(*) FROM elig) - (SELECT count(*) FROM ins) AS lost_races,
        (SELECT count(*) FROM flagged WHERE closed) AS skipped_closed,
