@@ -77,12 +77,29 @@ class ClassSession(IdMixin, Base):
             name="conflicts_only_when_conflicted",
         ),
         # Conflict lookups probe a resource over a window of instants (see conflicts.py).
+        # Columns that are mostly NULL (group lessons have no student_id, many lessons no
+        # room, few rows are duplicates) are indexed only where set: every lookup is by
+        # equality, and a row without the value costs no index upkeep.
         Index("ix_class_sessions_teacher_id_starts_at", "teacher_id", "starts_at"),
-        Index("ix_class_sessions_student_id_starts_at", "student_id", "starts_at"),
-        Index("ix_class_sessions_room_id_starts_at", "room_id", "starts_at"),
+        Index(
+            "ix_class_sessions_student_id_starts_at",
+            "student_id",
+            "starts_at",
+            postgresql_where=text("student_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_class_sessions_room_id_starts_at",
+            "room_id",
+            "starts_at",
+            postgresql_where=text("room_id IS NOT NULL"),
+        ),
         Index("ix_class_sessions_branch_id_date", "branch_id", "date"),
         Index("ix_class_sessions_date", "date"),
-        Index("ix_class_sessions_duplicate_of_id", "duplicate_of_id"),
+        Index(
+            "ix_class_sessions_duplicate_of_id",
+            "duplicate_of_id",
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+        ),
         Index(
             "ux_class_sessions_legacy_id",
             "legacy_id",
