@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from komawari.ops.legacy_csv import parse_days, parse_instant, read_series, read_sessions
+from komawari.ops.legacy_csv import (
+    parse_booked,
+    parse_days,
+    parse_instant,
+    read_series,
+    read_sessions,
+)
 from komawari.scheduling.weekdays import to_mask
 
 SERIES_HEAD = "id,branch,teacher,student,start_time,end_time,days_of_week,status,created_at\n"
@@ -33,6 +39,25 @@ def test_an_instant_needs_an_offset() -> None:
     assert parse_instant("2026-11-01T00:00:00Z").utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="no UTC offset"):
         parse_instant("2026-11-01T09:00:00")
+
+
+def test_a_booking_time_in_the_future_is_refused(tmp_path: Path) -> None:
+    # Booking order is commit order: a row booked "later" than the rows made now would
+    # escape the verdicts of generation, so a legacy clock that ran ahead is an error.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert parse_booked("2026-11-01T09:00:00+09:00").year == 2026
+    with pytest.raises(ValueError, match="lies in the future"):
+        parse_booked(ahead)
+    path = tmp_path / "sessions.csv"
+    path.write_text(
+        SESSION_HEAD + f"L1,,2026-12-03,20:00,21:30,Sato,Ito,CONFIRMED,{ahead}\n",
+        encoding="utf-8",
+    )
+    rows, errors = read_sessions(path)
+    assert rows == []
+    assert [(e.line, e.legacy_id) for e in errors] == [(2, "L1")]
+    assert "created_at" in errors[0].message
+    assert "lies in the future" in errors[0].message
 
 
 def test_rows_are_read_with_every_problem_and_the_header_as_line_1(tmp_path: Path) -> None:

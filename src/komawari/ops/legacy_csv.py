@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,6 +148,18 @@ def parse_instant(value: str) -> datetime:
     return moment
 
 
+def parse_booked(value: str) -> datetime:
+    """Parse a booking time: an ISO 8601 date-time with an offset, not in the future.
+
+    Generation and conflicts take every stored booking time as earlier than the rows being
+    made now (booking order is commit order), so a clock from elsewhere may not run ahead.
+    """
+    moment = parse_instant(value)
+    if moment > datetime.now(UTC):
+        raise ValueError(f"{value!r} lies in the future")
+    return moment
+
+
 def parse_days(value: str) -> int:
     """Parse a JSON array of ISO weekday numbers, any order, repeats allowed, into a mask."""
     try:
@@ -196,7 +208,7 @@ def read_series(path: Path) -> tuple[list[LegacySeries], list[RowError]]:
         branch, teacher, student = row.text("branch"), row.text("teacher"), row.text("student")
         weekdays = row.parse("days_of_week", parse_days)
         status = row.choice("status", SERIES_STATUSES)
-        created = row.parse("created_at", parse_instant)
+        created = row.parse("created_at", parse_booked)
         if row.problems or start is None or end is None or weekdays is None or created is None:
             errors.append(RowError(path.name, line, "; ".join(row.problems), legacy_id))
             continue
@@ -222,7 +234,7 @@ def read_sessions(path: Path) -> tuple[list[LegacySession], list[RowError]]:
         day = row.parse("date", parse_date)
         teacher, student = row.text("teacher"), row.text("student")
         status = row.choice("status", SESSION_STATUSES)
-        created = row.parse("created_at", parse_instant)
+        created = row.parse("created_at", parse_booked)
         if row.problems or start is None or end is None or day is None or created is None:
             errors.append(RowError(path.name, line, "; ".join(row.problems), legacy_id))
             continue
