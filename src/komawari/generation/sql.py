@@ -112,7 +112,7 @@ cand AS (
       FROM s, generate_series(s.w_start::timestamp, s.w_end::timestamp, interval '1 day') AS d
      WHERE s.w_start <= s.w_end AND {_MEETS}
 ),
-twin AS (
+twin AS MATERIALIZED (
     -- Two series of one pair may meet at the same time on a shared weekday: the lesson is
     -- made once (by the older series), never twice (promise 1).
     SELECT s1.id AS older, s2.id AS newer
