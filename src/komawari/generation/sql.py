@@ -8,6 +8,8 @@ counted and, for "already exists", written to the audit log in the same statemen
 
 from __future__ import annotations
 
+from komawari.generation.verdict_sql import VERDICT_CTES
+
 # Per-branch "today" and horizon come from :now in the branch's own zone. With :fill_date
 # the window is that one day whatever the watermark (a closure removed), and the watermark
 # is left alone.
@@ -46,55 +48,10 @@ _MEETS = """
        % s.interval_weeks = 0
 """
 
-# Every committed session was booked before the rows this statement makes: writers hold
-# the schedule lock and class_sessions.created_at defaults to statement_timestamp(), taken
-# under it. So new rows never change an existing row's verdict, and their own verdicts
-# (blockers among existing rows, then among earlier rows of the batch) are decided here,
-# before the insert: no UPDATE afterwards. The rule is komawari.scheduling.conflicts.
-_STUDENT_LOOKUP = """
-      JOIN LATERAL (
-            SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
-              FROM class_sessions c
-             WHERE c.student_id = es.student_id
-               AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
-            OFFSET 0
-      ) b ON true
-"""
-
-_LIVE_OVERLAP = (
-    "b.status <> 'CANCELLED' AND b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
-)
-_NEAR_NEW = (
-    "{e2}.new_id < {e}.new_id AND {e2}.starts_at < {e}.ends_at AND {e}.starts_at < {e2}.ends_at"
-)
-
-
-def _new_pairs(src: str, key: str) -> str:
-    """SQL of (new_id, blocker, booked): rows of `src` paired with earlier new rows sharing `key`.
-
-    In one zone, overlapping lessons share their local date (a lesson ends on the date it
-    starts), so an equi-join on the date finds them. Across zones only the rows of a `key`
-    met in several zones are paired, by neighbouring 26-hour buckets of instants.
-    """
-    return f"""
-    SELECT e.new_id, e2.new_id, statement_timestamp()
-      FROM {src} e JOIN {src} e2
-        ON e2.{key} = e.{key} AND e2.day = e.day AND e2.time_zone = e.time_zone
-     WHERE {_NEAR_NEW.format(e="e", e2="e2")}
-    UNION
-    SELECT e.new_id, e2.new_id, statement_timestamp()
-      FROM {src} e CROSS JOIN near
-      JOIN {src} e2 ON e2.{key} = e.{key} AND e2.bucket = e.bucket + near.d
-     WHERE e.{key} IN (SELECT {key} FROM {src} GROUP BY {key}
-                        HAVING min(time_zone) <> max(time_zone))
-       AND e2.time_zone <> e.time_zone AND {_NEAR_NEW.format(e="e", e2="e2")}
-"""
-
-
 # The planner estimates one row for every CTE, so it would join the batch's new rows with
 # each other by nested loops (quadratic) or by merge joins that sort them again and again.
 # Generation runs its statement with both off: hash joins, and laterals for the index
-# probes above (a lateral still runs as a nested loop, which is what a probe wants).
+# probes of verdict_sql.py (a lateral still runs as a nested loop, which is what a probe wants).
 # JIT off too: a disabled plan type adds a huge cost, which would trigger JIT compiling
 # that costs seconds.
 NO_NESTLOOP = (
@@ -157,61 +114,7 @@ elig AS MATERIALIZED (
              WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists
              ORDER BY f.id, f.day) o
 ),
-elig_students AS MATERIALIZED (
-    SELECT e.new_id, e.student_id, e.day, e.time_zone, e.bucket, e.starts_at, e.ends_at
-      FROM elig e WHERE e.student_id IS NOT NULL
-    UNION ALL
-    SELECT e.new_id, en.student_id, e.day, e.time_zone, e.bucket, e.starts_at, e.ends_at
-      FROM elig e JOIN series_enrolments en
-        ON en.series_id = e.id AND en.from_date <= e.day
-       AND (en.until_date IS NULL OR en.until_date >= e.day)
-     WHERE e.kind = 'GROUP'
-),
-near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
--- The live group lessons of the batch's students around the batch's dates (local dates of
--- overlapping lessons differ by at most two days across zones), found in one pass: a
--- lookup per new row would read each student's whole attendance history.
-attended AS MATERIALIZED (
-    SELECT sb.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
-           floor(extract(epoch FROM c.starts_at) / 93600)::bigint AS bucket
-      FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
-     WHERE c.status <> 'CANCELLED'
-       AND c.date BETWEEN (SELECT min(day) - 2 FROM elig) AND (SELECT max(day) + 2 FROM elig)
-       AND sb.student_id IN (SELECT student_id FROM elig_students)
-),
-blockers AS (
-    -- Existing sessions are looked up through laterals (index probes per new row; OFFSET 0
-    -- keeps them laterals); new rows are paired with each other by hash joins.
-    SELECT e.new_id, b.id AS blocker, b.created_at AS booked
-      FROM elig e JOIN LATERAL (
-            SELECT b.id, b.created_at FROM class_sessions b
-             WHERE b.teacher_id = e.teacher_id AND b.starts_at > e.starts_at - interval '26 hours'
-               AND {_LIVE_OVERLAP.format(e="e")} OFFSET 0) b ON true
-    UNION
-    SELECT e.new_id, b.id, b.created_at
-      FROM elig e JOIN LATERAL (
-            SELECT b.id, b.created_at FROM class_sessions b
-             WHERE b.room_id = e.room_id AND b.starts_at > e.starts_at - interval '26 hours'
-               AND {_LIVE_OVERLAP.format(e="e")} OFFSET 0) b ON true
-     WHERE e.room_id IS NOT NULL
-    UNION
-    SELECT es.new_id, b.id, b.created_at
-      FROM elig_students es {_STUDENT_LOOKUP}
-     WHERE {_LIVE_OVERLAP.format(e="es")}
-    UNION
-    SELECT es.new_id, b.id, b.created_at
-      FROM elig_students es CROSS JOIN near
-      JOIN attended b ON b.student_id = es.student_id AND b.bucket = es.bucket + near.d
-     WHERE b.starts_at < es.ends_at AND es.starts_at < b.ends_at
-    UNION {_new_pairs("elig", "teacher_id")}
-    UNION {_new_pairs("elig", "room_id")}
-    UNION {_new_pairs("elig_students", "student_id")}
-),
-verdict AS (
-    SELECT new_id, array_agg(blocker ORDER BY booked, blocker) AS blockers
-      FROM blockers GROUP BY new_id
-),
-ins AS (
+{VERDICT_CTES}ins AS (
     INSERT INTO class_sessions (id, branch_id, time_zone, series_id, original_date, kind,
                                 title, date, start_time, end_time, teacher_id, student_id,
                                 room_id, status, conflicts_with)
