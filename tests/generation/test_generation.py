@@ -12,6 +12,7 @@ from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.generation import service as generation
+from komawari.generation.verdict_sql import SMALL_BATCH
 from komawari.orm import RunTrigger, SessionStatus
 from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
@@ -250,3 +251,52 @@ def test_lessons_conflict_across_zones_two_local_days_apart(db: Session, one_run
         else:
             assert r.status == SessionStatus.CONFIRMED
     assert conflicted == 2
+
+
+@pytest.mark.parametrize("horizon_days", [14, 84], ids=["few-rows", "many-rows"])
+def test_a_new_group_lesson_conflicts_with_an_attendee_s_existing_group_lesson(
+    db: Session, horizon_days: int
+) -> None:
+    # 8 students, every day: 14 days make 120 (row, student) pairs, read student by
+    # student; 84 days make 680, read in one pass over the dates (verdict_sql.SMALL_BATCH).
+    assert 15 * 8 < SMALL_BATCH < 85 * 8
+    b = f.branch(db)
+    shared = f.student(db)
+
+    def group(title: str, students: list[int], weekdays: list[str], start: str) -> int:
+        data = {
+            "branch_id": b.id,
+            "teacher_id": f.teacher(db).id,
+            "kind": "GROUP",
+            "title": title,
+            "capacity": 8,
+            "student_ids": students,
+            "weekdays": weekdays,
+            "start_time": start,
+            "end_time": "19:00",
+            "first_date": "2026-11-30",
+        }
+        series, _ = series_service.create(
+            db, series_in=SeriesCreate.model_validate(data), actor=ACTOR, generate=False, now=NOW
+        )
+        return series.id
+
+    first = group("Maths", [shared.id], ["wed"], "18:00")
+    _run(db, horizon_days=horizon_days, series_id=first)
+    others = [f.student(db).id for _ in range(7)]
+    week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    later = group("English", [shared.id, *others], week, "18:30")
+    _run(db, horizon_days=horizon_days, series_id=later)
+    made = db.scalars(select(ClassSession).where(ClassSession.series_id == later)).all()
+    blockers = {
+        s.date: s.id
+        for s in db.scalars(select(ClassSession).where(ClassSession.series_id == first))
+    }
+    assert len(made) == horizon_days + 1
+    for s in made:
+        if s.date in blockers:
+            assert s.status == SessionStatus.CONFLICTED
+            assert s.conflicts_with == [blockers[s.date]]
+        else:
+            assert s.status == SessionStatus.CONFIRMED
+    assert len(blockers) >= 2

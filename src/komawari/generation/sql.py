@@ -167,7 +167,8 @@ watermark AS (
     UPDATE class_series cs
        SET generated_through = s.w_end
       FROM s
-     WHERE cs.id = s.id AND s.w_start <= s.w_end AND CAST(:fill_date AS date) IS NULL
+     WHERE cs.id = ANY(CAST(:ids AS bigint[])) AND cs.id = s.id AND s.w_start <= s.w_end
+       AND CAST(:fill_date AS date) IS NULL
        AND (cs.generated_through IS NULL OR cs.generated_through < s.w_end)
     RETURNING 1
 )

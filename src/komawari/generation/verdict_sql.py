@@ -11,6 +11,9 @@ room) and end with `verdict` (new_id, blockers in booking order).
 
 from __future__ import annotations
 
+# Up to this many new (row, student) pairs, group attendances are read student by student.
+SMALL_BATCH = 500
+
 _STUDENT_LOOKUP = """
       JOIN LATERAL (
             SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
@@ -64,15 +67,30 @@ elig_students AS MATERIALIZED (
 ),
 near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
 -- The live group lessons of the batch's students around the batch's dates (local dates of
--- overlapping lessons differ by at most two days across zones), found in one pass: a
--- lookup per new row would read each student's whole attendance history.
+-- overlapping lessons differ by at most two days across zones). A big batch reads the
+-- lessons of those dates once; a small one (a series created or extended) reads its few
+-- students' attendances instead of every lesson of the window. Only one branch runs.
 attended AS MATERIALIZED (
     SELECT sb.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
            floor(extract(epoch FROM c.starts_at) / 93600)::bigint AS bucket
       FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
-     WHERE c.status <> 'CANCELLED'
+     WHERE (SELECT count(*) > {SMALL_BATCH} FROM elig_students)
+       AND c.status <> 'CANCELLED'
        AND c.date BETWEEN (SELECT min(day) - 2 FROM elig) AND (SELECT max(day) + 2 FROM elig)
        AND sb.student_id IN (SELECT student_id FROM elig_students)
+    UNION ALL
+    SELECT st.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
+           floor(extract(epoch FROM c.starts_at) / 93600)::bigint
+      FROM (SELECT DISTINCT student_id FROM elig_students) st
+      JOIN LATERAL (
+            SELECT c.* FROM class_sessions c
+             WHERE c.id = ANY(ARRAY(SELECT sb.session_id FROM session_attendees sb
+                                     WHERE sb.student_id = st.student_id))
+               AND c.status <> 'CANCELLED'
+               AND c.date BETWEEN (SELECT min(day) - 2 FROM elig)
+                              AND (SELECT max(day) + 2 FROM elig)
+            OFFSET 0) c ON true
+     WHERE (SELECT count(*) <= {SMALL_BATCH} FROM elig_students)
 ),
 -- The batch's teachers are busy most of the day: their live lessons around the batch's
 -- instants are read once (one bitmap scan of (teacher_id, starts_at)) and paired by hash
