@@ -15,10 +15,10 @@ from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.errors import KomawariError
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
+from komawari.orm import RunTrigger, SeriesKind, SeriesStatus, SessionStatus
 from komawari.scheduling import conflicts as rule_model
 from komawari.scheduling.recurrence import Pattern, occurrences
-from komawari.series import lifecycle
+from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
 from komawari.series.models import ClassSeries
 from komawari.series.schemas import SeriesChange, SeriesCreate
@@ -38,7 +38,8 @@ hours = st.integers(16, 17)  # few slots, so that bookings collide often
 
 
 class Schedule(RuleBasedStateMachine):
-    """A small school: two branches (Tokyo, London), two teachers, three students."""
+    """A small school: two branches (Tokyo, London), two teachers, three students, private
+    and group lessons."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +116,60 @@ class Schedule(RuleBasedStateMachine):
                 self.db, series_in=data, actor=ACTOR, now=NOW, generate=False
             )
         )
+
+    @rule(
+        b=st.integers(0, 1),
+        t=st.integers(0, 1),
+        members=st.sets(st.integers(0, 2), min_size=1, max_size=2),
+        wd=st.sets(st.integers(1, 4), min_size=1, max_size=2),
+        h=hours,
+        first=st.integers(-7, 7),
+        room=st.booleans(),
+    )
+    def create_group(
+        self, b: int, t: int, members: set[int], wd: set[int], h: int, first: int, room: bool
+    ) -> None:
+        data = SeriesCreate(
+            branch_id=self.branches[b].id,
+            teacher_id=self.teachers[t].id,
+            kind=SeriesKind.GROUP,
+            title=f"Group {h}",
+            capacity=3,
+            student_ids=[self.students[i].id for i in sorted(members)],
+            weekdays=sorted(wd),
+            start_time=time(h, 15),
+            end_time=time(h + 1, 15),
+            first_date=TODAY + timedelta(days=first),
+            room_id=self.room.id if room and b == 0 else None,
+        )
+        self._do(
+            lambda: series_service.create(
+                self.db, series_in=data, actor=ACTOR, now=NOW, generate=False
+            )
+        )
+
+    @rule(data=st.data(), s=st.integers(0, 2), d=days, join=st.booleans())
+    def change_enrolment(self, data: st.DataObject, s: int, d: int, join: bool) -> None:
+        """Enrol or unenrol a student from a date: the group's sessions are re-evaluated."""
+        ids = list(
+            self.db.scalars(select(ClassSeries.id).where(ClassSeries.kind == SeriesKind.GROUP))
+        )
+        if not ids:
+            return
+        sid, student = data.draw(st.sampled_from(ids)), self.students[s].id
+        day = TODAY + timedelta(days=d)
+        if join:
+            self._do(
+                lambda: enrolment.enrol(
+                    self.db, sid, student_id=student, from_date=day, actor=ACTOR
+                )
+            )
+        else:
+            self._do(
+                lambda: enrolment.unenrol(
+                    self.db, sid, student_id=student, from_date=day, actor=ACTOR
+                )
+            )
 
     @rule()
     def generate(self) -> None:
