@@ -16,137 +16,28 @@ import json
 import multiprocessing
 import os
 import platform
-import random
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from benchmarks.common import drop_database, fresh_database
+from benchmarks.generation_naive import naive
+from benchmarks.generation_school import HORIZON, add_groups, fixture, reset, scope
 from komawari.db import normalise_url
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesKind, SessionStatus
-from komawari.scheduling.recurrence import Pattern, occurrences
-from komawari.scheduling.timerules import local_instant
-from komawari.series.models import ClassSeries
-from komawari.sessions.models import ClassSession
+from komawari.orm import RunTrigger
 
-NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
-TODAY = date(2026, 11, 30)
-HORIZON = 84
 COLUMNS = (
     "branch_id, time_zone, series_id, original_date, kind, title, date, start_time,"
     " end_time, teacher_id, student_id, room_id, status, created_at"
 )
-
-
-def fixture(engine: Engine, series: int, seed: int = 42) -> None:
-    """Insert the deterministic school: branches, teachers, students, series."""
-    rnd = random.Random(seed)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO branches (name, time_zone) SELECT 'B' || g, 'Asia/Tokyo'"
-                " FROM generate_series(1, 20) g"
-            )
-        )
-        conn.execute(
-            text("INSERT INTO teachers (name) SELECT 'T' || g FROM generate_series(1, 200) g")
-        )
-        conn.execute(
-            text("INSERT INTO students (name) SELECT 'S' || g FROM generate_series(1, 3000) g")
-        )
-        rows, used = [], set()
-        while len(rows) < series:
-            teacher = rnd.randrange(1, 201)
-            student = rnd.randrange(1, 3001)
-            start = rnd.randrange(9, 21)
-            mask = 0
-            for d in rnd.sample(range(7), rnd.randint(1, 3)):
-                mask |= 1 << d
-            key = (teacher, student, start, mask)
-            if key in used:
-                continue
-            used.add(key)
-            rows.append(
-                {
-                    "b": 1 + teacher % 20,
-                    "t": teacher,
-                    "s": student,
-                    "w": mask,
-                    "st": f"{start:02d}:00",
-                    "et": f"{start:02d}:50",
-                    "fd": TODAY - timedelta(days=rnd.randrange(60)),
-                }
-            )
-        conn.execute(
-            text(
-                "INSERT INTO class_series (branch_id, teacher_id, kind, student_id, weekdays,"
-                " start_time, end_time, first_date) VALUES (:b, :t, 'PRIVATE', :s, :w,"
-                " CAST(:st AS time), CAST(:et AS time), :fd)"
-            ),
-            rows,
-        )
-
-
-def add_groups(engine: Engine, groups: int, seed: int = 7) -> None:
-    """Add group series (4 to 8 enrolled students each) to the fixture's school."""
-    rnd = random.Random(seed)
-    with engine.begin() as conn:
-        first = conn.execute(text("SELECT coalesce(max(id), 0) FROM class_series")).scalar_one()
-        rows = []
-        for g in range(groups):
-            teacher, start = rnd.randrange(1, 201), rnd.randrange(9, 21)
-            rows.append(
-                {
-                    "b": 1 + teacher % 20,
-                    "t": teacher,
-                    "title": f"Group {g}",
-                    "w": 1 << rnd.randrange(7),
-                    "st": f"{start:02d}:00",
-                    "et": f"{start:02d}:50",
-                    "fd": TODAY - timedelta(days=rnd.randrange(60)),
-                }
-            )
-        conn.execute(
-            text(
-                "INSERT INTO class_series (branch_id, teacher_id, kind, title, capacity, weekdays,"
-                " start_time, end_time, first_date) VALUES (:b, :t, 'GROUP', :title, 8, :w,"
-                " CAST(:st AS time), CAST(:et AS time), :fd)"
-            ),
-            rows,
-        )
-        conn.execute(
-            text(
-                "INSERT INTO series_enrolments (series_id, student_id, from_date)"
-                " SELECT DISTINCT cs.id, 1 + (cs.id * 37 + k * 101) % 3000, cs.first_date"
-                " FROM class_series cs, generate_series(1, 4 + cs.id % 5) k"
-                " WHERE cs.id > :first"
-            ),
-            {"first": first},
-        )
-
-
-def reset(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE class_sessions, session_attendees, audit_events,"
-                " generation_runs RESTART IDENTITY CASCADE"
-            )
-        )
-        conn.execute(text("UPDATE class_series SET generated_through = NULL"))
-
-
-def scope() -> generation.Scope:
-    return generation.Scope(now=NOW, horizon_days=HORIZON)
 
 
 def timed_run(engine: Engine) -> tuple[float, generation.RunResult]:
@@ -174,67 +65,6 @@ def timed_copy(url: str, engine: Engine) -> tuple[float, int]:
         cur.execute("SELECT count(*) FROM class_sessions")
         count = cur.fetchone()[0]  # type: ignore[index]
     return elapsed, int(count)
-
-
-def naive(engine: Engine, sample: int, *, verdicts: bool = False) -> tuple[float, int]:
-    """The incident's generator: per occurrence, SELECT then INSERT through the ORM.
-
-    With `verdicts`, it also does the work generation does for each row: one more SELECT
-    for the earlier-booked live lessons of the teacher or student that overlap it, so the
-    row is stored CONFIRMED or CONFLICTED with its blockers, as generation stores it.
-    """
-    made = 0
-    start = time.perf_counter()
-    with Session(engine) as s:
-        series = s.scalars(select(ClassSeries).order_by(ClassSeries.id).limit(sample)).all()
-        for cs in series:
-            pattern = Pattern(cs.weekdays, cs.first_date, cs.last_date, cs.interval_weeks)
-            for d in occurrences(pattern, TODAY, TODAY + timedelta(days=HORIZON)):
-                exists = s.scalar(
-                    select(ClassSession.id).where(
-                        ClassSession.series_id == cs.id, ClassSession.original_date == d
-                    )
-                )
-                if exists is None:
-                    blockers: list[int] = []
-                    if verdicts:
-                        starts = local_instant(d, cs.start_time, "Asia/Tokyo")
-                        ends = local_instant(d, cs.end_time, "Asia/Tokyo")
-                        blockers = list(
-                            s.scalars(
-                                select(ClassSession.id)
-                                .where(
-                                    (ClassSession.teacher_id == cs.teacher_id)
-                                    | (ClassSession.student_id == cs.student_id),
-                                    ClassSession.status != SessionStatus.CANCELLED,
-                                    ClassSession.starts_at < ends,
-                                    ClassSession.ends_at > starts,
-                                )
-                                .order_by(ClassSession.created_at, ClassSession.id)
-                            )
-                        )
-                    s.add(
-                        ClassSession(
-                            branch_id=cs.branch_id,
-                            time_zone="Asia/Tokyo",
-                            series_id=cs.id,
-                            original_date=d,
-                            kind=SeriesKind.PRIVATE,
-                            date=d,
-                            start_time=cs.start_time,
-                            end_time=cs.end_time,
-                            teacher_id=cs.teacher_id,
-                            student_id=cs.student_id,
-                            status=SessionStatus.CONFLICTED
-                            if blockers
-                            else SessionStatus.CONFIRMED,
-                            conflicts_with=blockers,
-                        )
-                    )
-                    s.flush()
-                    made += 1
-            s.commit()
-    return time.perf_counter() - start, made
 
 
 def _proc(url: str, barrier: Any) -> None:
