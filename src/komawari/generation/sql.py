@@ -8,7 +8,7 @@ counted and, for "already exists", written to the audit log in the same statemen
 
 from __future__ import annotations
 
-from komawari.generation.verdict_sql import VERDICT_CTES
+from komawari.generation.verdict_sql import VERDICT_CTES, bucket
 
 # Per-branch "today" and horizon come from :now in the branch's own zone. With :fill_date
 # the window is that one day whatever the watermark (a closure removed), and the watermark
@@ -103,10 +103,7 @@ flagged AS (
 elig AS MATERIALIZED (
     -- Ids are drawn in (series, date) order, and rows inserted in id order: every writer
     -- takes the key locks in one order, so concurrent runs cannot deadlock on them.
-    -- bucket: 26-hour slices of time. Two lessons that overlap start less than 26 hours
-    -- apart (a lesson lasts under a day plus a DST shift), so their buckets differ by at
-    -- most one, whatever their zones and local dates.
-    SELECT o.*, floor(extract(epoch FROM o.starts_at) / 93600)::bigint AS bucket
+    SELECT o.*, {bucket("o.starts_at")} AS bucket
       FROM (SELECT f.*, nextval(CAST('class_sessions_id_seq' AS regclass)) AS new_id,
                    komawari_local_instant(f.day, f.start_time, f.time_zone) AS starts_at,
                    komawari_local_instant(f.day, f.end_time, f.time_zone) AS ends_at

@@ -14,6 +14,17 @@ from __future__ import annotations
 # Up to this many new (row, student) pairs, group attendances are read student by student.
 SMALL_BATCH = 500
 
+
+def bucket(instant: str) -> str:
+    """SQL of the 26-hour slice of time an instant falls in.
+
+    Two lessons that overlap start less than 26 hours apart (a lesson lasts under a day
+    plus a DST shift), so their buckets differ by at most one, whatever their zones and
+    local dates.
+    """
+    return f"floor(extract(epoch FROM {instant}) / {26 * 3600})::bigint"
+
+
 _STUDENT_LOOKUP = """
       JOIN LATERAL (
             SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
@@ -24,9 +35,8 @@ _STUDENT_LOOKUP = """
       ) b ON true
 """
 
-_LIVE_OVERLAP = (
-    "b.status <> 'CANCELLED' AND b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
-)
+_OVERLAP = "b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
+_LIVE_OVERLAP = "b.status <> 'CANCELLED' AND " + _OVERLAP
 _NEAR_NEW = (
     "{e2}.new_id < {e}.new_id AND {e2}.starts_at < {e}.ends_at AND {e}.starts_at < {e2}.ends_at"
 )
@@ -66,29 +76,35 @@ elig_students AS MATERIALIZED (
      WHERE e.kind = 'GROUP'
 ),
 near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
+-- Where the batch's lessons lie: local dates (two days either side, see below) and instants.
+span AS MATERIALIZED (
+    SELECT min(day) - 2 AS first_day, max(day) + 2 AS last_day,
+           min(starts_at) - interval '26 hours' AS starts_after, max(ends_at) AS ends_before
+      FROM elig
+),
 -- The live group lessons of the batch's students around the batch's dates (local dates of
 -- overlapping lessons differ by at most two days across zones). A big batch reads the
 -- lessons of those dates once; a small one (a series created or extended) reads its few
 -- students' attendances instead of every lesson of the window. Only one branch runs.
 attended AS MATERIALIZED (
     SELECT sb.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
-           floor(extract(epoch FROM c.starts_at) / 93600)::bigint AS bucket
+           {bucket("c.starts_at")} AS bucket
       FROM session_attendees sb JOIN class_sessions c ON c.id = sb.session_id
      WHERE (SELECT count(*) > {SMALL_BATCH} FROM elig_students)
        AND c.status <> 'CANCELLED'
-       AND c.date BETWEEN (SELECT min(day) - 2 FROM elig) AND (SELECT max(day) + 2 FROM elig)
+       AND c.date BETWEEN (SELECT first_day FROM span) AND (SELECT last_day FROM span)
        AND sb.student_id IN (SELECT student_id FROM elig_students)
     UNION ALL
     SELECT st.student_id, c.id, c.created_at, c.starts_at, c.ends_at,
-           floor(extract(epoch FROM c.starts_at) / 93600)::bigint
+           {bucket("c.starts_at")}
       FROM (SELECT DISTINCT student_id FROM elig_students) st
       JOIN LATERAL (
             SELECT c.* FROM class_sessions c
              WHERE c.id = ANY(ARRAY(SELECT sb.session_id FROM session_attendees sb
                                      WHERE sb.student_id = st.student_id))
                AND c.status <> 'CANCELLED'
-               AND c.date BETWEEN (SELECT min(day) - 2 FROM elig)
-                              AND (SELECT max(day) + 2 FROM elig)
+               AND c.date BETWEEN (SELECT first_day FROM span)
+                              AND (SELECT last_day FROM span)
             OFFSET 0) c ON true
      WHERE (SELECT count(*) <= {SMALL_BATCH} FROM elig_students)
 ),
@@ -97,11 +113,11 @@ attended AS MATERIALIZED (
 -- joins, instead of a 26-hour index range read again for every new row.
 taught AS MATERIALIZED (
     SELECT b.id, b.created_at, b.teacher_id, b.date, b.time_zone, b.starts_at, b.ends_at,
-           floor(extract(epoch FROM b.starts_at) / 93600)::bigint AS bucket
+           {bucket("b.starts_at")} AS bucket
       FROM class_sessions b
      WHERE b.teacher_id = ANY(ARRAY(SELECT DISTINCT teacher_id FROM elig))
-       AND b.starts_at > (SELECT min(starts_at) FROM elig) - interval '26 hours'
-       AND b.starts_at < (SELECT max(ends_at) FROM elig)
+       AND b.starts_at > (SELECT starts_after FROM span)
+       AND b.starts_at < (SELECT ends_before FROM span)
        AND b.status <> 'CANCELLED'
 ),
 blockers AS (
@@ -110,13 +126,13 @@ blockers AS (
     SELECT e.new_id, b.id AS blocker, b.created_at AS booked
       FROM elig e JOIN taught b
         ON b.teacher_id = e.teacher_id AND b.date = e.day AND b.time_zone = e.time_zone
-     WHERE b.starts_at < e.ends_at AND e.starts_at < b.ends_at
+     WHERE {_OVERLAP.format(e="e")}
     UNION
     SELECT e.new_id, b.id, b.created_at
       FROM elig e CROSS JOIN near
       JOIN taught b ON b.teacher_id = e.teacher_id AND b.bucket = e.bucket + near.d
      WHERE (SELECT count(DISTINCT time_zone) > 1 FROM branches)
-       AND b.time_zone <> e.time_zone AND b.starts_at < e.ends_at AND e.starts_at < b.ends_at
+       AND b.time_zone <> e.time_zone AND {_OVERLAP.format(e="e")}
     UNION
     SELECT e.new_id, b.id, b.created_at
       FROM elig e JOIN LATERAL (
@@ -132,7 +148,7 @@ blockers AS (
     SELECT es.new_id, b.id, b.created_at
       FROM elig_students es CROSS JOIN near
       JOIN attended b ON b.student_id = es.student_id AND b.bucket = es.bucket + near.d
-     WHERE b.starts_at < es.ends_at AND es.starts_at < b.ends_at
+     WHERE {_OVERLAP.format(e="es")}
     UNION {_new_pairs("elig", "teacher_id")}
     UNION {_new_pairs("elig", "room_id")}
     UNION {_new_pairs("elig_students", "student_id")}
