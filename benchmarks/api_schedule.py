@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 from benchmarks.common import drop_database, fresh_database
 from komawari.audit.service import Actor
 from komawari.auth import service as auth
-from komawari.db import normalise_url
-from komawari.orm import Role
-from komawari.sessions import conflicts
+from komawari.auth.enums import Role
+from komawari.db.engine import normalise_url
+from komawari.sessions import reevaluate
 
 DAY = date(2026, 12, 3)
 DAYS = 28
@@ -106,7 +106,7 @@ def seed(url: str) -> tuple[int, str, dict[str, int]]:
             text(SEED_SQL),
             {**common, "branch": small, "t0": t0 + 60, "s0": s0 + 600, "r0": None, "teachers": 10},
         )
-        conflicts.evaluate_all(s)
+        reevaluate.evaluate_all(s)
         user, _ = auth.ensure_user(s, username="bench", role=Role.ADMIN, actor=Actor("bench", "b"))
         token = auth.create_token(s, user=user, name="bench", actor=Actor("bench", "b"))[1]
         counts = {
@@ -141,7 +141,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "komawari.app:create_app",
+            "komawari.web.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from komawari import schema
+from komawari.db import migrate
 
 
 def fresh_database(server: str, prefix: str) -> str:
@@ -19,7 +19,7 @@ def fresh_database(server: str, prefix: str) -> str:
     admin.dispose()
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     engine.dispose()
     return url
 

@@ -30,9 +30,9 @@ from sqlalchemy.engine import make_url
 from benchmarks.common import drop_database, fresh_database
 from benchmarks.generation_naive import naive
 from benchmarks.generation_school import HORIZON, add_groups, fixture, reset, scope
-from komawari.db import normalise_url
+from komawari.db.engine import normalise_url
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger
+from komawari.generation.enums import RunTrigger
 
 COLUMNS = (
     "branch_id, time_zone, series_id, original_date, kind, title, date, start_time,"

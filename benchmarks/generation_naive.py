@@ -9,10 +9,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from benchmarks.generation_school import HORIZON, TODAY
-from komawari.orm import SeriesKind, SessionStatus
 from komawari.scheduling.recurrence import Pattern, occurrences
 from komawari.scheduling.timerules import local_instant
+from komawari.series.enums import SeriesKind
 from komawari.series.models import ClassSeries
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from komawari import schema
-from komawari.db import normalise_url
-from komawari.models import Base
+from komawari.db import guards, migrate
+from komawari.db.engine import normalise_url
+from komawari.db.registry import Base
 
 # CI explores the same examples every run (a red build names a reproducible case); a
 # developer's machine explores new ones each time.
@@ -35,7 +35,7 @@ def _server_url() -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
     external = os.environ.get("KOMAWARI_TEST_DATABASE_URL")
     if external:
         return normalise_url(external), None
-    from komawari.embedded import embedded_url
+    from komawari.db.embedded import embedded_url
 
     folder = tempfile.TemporaryDirectory(prefix="komawari-test-")
     return embedded_url(Path(folder.name) / "pgdata", cleanup="delete"), folder
@@ -51,7 +51,7 @@ def database_url() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     engine.dispose()
     os.environ["KOMAWARI_TEST_DATABASE_NAME"] = name
     yield url
@@ -105,8 +105,8 @@ def committed_engine(engine: Engine) -> Iterator[Engine]:
 
 def schema_restore_guards(engine: Engine) -> None:
     """Re-create any guard a test dropped, so later tests see the full schema."""
-    states = schema.guard_states(engine)
+    states = guards.guard_states(engine)
     with engine.begin() as conn:
-        for guard in schema.GUARDS:
+        for guard in guards.GUARDS:
             if states[guard.name] != "ok":
                 conn.execute(text(guard.ddl))

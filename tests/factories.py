@@ -7,8 +7,9 @@ from datetime import date, time
 
 from sqlalchemy.orm import Session
 
-from komawari.models import Branch, ClassSeries, ClassSession, Room, Student, Teacher
-from komawari.orm import SeriesKind, SeriesStatus, SessionStatus
+from komawari.db.registry import Branch, ClassSeries, ClassSession, Room, Student, Teacher
+from komawari.series.enums import SeriesKind, SeriesStatus
+from komawari.sessions.enums import SessionStatus
 
 _n = itertools.count(1)
 

@@ -24,7 +24,7 @@ def test_serve_stops_its_embedded_database_on_sigterm(tmp_path: Path) -> None:
     env |= {"KOMAWARI_DATA_DIR": str(tmp_path), "KOMAWARI_GENERATION_INTERVAL_MINUTES": "0"}
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "komawari.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "komawari.cli.main", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

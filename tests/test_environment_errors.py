@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-KOMAWARI = [sys.executable, "-m", "komawari.cli"]
+KOMAWARI = [sys.executable, "-m", "komawari.cli.main"]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +74,7 @@ def test_a_server_left_by_a_crashed_process_is_reused(tmp_path: Path) -> None:
     pgdata = tmp_path / "pgdata"
     crash = (
         "import os, signal, sys; from pathlib import Path;"
-        "from komawari.embedded import embedded_url; embedded_url(Path(sys.argv[1]));"
+        "from komawari.db.embedded import embedded_url; embedded_url(Path(sys.argv[1]));"
         "os.kill(os.getpid(), signal.SIGKILL)"
     )
     done = subprocess.run([sys.executable, "-c", crash, str(pgdata)], timeout=120, check=False)
@@ -84,7 +84,7 @@ def test_a_server_left_by_a_crashed_process_is_reused(tmp_path: Path) -> None:
     try:
         reuse = (
             "import sys; from pathlib import Path; from sqlalchemy import create_engine, text;"
-            "from komawari.embedded import embedded_url;"
+            "from komawari.db.embedded import embedded_url;"
             "e = create_engine(embedded_url(Path(sys.argv[1])));"
             "e.connect().execute(text('SELECT 1'));"
             "print(Path(sys.argv[1], 'postmaster.pid').read_text().split()[0])"

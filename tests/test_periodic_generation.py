@@ -7,7 +7,7 @@ import time
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from komawari.app import create_app
+from komawari.web.app import create_app
 
 
 def test_the_server_generates_on_a_schedule(committed_engine: Engine) -> None:

@@ -11,8 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from komawari.models import BranchClosure, ClassSeries, ClassSession, Room, SeriesEnrolment
-from komawari.orm import SeriesKind, SeriesStatus, SessionStatus
+from komawari.db.registry import BranchClosure, ClassSeries, ClassSession, Room, SeriesEnrolment
+from komawari.series.enums import SeriesKind, SeriesStatus
+from komawari.sessions.enums import SessionStatus
 from tests import factories as f
 
 

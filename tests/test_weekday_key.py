@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from komawari.models import ClassSeries
-from komawari.orm import SeriesKind
+from komawari.db.registry import ClassSeries
 from komawari.scheduling.weekdays import NAMES, WeekdayError, from_mask, to_mask
+from komawari.series.enums import SeriesKind
 from tests import factories as f
 
 days = st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=12)

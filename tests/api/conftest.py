@@ -15,16 +15,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from komawari.app import create_app
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.auth import service as auth
+from komawari.auth.enums import Role
 from komawari.branches import service as branches
-from komawari.db import session_scope
-from komawari.orm import Role
+from komawari.db.engine import session_scope
 from komawari.people import service as people
 from komawari.series.models import ClassSeries
 from komawari.sessions.models import ClassSession
+from komawari.web.app import create_app
 
 SETUP = Actor("test", "setup")
 

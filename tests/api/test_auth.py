@@ -10,12 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
-from komawari import config, db
+from komawari import config
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.auth import service as auth
-from komawari.cli import app as cli
-from komawari.db import session_scope
+from komawari.cli.main import app as cli
+from komawari.db import engine as db
+from komawari.db.engine import session_scope
 from komawari.errors import Unauthorized
 from tests.api.conftest import World, bearer, series_body
 

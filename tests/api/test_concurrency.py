@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from komawari.db import session_scope
+from komawari.db.engine import session_scope
 from komawari.series.models import ClassSeries
 from komawari.sessions.models import ClassSession
 from tests.api.conftest import World, bearer, series_body

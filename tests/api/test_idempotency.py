@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from komawari.db import session_scope
+from komawari.db.engine import session_scope
 from komawari.series import service as series_service
 from tests.api.conftest import World, bearer, counts, series_body
 

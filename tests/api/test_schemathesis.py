@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine, create_engine
 
-from komawari.app import create_app
+from komawari.web.app import create_app
 from tests.api.conftest import World, bearer, make_world, series_body
 from tests.conftest import truncate_all
 

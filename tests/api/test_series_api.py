@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from komawari.db import session_scope
+from komawari.db.engine import session_scope
 from komawari.generation.models import GenerationRun
 from tests.api.conftest import World, bearer, counts, next_weekday, series_body
 

@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from komawari import config, db
-from komawari.app import create_app
-from komawari.cli import app as cli
+from komawari import config
+from komawari.cli.main import app as cli
+from komawari.db import engine as db
+from komawari.web.app import create_app
 from komawari.web.cli import demo_admin_token
 from tests.api.conftest import bearer
 

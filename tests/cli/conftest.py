@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from komawari import config, db
-from komawari.cli import app
+from komawari import config
+from komawari.cli.main import app
+from komawari.db import engine as db
 
 
 @pytest.fixture

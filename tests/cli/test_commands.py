@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from komawari.cli import app
+from komawari.cli.main import app
 
 Run = Callable[..., Any]
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger
+from komawari.generation.enums import RunTrigger
 from tests.generation import workload
 
 pytestmark = pytest.mark.concurrency

@@ -12,11 +12,12 @@ from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.generation import service as generation
+from komawari.generation.enums import RunTrigger
 from komawari.generation.verdict_sql import SMALL_BATCH
-from komawari.orm import RunTrigger, SessionStatus
 from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from tests import factories as f
 

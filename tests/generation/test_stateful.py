@@ -15,14 +15,16 @@ from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.errors import KomawariError
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesKind, SeriesStatus, SessionStatus
-from komawari.scheduling import conflicts as rule_model
+from komawari.generation.enums import RunTrigger
+from komawari.scheduling import conflict_rule as rule_model
 from komawari.scheduling.recurrence import Pattern, occurrences
 from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
+from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.series.models import ClassSeries
 from komawari.series.schemas import SeriesChange, SeriesCreate
 from komawari.sessions import service as sessions
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
 from tests import factories as f

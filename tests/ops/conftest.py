@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from komawari import config
-from komawari import db as komawari_db
 from komawari.audit.service import Actor
-from komawari.cli import app
-from komawari.models import Base
+from komawari.cli.main import app
+from komawari.db import engine as komawari_db
+from komawari.db.registry import Base
 from komawari.ops import guards
 from tests.ops.legacy_data import LegacyExport, incident_export, load_as_legacy
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from komawari import schema
+from komawari.db import guards as db_guards
 from komawari.errors import ConfigurationError, InvalidInput
 from komawari.ops import backup, dedupe, guards
 from tests.ops.conftest import TEST_ACTOR, snapshot
@@ -20,7 +20,7 @@ from tests.ops.conftest import TEST_ACTOR, snapshot
 
 def _state(engine: Engine) -> tuple[dict[str, object], dict[str, str]]:
     with engine.connect() as conn:
-        return snapshot(conn), schema.guard_states(engine)  # type: ignore[return-value]
+        return snapshot(conn), db_guards.guard_states(engine)  # type: ignore[return-value]
 
 
 def test_a_backup_restores_exactly_the_previous_state(

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from typer.testing import Result
 
-from komawari import schema
+from komawari.db import guards
 from tests.ops.conftest import Snapshot, json_of, snapshot
 from tests.ops.legacy_data import LegacyExport, incident_export
 
@@ -77,7 +77,7 @@ def test_the_incident_repair_from_plan_to_guards_on_and_back_from_the_backup(
     assert restored.exit_code == 0, restored.output
     assert Path(json_of(restored)["safety_backup"]).exists()
     assert _rows(committed_engine) == before
-    assert set(schema.guard_states(committed_engine).values()) == {"missing"}
+    assert set(guards.guard_states(committed_engine).values()) == {"missing"}
 
 
 def test_restore_asks_first_and_refuses_what_is_not_a_komawari_backup(
@@ -99,7 +99,7 @@ def test_restore_asks_first_and_refuses_what_is_not_a_komawari_backup(
 
 def test_guards_off_asks_then_drops_loudly(cli: Cli, committed_engine: Engine) -> None:
     assert cli("guards", "off", input="n\n").exit_code == 1
-    assert set(schema.guard_states(committed_engine).values()) == {"ok"}
+    assert set(guards.guard_states(committed_engine).values()) == {"ok"}
     dropped = cli("guards", "off", "--yes", "--reason", "bulk fix", "--json")
     assert dropped.exit_code == 0
     assert "UNIQUENESS GUARDS OFF" in " ".join(dropped.stderr.split())

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
-from komawari.models import ClassSeries, ClassSession
+from komawari.db.registry import ClassSeries, ClassSession
 from komawari.ops import dedupe, doctor, guards
-from komawari.orm import SeriesKind, SeriesStatus, SessionStatus
+from komawari.series.enums import SeriesKind, SeriesStatus
+from komawari.sessions.enums import SessionStatus
 from tests import factories as f
 from tests.ops.conftest import TEST_ACTOR, snapshot
 from tests.ops.legacy_data import INCIDENT_DAY, LegacyExport

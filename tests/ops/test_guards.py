@@ -10,14 +10,14 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from komawari import schema
 from komawari.audit.models import AuditEvent
+from komawari.db import guards as db_guards
 from komawari.errors import InvalidInput
 from komawari.ops import dedupe, doctor, guards
 from tests import factories as f
 from tests.ops.conftest import TEST_ACTOR
 
-ALL = [g.name for g in schema.GUARDS]
+ALL = [g.name for g in db_guards.GUARDS]
 
 
 def test_a_migrated_database_has_every_guard(db: Session) -> None:

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from komawari.audit.models import AuditEvent
+from komawari.db.registry import ClassSeries, ClassSession
 from komawari.errors import InvalidInput
-from komawari.models import ClassSeries, ClassSession
 from komawari.ops import doctor, legacy_import
 from komawari.ops.legacy_report import ImportReport
-from komawari.orm import SeriesStatus, SessionStatus
+from komawari.series.enums import SeriesStatus
+from komawari.sessions.enums import SessionStatus
 from tests import factories as f
 from tests.ops.conftest import snapshot
 from tests.ops.legacy_data import INCIDENT_DAY, MON_THU, LegacyExport, incident_export

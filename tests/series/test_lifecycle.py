@@ -12,11 +12,13 @@ from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
+from komawari.generation.enums import RunTrigger
 from komawari.series import enrolment, lifecycle
 from komawari.series import service as series_service
+from komawari.series.enums import SeriesStatus
 from komawari.series.schemas import SeriesChange, SeriesCreate
 from komawari.sessions import service as sessions
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionMove
 from tests import factories as f
@@ -232,7 +234,7 @@ def test_bad_lifecycle_requests_name_the_field_and_change_nothing(db: Session) -
 
 
 def test_unenrolling_keeps_recorded_attendance(db: Session) -> None:
-    from komawari.orm import Attendance
+    from komawari.sessions.enums import Attendance
     from komawari.sessions.models import SessionAttendee
 
     b, s1, s2 = f.branch(db), f.student(db), f.student(db)

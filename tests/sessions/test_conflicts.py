@@ -10,10 +10,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from komawari.audit.service import Actor
-from komawari.orm import SeriesKind, SessionStatus
-from komawari.scheduling import conflicts as rule
-from komawari.sessions import conflicts
+from komawari.scheduling import conflict_rule as rule
+from komawari.series.enums import SeriesKind
+from komawari.sessions import reevaluate
 from komawari.sessions import service as sessions
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
 from tests import factories as f
@@ -202,7 +203,7 @@ def test_sql_verdicts_match_the_rule(db: Session, spec: list[tuple[int, ...]]) -
             db.add(SessionAttendee(session_id=row.id, student_id=students[si].id))
             db.flush()
         ids.append(row.id)
-    conflicts.evaluate(db, ids)
+    reevaluate.evaluate(db, ids)
     rows = db.scalars(
         select(ClassSession)
         .where(ClassSession.id.in_(ids))

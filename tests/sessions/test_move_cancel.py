@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.errors import DuplicateSession, InvalidInput
-from komawari.orm import SessionStatus
 from komawari.sessions import service as sessions
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.schemas import SessionCreate, SessionMove
 from tests import factories as f
 

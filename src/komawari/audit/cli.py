@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit import service
-from komawari.cli_support import friendly
-from komawari.db import ready_engine, session_scope
+from komawari.cli.support import friendly
+from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(help="The audit log: who changed what, when and why.", no_args_is_help=True)
 out = Console()

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Date, Index, String, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, IdMixin
+from komawari.db.base import Base, IdMixin
 
 
 class AuditEvent(IdMixin, Base):

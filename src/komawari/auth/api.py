@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from komawari.auth import feeds
+from komawari.auth.enums import Role
 from komawari.auth.schemas import FeedRead, FeedRotate, MeRead
 from komawari.errors import Forbidden
-from komawari.orm import Role
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 

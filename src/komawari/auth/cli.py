@@ -10,9 +10,9 @@ from rich.table import Table
 
 from komawari.audit.service import Actor
 from komawari.auth import feeds, service
-from komawari.cli_support import friendly
-from komawari.db import ready_engine, session_scope
-from komawari.orm import Role
+from komawari.auth.enums import Role
+from komawari.cli.support import friendly
+from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(
     help="API tokens: create, list, revoke (and users, passwords, calendar feed keys).",

@@ -20,7 +20,7 @@ import json
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from komawari.db import session_scope
+from komawari.db.engine import session_scope
 from komawari.errors import Conflict, KomawariError
 
 TTL_HOURS = 24

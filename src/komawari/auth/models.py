@@ -18,7 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, CreatedMixin, IdMixin, Role, pg_enum
+from komawari.auth.enums import Role
+from komawari.db.base import Base, CreatedMixin, IdMixin, pg_enum
 
 
 class User(IdMixin, CreatedMixin, Base):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from komawari.orm import Role
+from komawari.auth.enums import Role
 
 
 class MeRead(BaseModel):

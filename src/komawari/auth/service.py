@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.auth.enums import Role
 from komawari.auth.models import ApiToken, User, UserBranch
 from komawari.branches.models import Branch
 from komawari.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from komawari.orm import Role
 from komawari.people.models import Teacher
 
 TOKEN_PREFIX = "kmw_"  # noqa: S105 - a marker, not a secret

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from komawari.audit.service import Actor
 from komawari.branches import service
-from komawari.cli_support import friendly, req_date
+from komawari.cli.support import friendly, req_date
 from komawari.config import get_settings
-from komawari.db import ready_engine, session_scope
+from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(help="Branches (sites) and their closure days.", no_args_is_help=True)
 closure = typer.Typer(

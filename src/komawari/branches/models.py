@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, CreatedMixin, IdMixin
+from komawari.db.base import Base, CreatedMixin, IdMixin
 
 
 class Branch(IdMixin, CreatedMixin, Base):

@@ -14,9 +14,10 @@ from komawari.audit.service import Actor
 from komawari.branches.models import Branch, BranchClosure
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SessionStatus
+from komawari.generation.enums import RunTrigger
 from komawari.scheduling.timerules import UnknownZoneError, zone
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 CLOSED = "branch_closed"
@@ -103,7 +104,7 @@ def add_closure(
     session: Session, branch_id: int, day: date, *, reason: str, actor: Actor
 ) -> list[int]:
     """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     get(session, branch_id)
     savepoint = session.begin_nested()
     try:
@@ -130,7 +131,7 @@ def add_closure(
             .returning(ClassSession.id)
         )
     )
-    conflicts.evaluate(session, ids)
+    reevaluate.evaluate(session, ids)
     audit.record(
         session,
         actor=actor,
@@ -147,7 +148,7 @@ def add_closure(
 
 def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor) -> dict[str, int]:
     """Reopen a day: sessions cancelled for the closure come back, generation fills the rest."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     closure = session.scalar(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
     )
@@ -173,7 +174,7 @@ def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor)
             {"b": branch_id, "d": day, "reason": CLOSED},
         )
     ]
-    conflicts.evaluate(session, restored)
+    reevaluate.evaluate(session, restored)
     filled = generation.generate_in(
         session,
         trigger=RunTrigger.LIFECYCLE,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from komawari.auth import service as auth
 from komawari.generation import service as generation
+from komawari.generation.enums import RunTrigger
 from komawari.generation.schemas import GenerateRequest, RunPage, RunRead, RunResultRead
-from komawari.orm import RunTrigger
 from komawari.series import service as series_service
 from komawari.web.deps import Caller, Cursor, Db, Id, Limit, OptId, id_after, next_id_cursor
 from komawari.web.routing import api_router

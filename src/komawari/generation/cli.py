@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli_support import friendly
-from komawari.db import ready_engine
+from komawari.cli.support import friendly
+from komawari.db.engine import ready_engine
 from komawari.generation import service
-from komawari.orm import RunTrigger
+from komawari.generation.enums import RunTrigger
 from komawari.scheduling.parsing import parse_date
 
 out = Console()

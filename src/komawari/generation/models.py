@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, IdMixin, RunStatus, RunTrigger, pg_enum
+from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.generation.enums import RunStatus, RunTrigger
 
 
 class GenerationRun(IdMixin, Base):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from komawari.orm import RunStatus, RunTrigger
+from komawari.generation.enums import RunStatus, RunTrigger
 
 
 class RunResultRead(BaseModel):

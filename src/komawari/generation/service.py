@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.service import SYSTEM, Actor
 from komawari.config import get_settings
-from komawari.db import session_scope
+from komawari.db.engine import session_scope
 from komawari.generation import sql
+from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
-from komawari.orm import RunStatus, RunTrigger, SessionStatus
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def generate_batch(
 ) -> Counts:
     """Materialise the pending occurrences of `series_ids` in the current transaction."""
     if use_lock:
-        conflicts.lock_schedule(session)
+        reevaluate.lock_schedule(session)
     params = {**scope.params(), "ids": series_ids, "run_id": run_id, "actor": actor.name}
     session.execute(text(sql.NO_NESTLOOP))
     row = session.execute(text(sql.GENERATE_SQL), params).one()
@@ -139,7 +140,7 @@ def generate_batch(
     if row.lost_races and use_lock:  # pragma: no cover - the lock leaves no race to lose
         # A row lost to a concurrent writer may have been counted as a blocker.
         created_ids = [int(i) for i in row.created_ids]
-        conflicts.evaluate(session, created_ids)
+        reevaluate.evaluate(session, created_ids)
         conflicted = len(
             session.scalars(
                 select(ClassSession.id).where(
@@ -201,7 +202,7 @@ def generate_in(
 ) -> RunResult:
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
     scope = scope.pinned()
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     run = _start_run(session, trigger, scope, actor)
     counts = Counts()
     after = 0
@@ -247,7 +248,7 @@ def run(
             def one_batch(after: int = after) -> tuple[list[int], Counts]:
                 with session_scope(engine) as s:
                     if use_lock:
-                        conflicts.lock_schedule(s)
+                        reevaluate.lock_schedule(s)
                     ids = pending_series(s, scope, after=after, limit=size)
                     if not ids:
                         return ids, Counts()

@@ -4,7 +4,7 @@ Every committed session was booked before the rows the statement makes: writers 
 schedule lock and class_sessions.created_at defaults to statement_timestamp(), taken under
 it. So new rows never change an existing row's verdict, and their own verdicts (blockers
 among existing rows, then among earlier rows of the batch) are decided in these CTEs, with
-no UPDATE afterwards. The rule is komawari.scheduling.conflicts. They read `elig` (the
+no UPDATE afterwards. The rule is komawari.scheduling.conflict_rule. They read `elig` (the
 batch's new rows: new_id, day, time_zone, starts_at, ends_at, bucket, teacher, student,
 room) and end with `verdict` (new_id, blockers in booking order).
 """

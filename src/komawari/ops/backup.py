@@ -21,7 +21,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from komawari.embedded import tools_dir
+from komawari.db.embedded import tools_dir
 from komawari.errors import ConfigurationError, InvalidInput
 
 # A Komawari backup is recognised by its tables.

@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from komawari import schema
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
-from komawari.cli_support import EXIT_PROBLEMS, err, friendly, opt_date
+from komawari.cli.support import EXIT_PROBLEMS, err, friendly, opt_date
 from komawari.config import get_settings
-from komawari.db import get_engine, ready_engine, session_scope
+from komawari.db import migrate
+from komawari.db.engine import get_engine, ready_engine, session_scope
 from komawari.ops import backup as backups
 from komawari.ops import dedupe as dedupes
 from komawari.ops import doctor as doctors
@@ -179,7 +179,7 @@ def restore(
         err.print("restore cancelled; nothing changed")
         raise typer.Exit(EXIT_PROBLEMS)
     safety = None
-    if not no_backup and schema.current_revision(engine) is not None:
+    if not no_backup and migrate.current_revision(engine) is not None:
         with err.status("safety backup of the current state"):
             safety = str(backups.backup(engine, folder=get_settings().backup_dir).path)
     with err.status("restoring"):

@@ -19,7 +19,7 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.ops import bulk, rules
 from komawari.scheduling.weekdays import mask_names
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
 
 _CANCEL_SET = (
     "status = 'CANCELLED', cancel_reason = coalesce(s.cancel_reason, :reason),"
@@ -248,7 +248,7 @@ def repair(
     session: Session, *, actor: Actor, backup: str | None = None, now: datetime | None = None
 ) -> DedupeResult:
     """Apply every step in the current transaction and re-evaluate conflicts (flush only)."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     if actor.repair_id is None:
         actor = replace(actor, repair_id=uuid.uuid4())
     assert actor.repair_id is not None  # for the type checker
@@ -263,7 +263,7 @@ def repair(
     result.series.update(_pairs(session, SERIES_SQL, params))
     result.sessions.update(_pairs(session, FUTURE_SQL, params))
     touched = set(result.sessions) | set(result.sessions.values())
-    result.conflicts_changed = conflicts.evaluate(session, touched)
+    result.conflicts_changed = reevaluate.evaluate(session, touched)
     _describe(session, result)
     if not result.nothing_to_do:
         audit.record(

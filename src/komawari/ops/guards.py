@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from komawari import schema
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.db import guards
 from komawari.errors import Conflict, InvalidInput
 from komawari.ops import doctor
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
 
 DEDUPE_COMMAND = "komawari dedupe --apply"
 
@@ -51,18 +51,18 @@ class GuardChange:
     unchanged: list[str]
 
 
-def by_name(names: list[str] | None) -> list[schema.Guard]:
+def by_name(names: list[str] | None) -> list[guards.Guard]:
     """Return the guards called `names` (all of them when None); refuse an unknown name."""
     if not names:
-        return list(schema.GUARDS)
-    known = {g.name: g for g in schema.GUARDS}
+        return list(guards.GUARDS)
+    known = {g.name: g for g in guards.GUARDS}
     for name in names:
         if name not in known:
             raise InvalidInput("guard", f"unknown guard {name!r}; known: {', '.join(known)}")
     return [known[n] for n in dict.fromkeys(names)]
 
 
-def _drop(session: Session, guard: schema.Guard) -> None:
+def _drop(session: Session, guard: guards.Guard) -> None:
     is_constraint = session.execute(
         text("SELECT 1 FROM pg_constraint WHERE conname = :n AND conrelid = CAST(:t AS regclass)"),
         {"n": guard.name, "t": guard.table},
@@ -77,7 +77,7 @@ def turn_off(
     session: Session, *, actor: Actor, names: list[str] | None = None, reason: str | None = None
 ) -> GuardChange:
     """Drop the uniqueness guards (all, or those named) and record it."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     states = doctor.guard_states(session)
     dropped, unchanged = [], []
     for guard in by_name(names):
@@ -100,11 +100,11 @@ def turn_off(
 
 def turn_on(session: Session, *, actor: Actor) -> GuardChange:
     """Re-create every missing or invalid guard; refuse while duplicates exist."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     states = doctor.guard_states(session)
-    todo = [g for g in schema.GUARDS if states[g.name] != "ok"]
+    todo = [g for g in guards.GUARDS if states[g.name] != "ok"]
     if not todo:
-        return GuardChange([], [g.name for g in schema.GUARDS])
+        return GuardChange([], [g.name for g in guards.GUARDS])
     # Hold off every writer (lock or not) between the check and the index builds.
     session.execute(text("LOCK TABLE class_sessions, class_series IN SHARE ROW EXCLUSIVE MODE"))
     counts = doctor.duplicate_counts(session)
@@ -128,4 +128,4 @@ def turn_on(session: Session, *, actor: Actor) -> GuardChange:
         subject_type="schema",
         details={"created": created},
     )
-    return GuardChange(created, [g.name for g in schema.GUARDS if g not in todo])
+    return GuardChange(created, [g.name for g in guards.GUARDS if g not in todo])

@@ -30,7 +30,7 @@ from komawari.ops.legacy_csv import (
     read_sessions,
 )
 from komawari.ops.legacy_report import ImportReport, count_file
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
 
 Progress = Callable[[str], None]
 
@@ -120,7 +120,7 @@ def _load(
     time_zone: str,
     progress: Progress,
 ) -> None:
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     params = {**bulk.actor_params(actor), "reason": rules.DUPLICATE_REASON, "time_zone": time_zone}
     progress("staging")
     for ddl in q.CREATE_STAGES:
@@ -197,7 +197,7 @@ def _load(
     # Fresh statistics after a bulk load, so the conflict check gets a sane plan (ANALYZE
     # counts the rows this transaction inserted).
     session.execute(text("ANALYZE class_series, class_sessions"))
-    conflicts.evaluate(session, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
+    reevaluate.evaluate(session, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
     for status, n in session.execute(
         text("SELECT status::text, count(*) FROM class_sessions WHERE id = ANY(:ids) GROUP BY 1"),
         {"ids": [int(r.id) for r in inserted]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from komawari import schema
+from komawari.db import guards as db_guards
 from komawari.ops.dedupe import DedupeResult
 from komawari.ops.doctor import Diagnosis
 from komawari.ops.legacy_report import ImportReport
@@ -20,7 +20,7 @@ def _state(state: str) -> str:
 def guards(out: Console, states: dict[str, str]) -> None:
     """Print each guard: name, table, state and what it promises."""
     table = Table("guard", "table", "state", "promise", title="uniqueness guards")
-    for guard in schema.GUARDS:
+    for guard in db_guards.GUARDS:
         table.add_row(guard.name, guard.table, _state(states[guard.name]), guard.promise)
     out.print(table)
 

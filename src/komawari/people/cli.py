@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 
 from komawari.audit.service import Actor
-from komawari.cli_support import friendly
-from komawari.db import ready_engine, session_scope
+from komawari.cli.support import friendly
+from komawari.db.engine import ready_engine, session_scope
 from komawari.people import service
 
 out = Console()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, CreatedMixin, IdMixin
+from komawari.db.base import Base, CreatedMixin, IdMixin
 
 
 class Teacher(IdMixin, CreatedMixin, Base):

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from komawari.auth import service as auth
+from komawari.generation.enums import RunTrigger
 from komawari.generation.schemas import RunResultRead
 from komawari.generation.service import RunResult
-from komawari.orm import RunTrigger, SeriesStatus
 from komawari.series import enrolment, lifecycle, preview
 from komawari.series import service as series_service
+from komawari.series.enums import SeriesStatus
 from komawari.series.schemas import (
     EnrolmentResult,
     SeriesActionResult,

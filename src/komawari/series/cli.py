@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli_support import friendly, opt_date, req_date
-from komawari.db import ready_engine, session_scope
-from komawari.orm import RunTrigger
+from komawari.cli.support import friendly, opt_date, req_date
+from komawari.db.engine import ready_engine, session_scope
+from komawari.generation.enums import RunTrigger
 from komawari.scheduling.weekdays import mask_names
 from komawari.series import enrolment, lifecycle, service
 from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesRead

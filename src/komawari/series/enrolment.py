@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput
-from komawari.orm import SeriesKind, SessionStatus
 from komawari.people.models import Student
+from komawari.series.enums import SeriesKind
 from komawari.series.models import SeriesEnrolment
 from komawari.series.service import get
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 
 
@@ -29,7 +30,7 @@ def enrol(
     until_date: date | None = None,
 ) -> SeriesEnrolment:
     """Enrol a student in a group series from a date; its future sessions gain the student."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     if series.kind != SeriesKind.GROUP:
         raise InvalidInput("series_id", "enrolment is for group series")
@@ -76,7 +77,7 @@ def enrol(
             ),
             {"ids": ids, "st": student_id},
         )
-        conflicts.evaluate(session, ids)
+        reevaluate.evaluate(session, ids)
     audit.record(
         session,
         actor=actor,
@@ -98,7 +99,7 @@ def unenrol(
     session: Session, series_id: int, *, student_id: int, from_date: date, actor: Actor
 ) -> int:
     """End a student's enrolment the day before `from_date`; later sessions drop the student."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     current = session.scalars(
         select(SeriesEnrolment).where(
@@ -138,7 +139,7 @@ def unenrol(
                 .returning(SessionAttendee.session_id)
             ).all()
         )
-        conflicts.evaluate(session, ids)
+        reevaluate.evaluate(session, ids)
     audit.record(
         session,
         actor=actor,

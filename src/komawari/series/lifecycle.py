@@ -16,13 +16,15 @@ from komawari.audit.service import Actor
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesStatus, SessionStatus
+from komawari.generation.enums import RunTrigger
 from komawari.scheduling.timerules import today_in
 from komawari.scheduling.weekdays import to_mask
+from komawari.series.enums import SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.series.schemas import SeriesChange
 from komawari.series.service import check_refs, find_active_duplicate, get, insert_guarded
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 
@@ -44,7 +46,7 @@ def _cancel_sessions(
         )
     )
     if ids:
-        conflicts.evaluate(session, ids)
+        reevaluate.evaluate(session, ids)
         audit.record(
             session,
             actor=actor,
@@ -72,7 +74,7 @@ def pause(
     now: datetime | None = None,
 ) -> list[int]:
     """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
@@ -107,7 +109,7 @@ def resume(
     session: Session, series_id: int, *, actor: Actor, now: datetime | None = None
 ) -> generation.RunResult:
     """Resume a paused series from today (never backfilling the past) and generate."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     if series.status != SeriesStatus.PAUSED:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
@@ -146,7 +148,7 @@ def end(
     now: datetime | None = None,
 ) -> list[int]:
     """Shorten or end a series: sessions after the new last date are cancelled with a reason."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     if series.status == SeriesStatus.ENDED:
         raise InvalidInput("status", f"series {series_id} is already ENDED")
@@ -191,7 +193,7 @@ def extend(
     now: datetime | None = None,
 ) -> generation.RunResult:
     """Give a series a later last date (None: open-ended) and generate at once."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     series = get(session, series_id)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
@@ -226,7 +228,7 @@ def change_from(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Change "this and following": end the old series the day before, start a new one."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     old = get(session, series_id)
     if old.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {old.status}, not ACTIVE")

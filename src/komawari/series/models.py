@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Base, IdMixin, SeriesKind, SeriesStatus, pg_enum
+from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.series.enums import SeriesKind, SeriesStatus
 
 
 class ClassSeries(IdMixin, Base):

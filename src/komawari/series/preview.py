@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from komawari.audit.service import Actor
-from komawari.orm import RunTrigger, SessionStatus
+from komawari.generation.enums import RunTrigger
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
 from komawari.sessions import queries
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import ConflictRef
 

@@ -16,9 +16,9 @@ from pydantic import (
 )
 
 from komawari.generation.schemas import RunResultRead
-from komawari.orm import SeriesKind, SeriesStatus
 from komawari.scheduling.parsing import parse_time
 from komawari.scheduling.weekdays import WeekdayError, from_mask, to_mask
+from komawari.series.enums import SeriesKind, SeriesStatus
 
 
 def _time(value: Any) -> Any:

@@ -18,11 +18,12 @@ from komawari.audit.service import Actor
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput, NotFound
 from komawari.generation import service as generation
-from komawari.orm import RunTrigger, SeriesKind, SeriesStatus
+from komawari.generation.enums import RunTrigger
 from komawari.people.models import Room, Student, Teacher
+from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.series.schemas import SeriesCreate
-from komawari.sessions import conflicts
+from komawari.sessions import reevaluate
 
 GUARD_NAMES = ("ux_class_series_active_private", "ux_class_series_active_group")
 
@@ -109,7 +110,7 @@ def create(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult | None]:
     """Create a series (refusing an ACTIVE duplicate) and materialise it up to the horizon."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     students = [series_in.student_id] if series_in.student_id else series_in.student_ids
     check_refs(
         session,

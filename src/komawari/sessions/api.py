@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from komawari.auth import service as auth
+from komawari.auth.enums import Role
 from komawari.auth.service import Principal
 from komawari.errors import InvalidInput, NotFound
-from komawari.orm import Role, SessionStatus
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import (
     SessionCancel,

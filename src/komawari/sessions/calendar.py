@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from komawari.auth import feeds
 from komawari.auth.feeds import OwnerType
 from komawari.branches.models import Branch
-from komawari.orm import SessionStatus
 from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
 from komawari.scheduling.timerules import zone
 from komawari.sessions import queries
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 PAST_DAYS = 90

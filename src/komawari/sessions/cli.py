@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli_support import friendly, req_date
-from komawari.db import ready_engine, session_scope
+from komawari.cli.support import friendly, req_date
+from komawari.db.engine import ready_engine, session_scope
 from komawari.sessions import queries, service
 from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
 

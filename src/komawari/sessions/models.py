@@ -23,7 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from komawari.orm import Attendance, Base, IdMixin, SeriesKind, SessionStatus, pg_enum
+from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.series.enums import SeriesKind
+from komawari.sessions.enums import Attendance, SessionStatus
 
 # The one place instants are derived: komawari_local_instant() (see the first migration),
 # mirrored by komawari.scheduling.timerules.local_instant and tested to agree.
@@ -76,7 +78,7 @@ class ClassSession(IdMixin, Base):
             "status = 'CONFLICTED' OR cardinality(conflicts_with) = 0",
             name="conflicts_only_when_conflicted",
         ),
-        # Conflict lookups probe a resource over a window of instants (see conflicts.py).
+        # Conflict lookups probe a resource over a window of instants (see reevaluate.py).
         # Columns that are mostly NULL (group lessons have no student_id, many lessons no
         # room, few rows are duplicates) are indexed only where set: every lookup is by
         # equality, and a row without the value costs no index upkeep.

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
-from komawari.orm import SeriesKind, SessionStatus
 from komawari.people.models import Room, Student, Teacher
+from komawari.series.enums import SeriesKind
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import BranchSchedule
 

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from komawari.orm import SeriesKind, SessionStatus
+from komawari.series.enums import SeriesKind
 from komawari.series.schemas import Clock
+from komawari.sessions.enums import SessionStatus
 
 
 class SessionCreate(BaseModel):

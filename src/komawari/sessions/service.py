@@ -13,9 +13,10 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSession, InvalidInput, NotFound
-from komawari.orm import SeriesKind, SessionStatus
 from komawari.people.models import Room, Student, Teacher
-from komawari.sessions import conflicts
+from komawari.series.enums import SeriesKind
+from komawari.sessions import reevaluate
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
 
@@ -74,7 +75,7 @@ def _guarded(
 
 def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
     """Book a one-off lesson; conflicts are shown, exact duplicates refused."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     branch = session.get(Branch, session_in.branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
@@ -104,7 +105,7 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
     for sid in dict.fromkeys(session_in.student_ids):
         session.add(SessionAttendee(session_id=row.id, student_id=sid))
     session.flush()
-    conflicts.evaluate(session, [row.id])
+    reevaluate.evaluate(session, [row.id])
     session.refresh(row)
     audit.record(
         session,
@@ -122,14 +123,14 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
     """Cancel a session with a reason; the sessions it blocked are re-evaluated at once."""
     if not reason.strip():
         raise InvalidInput("reason", "a cancellation needs a reason")
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     row = get(session, session_id)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is already cancelled")
     row.status, row.cancel_reason, row.conflicts_with = SessionStatus.CANCELLED, reason, []
     row.cancelled_at = func.now()
     session.flush()
-    changed = conflicts.evaluate(session, [row.id])
+    changed = reevaluate.evaluate(session, [row.id])
     session.refresh(row)
     audit.record(
         session,
@@ -148,7 +149,7 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
 
 def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
     """Move a session to another date or time; it keeps its (series, original date)."""
-    conflicts.lock_schedule(session)
+    reevaluate.lock_schedule(session)
     row = get(session, session_id)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
@@ -158,7 +159,7 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         "end_time": row.end_time.isoformat(),
         "room_id": row.room_id,
     }
-    old_neighbours = conflicts.neighbours(session, [row.id])
+    old_neighbours = reevaluate.neighbours(session, [row.id])
     new_start = move_in.start_time or row.start_time
     new_end = move_in.end_time or row.end_time
     if move_in.start_time is not None and move_in.end_time is None:
@@ -190,7 +191,7 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         student_id=row.student_id,
     )
     _guarded(session, row, change, probe)
-    conflicts.evaluate(session, [row.id, *old_neighbours])
+    reevaluate.evaluate(session, [row.id, *old_neighbours])
     session.refresh(row)
     audit.record(
         session,

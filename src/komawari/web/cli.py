@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from komawari.cli_support import EXIT_USAGE, friendly
+from komawari.cli.support import EXIT_USAGE, friendly
 
 out = Console()
 DEMO_ADMIN = "demo-admin"
@@ -20,8 +20,8 @@ def demo_admin_token(engine: Engine) -> str:
     """Ensure the demo admin user; revoke its older demo tokens and return a fresh one."""
     from komawari.audit.service import Actor
     from komawari.auth import service as auth
-    from komawari.db import session_scope
-    from komawari.orm import Role
+    from komawari.auth.enums import Role
+    from komawari.db.engine import session_scope
 
     actor = Actor("system", "demo")
     with session_scope(engine) as s:
@@ -53,8 +53,8 @@ def serve(
     """Run the HTTP server (API, calendar feeds, periodic generation)."""
     import uvicorn
 
-    from komawari.app import create_app
-    from komawari.db import ready_engine
+    from komawari.db.engine import ready_engine
+    from komawari.web.app import create_app
 
     if not _port_free(host, port):
         out.print(
@@ -65,7 +65,7 @@ def serve(
     engine = ready_engine()
     token = None
     if demo:
-        from komawari.cli_demo import demo as make_demo
+        from komawari.cli.demo import demo as make_demo
 
         make_demo()
         token = demo_admin_token(engine)

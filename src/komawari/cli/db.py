@@ -7,9 +7,10 @@ import json
 import typer
 from rich.console import Console
 
-from komawari import schema
-from komawari.cli_support import friendly
-from komawari.db import get_engine
+from komawari.cli.support import friendly
+from komawari.db import guards as db_guards
+from komawari.db import migrate
+from komawari.db.engine import get_engine
 
 app = typer.Typer(help="Database schema: migrations and status.", no_args_is_help=True)
 out = Console()
@@ -19,9 +20,9 @@ out = Console()
 @friendly
 def upgrade() -> None:
     engine = get_engine()
-    before = schema.current_revision(engine)
-    schema.upgrade(engine)
-    after = schema.current_revision(engine)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
     out.print(f"database at revision {after} (was {before or 'empty'})")
 
 
@@ -29,8 +30,8 @@ def upgrade() -> None:
 @friendly
 def status(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     engine = get_engine()
-    current, head = schema.current_revision(engine), schema.head_revision()
-    guards = schema.guard_states(engine) if current else {}
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    guards = db_guards.guard_states(engine) if current else {}
     url = engine.url.render_as_string(hide_password=True)
     if as_json:
         typer.echo(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-import komawari.models  # noqa: F401 - every mapper known, whatever the entry point
+import komawari.db.registry  # noqa: F401 - every mapper known, whatever the entry point
 from komawari.config import Settings, get_settings
 from komawari.errors import ConfigurationError
 
@@ -20,7 +20,7 @@ def resolve_url(settings: Settings) -> str:
     """Return the SQLAlchemy URL: DATABASE_URL, or the embedded server's."""
     if settings.database_url:
         return normalise_url(settings.database_url)
-    from komawari.embedded import embedded_url
+    from komawari.db.embedded import embedded_url
 
     return embedded_url(settings.pgdata_dir)
 
@@ -87,11 +87,11 @@ _migrated: set[str] = set()
 
 def ready_engine() -> Engine:
     """Return the engine with the schema migrated to head (done once per process)."""
-    from komawari import schema
+    from komawari.db import migrate
 
     engine = get_engine()
     key = engine.url.render_as_string(hide_password=True)
     if key not in _migrated:
-        schema.upgrade(engine)
+        migrate.upgrade(engine)
         _migrated.add(key)
     return engine

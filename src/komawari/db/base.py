@@ -1,4 +1,4 @@
-"""The declarative base, its naming convention, and the enums every domain shares."""
+"""The declarative base, its naming convention, and the column helpers every model uses."""
 
 from __future__ import annotations
 
@@ -28,52 +28,6 @@ class IdMixin:
 
 class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class SeriesKind(enum.StrEnum):
-    PRIVATE = "PRIVATE"
-    GROUP = "GROUP"
-
-
-class SeriesStatus(enum.StrEnum):
-    ACTIVE = "ACTIVE"
-    PAUSED = "PAUSED"
-    ENDED = "ENDED"
-
-
-class SessionStatus(enum.StrEnum):
-    CONFIRMED = "CONFIRMED"
-    CONFLICTED = "CONFLICTED"
-    CANCELLED = "CANCELLED"
-
-
-class Attendance(enum.StrEnum):
-    PRESENT = "PRESENT"
-    ABSENT = "ABSENT"
-    LATE = "LATE"
-    EXCUSED = "EXCUSED"
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    STAFF = "staff"
-    TEACHER = "teacher"
-
-
-class RunTrigger(enum.StrEnum):
-    SCHEDULE = "schedule"
-    CLI = "cli"
-    EXTEND = "extend"
-    API = "api"
-    IMPORT = "import"
-    LIFECYCLE = "lifecycle"
-
-
-class RunStatus(enum.StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    ABANDONED = "abandoned"
 
 
 def pg_enum(enum_cls: type[enum.Enum], name: str) -> Enum:

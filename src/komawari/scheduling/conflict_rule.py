@@ -3,7 +3,7 @@
 Two non-cancelled sessions conflict when their times overlap (half-open) and they share
 a teacher, a student or a room. A non-cancelled session is CONFLICTED exactly when some
 non-cancelled session booked before it (earlier creation time, ties by id) conflicts
-with it. The SQL in komawari.sessions.conflicts mirrors this; tests check they agree.
+with it. The SQL in komawari.sessions.reevaluate mirrors this; tests check they agree.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from komawari.models import Base
+from komawari.db.registry import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -38,7 +38,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         from komawari.config import get_settings
-        from komawari.db import resolve_url
+        from komawari.db.engine import resolve_url
 
         url = resolve_url(get_settings())
     engine = create_engine(url)

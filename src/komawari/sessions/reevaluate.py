@@ -1,4 +1,4 @@
-"""Conflicts, evaluated set-based in SQL (the rule is komawari.scheduling.conflicts).
+"""Conflicts, evaluated set-based in SQL (the rule is komawari.scheduling.conflict_rule).
 
 A session's verdict depends only on the non-cancelled sessions that overlap it and share
 its teacher, a student or its room; so after any change it is enough to re-evaluate the

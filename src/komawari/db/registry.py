@@ -3,8 +3,8 @@
 from komawari.audit.models import AuditEvent
 from komawari.auth.models import ApiToken, CalendarFeed, IdempotencyKey, User, UserBranch
 from komawari.branches.models import Branch, BranchClosure
+from komawari.db.base import Base
 from komawari.generation.models import GenerationRun
-from komawari.orm import Base
 from komawari.people.models import Room, Student, Teacher
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.sessions.models import ClassSession, SessionAttendee

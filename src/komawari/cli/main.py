@@ -19,8 +19,8 @@ def _register() -> None:
     from komawari.audit.cli import app as audit_app
     from komawari.auth.cli import app as token_app
     from komawari.branches.cli import app as branch_app
-    from komawari.cli_db import app as db_app
-    from komawari.cli_demo import demo
+    from komawari.cli.db import app as db_app
+    from komawari.cli.demo import demo
     from komawari.generation.cli import generate
     from komawari.ops.cli import register as register_ops
     from komawari.people.cli import room_app, student_app, teacher_app

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
-from komawari import __version__, schema
+from komawari import __version__
 from komawari.config import get_settings
+from komawari.db import migrate
 
 log = logging.getLogger(__name__)
 DESCRIPTION = (
@@ -69,7 +70,7 @@ def _install_api(app: FastAPI) -> None:
 async def _periodic_generation(engine: Engine, minutes: int) -> None:
     from komawari.audit.service import Actor
     from komawari.generation import service as generation
-    from komawari.orm import RunTrigger
+    from komawari.generation.enums import RunTrigger
 
     while True:
         try:
@@ -92,7 +93,7 @@ async def _periodic_generation(engine: Engine, minutes: int) -> None:
 
 def create_app(engine: Engine | None = None, *, periodic: bool | None = None) -> FastAPI:
     """Build the application on `engine` (default: the configured database)."""
-    from komawari.db import ready_engine
+    from komawari.db.engine import ready_engine
 
     eng = engine or ready_engine()
     minutes = get_settings().generation_interval_minutes
@@ -136,7 +137,7 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
         try:
             with eng.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            current, head = schema.current_revision(eng), schema.head_revision()
+            current, head = migrate.current_revision(eng), migrate.head_revision()
         except Exception as exc:
             return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, 503)
         if current != head:

@@ -1,15 +1,9 @@
-"""Migrations (Alembic) and the named guards the database enforces."""
+"""The named uniqueness guards the database enforces, and their states."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 
@@ -56,39 +50,6 @@ GUARDS: tuple[Guard, ...] = (
         "NULLS NOT DISTINCT WHERE status = 'ACTIVE' AND kind = 'GROUP'",
     ),
 )
-
-
-def alembic_config(engine: Engine | None = None) -> Config:
-    """Return an Alembic configuration for the packaged migrations."""
-    cfg = Config()
-    location = Path(str(resources.files("komawari") / "migrations"))
-    cfg.set_main_option("script_location", str(location))
-    if engine is not None:
-        cfg.set_main_option(
-            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
-        )
-    return cfg
-
-
-def upgrade(engine: Engine) -> None:
-    """Apply every migration up to head (a no-op when already there)."""
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        # One migrator at a time, whatever the number of processes starting together.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('komawari:migrate'))"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-
-
-def head_revision() -> str | None:
-    """Return the newest migration's revision."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def current_revision(engine: Engine) -> str | None:
-    """Return the database's revision (None for an empty database)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
 
 
 def guard_states(engine: Engine) -> dict[str, str]:

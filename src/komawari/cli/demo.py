@@ -9,10 +9,10 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from komawari import demo as demo_school
 from komawari.branches.models import Branch
-from komawari.cli_support import friendly
-from komawari.db import ready_engine, session_scope
+from komawari.cli.support import friendly
+from komawari.db.engine import ready_engine, session_scope
+from komawari.ops import demo as demo_school
 from komawari.people.models import Student, Teacher
 from komawari.sessions.models import ClassSession
 

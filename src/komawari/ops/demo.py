@@ -12,7 +12,7 @@ from komawari.audit.service import Actor
 from komawari.branches import service as branches
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries
-from komawari.orm import RunTrigger
+from komawari.generation.enums import RunTrigger
 from komawari.people import service as people
 from komawari.scheduling.timerules import today_in
 from komawari.series import service as series_service

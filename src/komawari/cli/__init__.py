@@ -1,0 +1,1 @@
+"""The `komawari` command line: the Typer app and its shared helpers."""

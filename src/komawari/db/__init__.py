@@ -1,0 +1,1 @@
+"""The database: declarative base, engine and session scope, migrations, guards."""
