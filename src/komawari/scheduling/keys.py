@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import NamedTuple
 
-
 # A lesson ends after it starts, on its own date: it lasts under 24 wall-clock hours and
 # under 26 real ones (a fall-back adds an hour or so). So every lesson that overlaps a
 # lesson `a` starts less than LESSON_SPAN before `a` does: conflict lookups probe an index
