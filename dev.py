@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -56,6 +57,25 @@ def run(*args: str) -> int:
     return subprocess.run([str(exe), *args[1:]], cwd=ROOT, check=False).returncode
 
 
+def serve(*args: str) -> int:
+    """Run a long-lived command, handing Ctrl-C and SIGTERM to it and waiting for its stop.
+
+    Ctrl-C reaches the whole foreground process group, the child included, so this process
+    only waits; a SIGTERM sent to this process alone is passed on. Either way the child
+    stops the server and its database cleanly, and no traceback is printed here.
+    """
+    child = subprocess.Popen([str(BIN / args[0]), *args[1:]], cwd=ROOT)
+
+    def forward(signum: int, frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    code = child.wait()
+    return 0 if code in (0, -signal.SIGINT, -signal.SIGTERM, 130) else code
+
+
 def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if task not in TASKS:
@@ -70,7 +90,7 @@ def main(argv: list[str]) -> int:
     if task == "setup":
         return 0
     if task == "run":
-        return run("komawari", "serve", "--demo", *rest)
+        return serve("komawari", "serve", "--demo", *rest)
     if task == "demo":
         return run("komawari", "demo", *rest)
     if task == "test":

@@ -63,6 +63,9 @@ def database_url() -> Iterator[str]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
     if folder is not None:
+        from komawari.db.embedded import stop_embedded
+
+        stop_embedded(Path(folder.name) / "pgdata")  # stop the server before its folder goes
         folder.cleanup()
 
 

@@ -3,10 +3,16 @@
 Its data folder is kept across runs. A server left running by a crashed process is
 found through its `postmaster.pid` and reused; PostgreSQL itself refuses a second
 postmaster on the same folder, so there is never a second server on it.
+
+pgserver counts the processes that use a server in `pgdata/.handle_pids.json` and the
+last one to exit stops it. A process killed with SIGKILL never removes its entry, so
+entries of ended processes are pruned before each start: otherwise nothing would ever
+stop that server again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -15,6 +21,7 @@ from typing import Any
 from komawari.errors import ConfigurationError
 
 _servers: dict[Path, Any] = {}
+HANDLE_FILE = ".handle_pids.json"
 
 
 def _check_writable(folder: Path) -> None:
@@ -46,6 +53,7 @@ def embedded_url(pgdata: Path, *, cleanup: str | None = "stop") -> str:
                 "DATABASE_URL is not set and the embedded server (pgserver) is not "
                 "installed; pip install pgserver, or set DATABASE_URL"
             ) from exc
+        _prune_stale_handles(pgdata)
         try:
             server = pgserver.get_server(pgdata, cleanup_mode=cleanup)  # type: ignore[attr-defined]
         except Exception as exc:
@@ -57,6 +65,36 @@ def embedded_url(pgdata: Path, *, cleanup: str | None = "stop") -> str:
             ) from exc
     _servers[pgdata] = server
     return _url_of(server)
+
+
+def stop_embedded(pgdata: Path) -> None:
+    """Release this process's handle on the server of `pgdata` (the last one stops it)."""
+    server = _servers.pop(pgdata.expanduser().resolve(), None)
+    if server is not None:
+        server.cleanup()
+
+
+def _prune_stale_handles(pgdata: Path) -> None:
+    """Drop handle entries of processes that have ended, under pgserver's own lock."""
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    path = pgdata / HANDLE_FILE
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        live = [pid for pid in pids if isinstance(pid, int) and _running(pid, psutil)]
+        if live != pids:
+            path.write_text(json.dumps(live))
+
+
+def _running(pid: int, psutil: Any) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def _url_of(server: Any) -> str:

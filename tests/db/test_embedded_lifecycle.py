@@ -1,0 +1,121 @@
+"""The embedded database is reused across runs and stopped cleanly when Komawari stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "KOMAWARI_DATABASE_URL"}
+    }
+    return env | {"KOMAWARI_DATA_DIR": str(data_dir), "KOMAWARI_GENERATION_INTERVAL_MINUTES": "0"}
+
+
+def _start(command: list[str], data_dir: Path, port: int) -> subprocess.Popen[str]:
+    """Start a server command in its own process group; return once its port answers."""
+    proc = subprocess.Popen(
+        command,
+        env=_env(data_dir),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"the server did not start: {proc.communicate()[0][-2000:]}")
+
+
+def _postmaster(data_dir: Path) -> int:
+    return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+
+def _assert_stopped(data_dir: Path, postmaster: int) -> None:
+    pid_file = data_dir / "pgdata" / "postmaster.pid"
+    for _ in range(100):
+        if not pid_file.exists() and not _alive(postmaster):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the embedded server was left running")
+
+
+def _serve(port: int) -> list[str]:
+    return [sys.executable, "-m", "komawari.cli.main", "serve", "--port", str(port)]
+
+
+def test_serve_stops_its_embedded_database_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = _start(_serve(port), tmp_path, port)
+    postmaster = _postmaster(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert "Traceback" not in output
+    _assert_stopped(tmp_path, postmaster)
+
+
+def test_a_killed_server_s_database_is_stopped_by_the_next_one(tmp_path: Path) -> None:
+    # SIGKILL leaves the killed process in pgserver's handle file; unless that stale entry
+    # is pruned, the next server's clean stop leaves the database running for good.
+    port = _free_port()
+    killed = _start(_serve(port), tmp_path, port)
+    postmaster = _postmaster(tmp_path)
+    killed.kill()
+    killed.communicate(timeout=30)
+    port = _free_port()
+    proc = _start(_serve(port), tmp_path, port)
+    assert _postmaster(tmp_path) == postmaster, "the running database was reused"
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert "Traceback" not in output
+    _assert_stopped(tmp_path, postmaster)
+
+
+@pytest.mark.parametrize(
+    "how", ["sigterm-to-dev-py", "ctrl-c-to-the-group"], ids=["sigterm", "ctrl-c"]
+)
+def test_dev_py_run_hands_signals_to_the_server(tmp_path: Path, how: str) -> None:
+    port = _free_port()
+    proc = _start([sys.executable, "dev.py", "run", "--port", str(port)], tmp_path, port)
+    postmaster = _postmaster(tmp_path)
+    if how == "sigterm-to-dev-py":
+        proc.send_signal(signal.SIGTERM)  # to dev.py alone, as a supervisor would
+    else:
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output[-2000:]
+    assert "Traceback" not in output
+    assert "KeyboardInterrupt" not in output
+    _assert_stopped(tmp_path, postmaster)
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether `pid` runs (a zombie left to a non-reaping init has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
