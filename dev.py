@@ -28,6 +28,7 @@ TASKS = {
     "lint": "ruff (lint and format check) and mypy --strict",
     "format": "ruff format and ruff check --fix",
     "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
+    "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
     "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
     "setup": "create .venv and install Komawari with its dev tools",
     "help": "this list",
@@ -101,6 +102,14 @@ def main(argv: list[str]) -> int:
         return run("ruff", "format", ".") or run("ruff", "check", "--fix", ".")
     if task == "migrations":
         return run("alembic", "upgrade", "head") or run("alembic", "check")
+    if task == "i18n":
+        locales, pot = "src/komawari/web/locales", "src/komawari/web/locales/messages.pot"
+        return (
+            run("pybabel", "extract", "-F", "babel.cfg", "-k", "_", "--no-location",
+                "--sort-output", "--project=komawari", "-o", pot, ".")
+            or run("pybabel", "update", "-i", pot, "-d", locales, "--ignore-obsolete")
+            or run("pybabel", "compile", "-d", locales, "--statistics")
+        )  # fmt: skip
     if task == "bench":
         if not rest:
             print("which one? python3 dev.py bench generation|api_schedule", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Users, their branches, API tokens, idempotency keys and calendar feed keys."""
+"""Users, their branches, API tokens, web sessions, sign-in failures, idempotency and feed keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -27,6 +28,7 @@ class User(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("username"),
         CheckConstraint("role <> 'teacher' OR teacher_id IS NOT NULL", name="teacher_has_teacher"),
+        CheckConstraint("locale IN ('en', 'ja')", name="locale_known"),
     )
 
     username: Mapped[str] = mapped_column(String(150))
@@ -34,6 +36,8 @@ class User(IdMixin, CreatedMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     is_active: Mapped[bool] = mapped_column(server_default="true")
+    # The language of the pages ('en', 'ja'); None follows the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class UserBranch(Base):
@@ -82,3 +86,31 @@ class CalendarFeed(IdMixin, CreatedMixin, Base):
     owner_id: Mapped[int] = mapped_column(BigInteger)
     key_hash: Mapped[str] = mapped_column(String(128))
     rotated_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(IdMixin, CreatedMixin, Base):
+    """A signed-in browser: the cookie holds a secret, the row only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128))
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInFailure(IdMixin, Base):
+    """A failed sign-in, counted per user name and per address to throttle guessing."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_username_at", "username", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    username: Mapped[str] = mapped_column(String(150))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -155,6 +155,16 @@ def set_password(session: Session, *, username: str, password: str, actor: Actor
     )
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Tell whether `password` is the user's (False when they have none)."""
+    if user.password_hash is None:
+        return False
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def verify_password(session: Session, *, username: str, password: str) -> User:
     """Return the active user whose password this is, or raise Unauthorized."""
     user = get_user(session, username)

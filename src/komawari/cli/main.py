@@ -18,6 +18,7 @@ app = typer.Typer(
 def _register() -> None:
     from komawari.audit.cli import app as audit_app
     from komawari.auth.cli import app as token_app
+    from komawari.auth.user_cli import app as user_app
     from komawari.branches.cli import app as branch_app
     from komawari.cli.db import app as db_app
     from komawari.cli.demo import demo
@@ -37,6 +38,7 @@ def _register() -> None:
     app.add_typer(session_app, name="session")
     app.add_typer(audit_app, name="audit")
     app.add_typer(token_app, name="token")
+    app.add_typer(user_app, name="user")
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
     app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)

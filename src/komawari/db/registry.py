@@ -1,7 +1,15 @@
 """Import every domain's models so the metadata is complete (Alembic, tests)."""
 
 from komawari.audit.models import AuditEvent
-from komawari.auth.models import ApiToken, CalendarFeed, IdempotencyKey, User, UserBranch
+from komawari.auth.models import (
+    ApiToken,
+    CalendarFeed,
+    IdempotencyKey,
+    SignInFailure,
+    User,
+    UserBranch,
+    WebSession,
+)
 from komawari.branches.models import Branch, BranchClosure
 from komawari.db.base import Base
 from komawari.generation.models import GenerationRun
@@ -23,8 +31,10 @@ __all__ = [
     "Room",
     "SeriesEnrolment",
     "SessionAttendee",
+    "SignInFailure",
     "Student",
     "Teacher",
     "User",
     "UserBranch",
+    "WebSession",
 ]

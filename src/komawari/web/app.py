@@ -52,6 +52,7 @@ def _install_api(app: FastAPI) -> None:
     ):
         app.include_router(router)
     problems.install(app, max_body=MAX_BODY_BYTES)
+    _install_pages(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -65,6 +66,17 @@ def _install_api(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_pages(app: FastAPI) -> None:
+    """Add the staff pages (after the API's error handlers, which the pages wrap)."""
+    from komawari.auth.pages import router as auth_pages
+    from komawari.sessions.pages import router as session_pages
+    from komawari.web import pages
+
+    app.include_router(auth_pages)
+    app.include_router(session_pages)
+    pages.install(app)
 
 
 async def _periodic_generation(engine: Engine, minutes: int) -> None:

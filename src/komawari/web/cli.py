@@ -14,6 +14,7 @@ from komawari.cli.support import EXIT_USAGE, friendly
 
 out = Console()
 DEMO_ADMIN = "demo-admin"
+DEMO_USER, DEMO_PASSWORD = "demo", "komawari-demo"
 
 
 def demo_admin_token(engine: Engine) -> str:
@@ -30,6 +31,20 @@ def demo_admin_token(engine: Engine) -> str:
             if token.name == "demo":
                 auth.revoke_token(s, token.id, actor=actor)
         return auth.create_token(s, user=user, name="demo", actor=actor)[1]
+
+
+def demo_sign_in(engine: Engine) -> None:
+    """Ensure the demo school's admin who signs in to the pages, with the demo password."""
+    from komawari.audit.service import Actor
+    from komawari.auth import service as auth
+    from komawari.auth.enums import Role
+    from komawari.db.engine import session_scope
+
+    actor = Actor("system", "demo")
+    with session_scope(engine) as s:
+        user, _ = auth.ensure_user(s, username=DEMO_USER, role=Role.ADMIN, actor=actor)
+        if user.password_hash is None or not auth.password_matches(user, DEMO_PASSWORD):
+            auth.set_password(s, username=DEMO_USER, password=DEMO_PASSWORD, actor=actor)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -69,7 +84,12 @@ def serve(
 
         make_demo()
         token = demo_admin_token(engine)
+        demo_sign_in(engine)
     out.print(f"Komawari on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    if demo:
+        out.print(
+            f"sign in at http://{host}:{port}/sign-in as {DEMO_USER!r}, password {DEMO_PASSWORD!r}"
+        )
     if token is not None:
         out.print(f"demo admin token (user {DEMO_ADMIN!r}; a new one each start):")
         out.print(token, highlight=False, soft_wrap=True)

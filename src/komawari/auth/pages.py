@@ -1,0 +1,95 @@
+"""Pages: sign in, sign out, and the language of the pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from komawari.auth import web_sessions
+from komawari.auth.web_sessions import SignInThrottled
+from komawari.errors import InvalidInput
+from komawari.web import csrf, i18n
+from komawari.web.deps import Db
+from komawari.web.pages import LANG_COOKIE, AnyPage, CsrfChecked, set_cookie
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Return a local path to go to after sign-in (never another site)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+@router.get("/sign-in")
+def sign_in_form(
+    page: AnyPage, next: Annotated[str | None, Query(max_length=500)] = None
+) -> Response:
+    """Show the sign-in form (a signed-in user goes straight on)."""
+    if page.user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return page.render("sign_in.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/sign-in", dependencies=[CsrfChecked])
+def sign_in(
+    request: Request,
+    page: AnyPage,
+    db: Db,
+    username: Annotated[str, Form(max_length=150)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Check the password; open a session and go on, or show the form with the error."""
+    address = request.client.host if request.client else "unknown"
+    try:
+        opened = web_sessions.sign_in(db, username=username, password=password, address=address)
+    except (InvalidInput, SignInThrottled) as exc:
+        status = 429 if isinstance(exc, SignInThrottled) else 422
+        return page.render(
+            "sign_in.html", status, next=safe_next(next), error=exc.detail, username=username
+        )
+    if opened is None:
+        return page.render(
+            "sign_in.html",
+            401,
+            next=safe_next(next),
+            error="wrong",
+            username=username,
+        )
+    _, secret = opened
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_cookie(request, response, csrf.SESSION_COOKIE, secret)
+    response.delete_cookie(csrf.ANON_COOKIE, path="/")
+    return response
+
+
+@router.post("/sign-out", dependencies=[CsrfChecked])
+def sign_out(request: Request, db: Db) -> Response:
+    """End this browser's session at once."""
+    web_sessions.sign_out(db, request.cookies.get(csrf.SESSION_COOKIE))
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(csrf.SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language", dependencies=[CsrfChecked])
+def language(
+    request: Request,
+    page: AnyPage,
+    db: Db,
+    locale: Annotated[str, Form(max_length=8)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Show the pages in another language (kept with the user, or in a cookie)."""
+    if locale not in i18n.LOCALES:
+        raise InvalidInput("locale", f"{locale!r} is not one of {', '.join(i18n.LOCALES)}")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if page.user is not None:
+        web_sessions.set_locale(db, user_id=page.user.user.id, locale=locale)
+    else:
+        set_cookie(request, response, LANG_COOKIE, locale)
+    return response

@@ -1,0 +1,199 @@
+"""Signing in to the pages: server-side sessions behind a cookie, and throttled guessing.
+
+The cookie holds a 256-bit secret; the row holds only its SHA-256, so a stolen backup
+opens no session. A session ends at sign-out, when its user is disabled, after
+IDLE_TIMEOUT without a request, and at the latest LIFETIME after sign-in: every check
+is a read of the row, so an ended session stops working at once.
+
+Failed sign-ins are rows too: more than MAX_FAILURES_PER_USER for one user name, or
+MAX_FAILURES_PER_ADDRESS from one address, within FAILURE_WINDOW refuse further tries
+(without checking the password) until the window has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.auth import service as auth
+from komawari.auth.models import SignInFailure, User, WebSession
+from komawari.errors import InvalidInput, KomawariError
+
+LIFETIME = timedelta(days=7)
+IDLE_TIMEOUT = timedelta(hours=12)
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+SESSION_PREFIX = "kws_"
+
+
+class SignInThrottled(KomawariError):
+    """Too many failed sign-ins for this user name or from this address."""
+
+    status_code = 429
+    problem_type = "/problems/sign-in-throttled"
+    title = "Too many failed sign-ins"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {max(1, retry_after // 60)} minute(s)"
+        )
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live web session and its user."""
+
+    session_id: int
+    user: User
+
+
+def _now(session: Session) -> datetime:
+    return session.scalar(select(func.now())) or datetime.now(UTC)
+
+
+def csrf_token(secret: str) -> str:
+    """Return the CSRF token of the session whose cookie holds `secret`."""
+    return hmac.new(secret.encode(), b"komawari-csrf", hashlib.sha256).hexdigest()
+
+
+def _retry_after(session: Session, *, username: str, address: str, now: datetime) -> int:
+    """Return the seconds until a new try is allowed (0: allowed now)."""
+    since = now - FAILURE_WINDOW
+    waits = []
+    for column, value, limit in (
+        (SignInFailure.username, username, MAX_FAILURES_PER_USER),
+        (SignInFailure.address, address, MAX_FAILURES_PER_ADDRESS),
+    ):
+        times = session.scalars(
+            select(SignInFailure.at)
+            .where(column == value, SignInFailure.at > since)
+            .order_by(SignInFailure.at.desc())
+            .limit(limit)
+        ).all()
+        if len(times) >= limit:
+            waits.append(int((times[-1] + FAILURE_WINDOW - now).total_seconds()) + 1)
+    return max(waits, default=0)
+
+
+def sign_in(
+    session: Session, *, username: str, password: str, address: str
+) -> tuple[SignedIn, str] | None:
+    """Check the password and open a session; return it and the cookie's secret.
+
+    A wrong password returns None, having recorded the failure: the caller commits it
+    (an exception would roll the count back with the request's transaction).
+    """
+    username = username.strip()
+    if not username:
+        raise InvalidInput("username", "enter your user name")
+    if not password:
+        raise InvalidInput("password", "enter your password")
+    now = _now(session)
+    wait = _retry_after(session, username=username[:150], address=address, now=now)
+    if wait:
+        raise SignInThrottled(wait)
+    try:
+        user = auth.verify_password(session, username=username, password=password)
+    except KomawariError:
+        user = None
+    if user is None or not user.is_active:
+        session.add(SignInFailure(username=username[:150], address=address[:64], at=now))
+        session.flush()
+        return None
+    session.execute(delete(SignInFailure).where(SignInFailure.username == user.username))
+    secret = auth.new_secret(SESSION_PREFIX)
+    row = WebSession(
+        user_id=user.id,
+        token_hash=auth.hash_secret(secret),
+        expires_at=now + LIFETIME,
+        last_seen_at=now,
+        address=address[:64],
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=Actor("user", f"user:{user.username}", extra={"user_id": user.id}),
+        action="web_session.sign_in",
+        subject_type="user",
+        subject_id=user.id,
+        details={"web_session_id": row.id, "address": address},
+    )
+    return SignedIn(row.id, user), secret
+
+
+def resolve(session: Session, secret: str | None) -> SignedIn | None:
+    """Return the live session of a cookie's secret (and note its use), or None."""
+    if not secret or not secret.startswith(SESSION_PREFIX) or len(secret) > 100:
+        return None
+    now = _now(session)
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(
+            WebSession.token_hash == auth.hash_secret(secret),
+            WebSession.ended_at.is_(None),
+            WebSession.expires_at > now,
+            WebSession.last_seen_at > now - IDLE_TIMEOUT,
+            User.is_active.is_(True),
+        )
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if now - row.last_seen_at > timedelta(minutes=1):  # one write a minute, not per request
+        row.last_seen_at = now
+    return SignedIn(row.id, user)
+
+
+def sign_out(session: Session, secret: str | None) -> None:
+    """End the session of a cookie's secret (nothing happens for an unknown one)."""
+    if not secret:
+        return
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == auth.hash_secret(secret), WebSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
+
+
+def end_all(session: Session, *, user_id: int) -> int:
+    """End every open session of a user (disabled, or signed out everywhere)."""
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_locale(session: Session, *, user_id: int, locale: str | None) -> None:
+    """Set the language a user's pages are shown in (None: follow the browser)."""
+    if locale is not None and locale not in ("en", "ja"):
+        raise InvalidInput("locale", f"{locale!r} is not a language Komawari speaks: en, ja")
+    user = session.get_one(User, user_id)
+    user.locale = locale
+    session.flush()
+
+
+def purge(session: Session) -> int:
+    """Delete ended or expired sessions and old failures; return the sessions deleted."""
+    now = _now(session)
+    session.execute(delete(SignInFailure).where(SignInFailure.at < now - FAILURE_WINDOW))
+    result = session.execute(
+        delete(WebSession).where(
+            (WebSession.ended_at.is_not(None))
+            | (WebSession.expires_at < now)
+            | (WebSession.last_seen_at < now - IDLE_TIMEOUT)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,261 @@
+"""What the day and week pages show, built from the same schedule as the API.
+
+The branch's day comes from `queries.branch_day` (the JSON schedule's own query); this
+module adds what a person needs beside it in a constant number of queries: group sizes
+and capacities, the clash partners seen from the earlier-booked side, the day's closure
+or public holiday, and the grid the lessons are drawn on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from komawari.branches.models import Branch, BranchClosure
+from komawari.people.models import Room, Student, Teacher
+from komawari.series.models import ClassSeries
+from komawari.sessions import queries
+from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
+from komawari.web import grid
+
+Layout = Literal["teacher", "room"]
+
+
+@dataclass
+class Lesson:
+    """One lesson block: the schedule entry and what is drawn beside it."""
+
+    entry: Any
+    teacher_id: int
+    teacher_name: str
+    attendees: int
+    capacity: int | None
+    clashed_by: list[Any] = field(default_factory=list)
+
+    @property
+    def clashes(self) -> bool:
+        """Tell whether this lesson takes part in a clash, from either side."""
+        return bool(self.entry.conflicts_with or self.clashed_by)
+
+
+@dataclass
+class DayView:
+    """The day at a branch, ready to draw."""
+
+    branch: Branch
+    day: date
+    layout: Layout
+    show_cancelled: bool
+    counts: Any
+    grid: grid.Grid
+    lessons: list[Lesson]
+    cancelled_hidden: int
+    closure: str | None
+    holiday: str | None
+
+    @property
+    def previous(self) -> date:
+        """Return the day before."""
+        return self.day - timedelta(days=1)
+
+    @property
+    def next(self) -> date:
+        """Return the day after."""
+        return self.day + timedelta(days=1)
+
+
+def holiday_name(branch: Branch, day: date) -> str | None:
+    """Return the name of the public holiday on `day` (Japan's, for branches there)."""
+    if branch.time_zone not in ("Asia/Tokyo", "Japan"):
+        return None
+    import jpholiday
+
+    name = jpholiday.is_holiday_name(day)
+    return str(name) if name else None
+
+
+def branch_day(
+    session: Session, *, branch_id: int, day: date, layout: Layout, show_cancelled: bool
+) -> DayView:
+    """Return the day at a branch as the page draws it."""
+    schedule = queries.branch_day(session, branch_id=branch_id, day=day)
+    branch = session.get_one(Branch, branch_id)
+    entries = [(t, e) for t in schedule.teachers for e in t.sessions]
+    capacities = dict(
+        session.execute(
+            select(ClassSeries.id, ClassSeries.capacity).where(
+                ClassSeries.id.in_({e.series_id for _, e in entries if e.series_id})
+            )
+        ).all()
+    )
+    lessons = [
+        Lesson(
+            e,
+            t.teacher_id,
+            t.teacher_name,
+            len(e.student_ids),
+            capacities.get(e.series_id) if e.series_id else None,
+        )
+        for t, e in entries
+    ]
+    by_id = {lesson.entry.id: lesson for lesson in lessons}
+    for lesson in lessons:  # the earlier-booked partner shows the clash too
+        for ref in lesson.entry.conflicts_with:
+            partner = by_id.get(ref.session_id)
+            if partner is not None:
+                partner.clashed_by.append(lesson.entry)
+    shown = [
+        lesson
+        for lesson in lessons
+        if show_cancelled or lesson.entry.status != SessionStatus.CANCELLED
+    ]
+    columns: list[grid.Column]
+    if layout == "room":
+        rooms = session.execute(
+            select(Room.id, Room.name).where(Room.branch_id == branch_id).order_by(Room.name)
+        ).all()
+        columns = [grid.Column(room_id, name) for room_id, name in rooms]
+        columns.append(grid.Column(None, ""))
+        key: Any = lambda lesson: lesson.entry.room_id  # noqa: E731
+    else:
+        columns = [
+            grid.Column(t.teacher_id, t.teacher_name, f"/teachers/{t.teacher_id}/week?date={day}")
+            for t in schedule.teachers
+        ]
+        key = lambda lesson: lesson.teacher_id  # noqa: E731
+    blocks = [
+        grid.Block(key(lesson), lesson.entry.start_time, lesson.entry.end_time, lesson)
+        for lesson in shown
+    ]
+    closure = session.scalar(
+        select(BranchClosure.reason).where(
+            BranchClosure.branch_id == branch_id, BranchClosure.date == day
+        )
+    )
+    return DayView(
+        branch=branch,
+        day=day,
+        layout=layout,
+        show_cancelled=show_cancelled,
+        counts=schedule.counts,
+        grid=grid.build(columns, blocks),
+        lessons=lessons,
+        cancelled_hidden=len(lessons) - len(shown),
+        closure=closure,
+        holiday=holiday_name(branch, day),
+    )
+
+
+@dataclass
+class WeekView:
+    """A teacher's or a student's week (Monday to Sunday), ready to draw."""
+
+    owner_kind: Literal["teacher", "student"]
+    owner_id: int
+    owner_name: str
+    monday: date
+    grid: grid.Grid
+    count: int
+
+    @property
+    def previous(self) -> date:
+        """Return the Monday before."""
+        return self.monday - timedelta(days=7)
+
+    @property
+    def next(self) -> date:
+        """Return the Monday after."""
+        return self.monday + timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class WeekLesson:
+    """One live lesson of a week, with the names it is shown by."""
+
+    id: int
+    date: date
+    start_time: Any
+    end_time: Any
+    status: SessionStatus
+    title: str | None
+    branch_name: str
+    teacher_name: str
+    student_name: str | None
+    room_name: str | None
+    conflicts: int
+
+
+def week(
+    session: Session,
+    *,
+    owner_kind: Literal["teacher", "student"],
+    owner_id: int,
+    day: date,
+    branch_ids: list[int] | None,
+) -> WeekView:
+    """Return the week around `day` of a teacher's or a student's live lessons."""
+    owner: Teacher | Student = (
+        session.get_one(Teacher, owner_id)
+        if owner_kind == "teacher"
+        else session.get_one(Student, owner_id)
+    )
+    monday = day - timedelta(days=day.weekday())
+    ids = [
+        r.id
+        for r in queries.search(
+            session,
+            branch_ids=branch_ids,
+            date_from=monday,
+            date_to=monday + timedelta(days=6),
+            teacher_id=owner_id if owner_kind == "teacher" else None,
+            student_id=owner_id if owner_kind == "student" else None,
+            limit=1000,
+        )
+        if r.status != SessionStatus.CANCELLED
+    ]
+    rows = session.execute(
+        select(
+            ClassSession.id,
+            ClassSession.date,
+            ClassSession.start_time,
+            ClassSession.end_time,
+            ClassSession.status,
+            ClassSession.title,
+            Branch.name,
+            Teacher.name,
+            Student.name,
+            Room.name,
+            ClassSession.conflicts_with,
+        )
+        .join(Branch, Branch.id == ClassSession.branch_id)
+        .join(Teacher, Teacher.id == ClassSession.teacher_id)
+        .outerjoin(Student, Student.id == ClassSession.student_id)
+        .outerjoin(Room, Room.id == ClassSession.room_id)
+        .where(ClassSession.id.in_(ids))
+    ).all()
+    lessons = [
+        WeekLesson(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            conflicts=len(row[10] or []),
+        )
+        for row in rows
+    ]
+    columns = [grid.Column(monday + timedelta(days=i), "") for i in range(7)]
+    blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
+    return WeekView(
+        owner_kind, owner_id, owner.name, monday, grid.build(columns, blocks), len(lessons)
+    )

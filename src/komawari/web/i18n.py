@@ -1,0 +1,58 @@
+"""The pages' languages: English and Japanese, from Babel message catalogs.
+
+The language of a page is the user's setting, else the best match of the browser's
+Accept-Language, else English. Catalogs live in `web/locales`; `python3 dev.py i18n`
+extracts, updates and compiles them, and a test checks the compiled ones are current.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.core import UnknownLocaleError
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("en", "ja")
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).parent / "locales"
+DOMAIN = "messages"
+
+
+def negotiate(user_setting: str | None, accept_language: str | None) -> str:
+    """Return the language of a page: the user's setting, else the browser's best match."""
+    if user_setting in LOCALES:
+        return user_setting
+    for tag in _preferences(accept_language or ""):
+        try:
+            language = Locale.parse(tag, sep="-").language
+        except (ValueError, UnknownLocaleError):
+            continue
+        if language in LOCALES:
+            return language
+    return DEFAULT_LOCALE
+
+
+def _preferences(header: str) -> list[str]:
+    """Return the language tags of an Accept-Language header, most wanted first."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> NullTranslations:
+    """Return the compiled catalog of `locale` (English is the source language)."""
+    if locale == DEFAULT_LOCALE:
+        return NullTranslations()
+    return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)

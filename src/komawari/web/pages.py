@@ -1,0 +1,153 @@
+"""What every page shares: the signed-in user, the language, the CSRF token, rendering,
+and errors shown as pages (the API keeps problem+json)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from komawari.auth import service as auth
+from komawari.auth import web_sessions
+from komawari.auth.service import Principal
+from komawari.auth.web_sessions import SignedIn
+from komawari.web import csrf, i18n, problems, templating
+from komawari.web.deps import Db
+
+STATIC = templating.TEMPLATES.parent / "static"
+API_PREFIXES = ("/api", "/calendar", "/healthz", "/readyz", "/docs")
+LANG_COOKIE = "komawari_lang"  # a signed-out visitor's choice of language
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in user; the handler redirects to the sign-in form."""
+
+
+@dataclass
+class Page:
+    """One page request: who asks, in which language, and how to answer."""
+
+    request: Request
+    user: SignedIn | None
+    locale: str
+    csrf_token: str
+    new_anonymous_token: str | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """Render template `name` as this page's answer."""
+        html = templating.render(
+            self.locale,
+            name,
+            {"page": self, "user": self.user.user if self.user else None, **context},
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Cache-Control"] = "private, no-cache"
+        if self.new_anonymous_token:
+            set_cookie(self.request, response, csrf.ANON_COOKIE, self.new_anonymous_token)
+        return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """Set a cookie the pages' way: HttpOnly, SameSite=Lax, Secure when over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def _page(request: Request, db: Db) -> Page:
+    user = web_sessions.resolve(db, request.cookies.get(csrf.SESSION_COOKIE))
+    setting = user.user.locale if user else request.cookies.get(LANG_COOKIE)
+    locale = i18n.negotiate(setting, request.headers.get("accept-language"))
+    token = csrf.expected_token(request) if user else request.cookies.get(csrf.ANON_COOKIE)
+    fresh = None
+    if not token:
+        token = fresh = csrf.new_anonymous_token()
+    return Page(request, user, locale, token, new_anonymous_token=fresh)
+
+
+def signed_in_page(page: Annotated[Page, Depends(_page)]) -> Page:
+    """Return the page of a signed-in user, or send the browser to the sign-in form."""
+    if page.user is None:
+        raise SignInRequired
+    return page
+
+
+AnyPage = Annotated[Page, Depends(_page)]
+UserPage = Annotated[Page, Depends(signed_in_page)]
+
+
+def page_principal(page: UserPage, db: Db) -> Principal:
+    """Return the signed-in user as the caller the policy judges (as for a token)."""
+    assert page.user is not None
+    user = page.user.user
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        token_id=0,
+        branch_ids=frozenset(auth.user_branch_ids(db, user.id)),
+        teacher_id=user.teacher_id,
+    )
+
+
+PageCaller = Annotated[Principal, Depends(page_principal)]
+CsrfChecked = Depends(csrf.require)
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
+
+
+def _error_page(request: Request, exc: Exception) -> HTMLResponse:
+    problem = problems.problem_of(exc)
+    locale = i18n.negotiate(
+        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    )
+    context = {
+        "page": None,
+        "user": None,
+        "status": problem["status"],
+        "message": problem["detail"],
+    }
+    html = templating.render(locale, "error.html", context)
+    return HTMLResponse(html, status_code=problem["status"])
+
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def _either(api_handler: Handler) -> Handler:
+    async def handler(request: Request, exc: Any) -> Response:
+        if request.url.path.startswith(API_PREFIXES):
+            return await api_handler(request, exc)
+        return _error_page(request, exc)
+
+    return handler
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """Serve /static, and show errors of page routes as pages (the API's stay JSON).
+
+    Call after `problems.install`: each of its handlers is wrapped, so both speak of an
+    error the same way (status and detail) and only the form differs.
+    """
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for cls, handler in list(app.exception_handlers.items()):
+        app.add_exception_handler(cls, _either(handler))  # type: ignore[arg-type]
+    app.add_exception_handler(SignInRequired, _sign_in_required)

@@ -1,0 +1,49 @@
+"""Jinja2 for the pages: one environment per language, autoescaped, with Babel's
+formatting of dates and times in the page's language."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from komawari.web import i18n
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC_VERSION = "1"  # bump when a static file changes, so browsers fetch it again
+
+
+@lru_cache(maxsize=len(i18n.LOCALES))
+def environment(locale: str) -> Environment:
+    """Return the template environment of `locale`, its catalog installed."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["locale"] = locale
+    env.globals["static_version"] = STATIC_VERSION
+    env.filters["day"] = lambda d, fmt="full": _day(d, fmt, locale)
+    env.filters["hm"] = _hm
+    return env
+
+
+def _day(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, format=fmt, locale=locale)
+
+
+def _hm(value: time) -> str:
+    return format_time(value, "HH:mm", locale="en")
+
+
+def render(locale: str, name: str, context: dict[str, Any]) -> str:
+    """Render template `name` in `locale`."""
+    return environment(locale).get_template(name).render(context)

@@ -1,0 +1,183 @@
+"""The day page: every lesson where its times say, a clash impossible to miss from either
+side, cancelled lessons behind a toggle, and a cost that does not grow with the day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from komawari.audit.service import Actor
+from komawari.auth.enums import Role
+from komawari.branches import service as branches
+from komawari.db.engine import session_scope
+from komawari.people import service as people
+from komawari.sessions import service as sessions
+from komawari.sessions.schemas import SessionCreate
+from tests.api.conftest import World
+from tests.web.pages import csrf_of, make_user, sign_in
+
+DAY = date(2026, 12, 3)
+SETUP = Actor("test", "setup")
+
+
+def _book(engine: Engine, w: World, start: str, end: str, **changes: object) -> int:
+    body: dict[str, object] = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_1,
+        "student_id": w.student_1,
+        "date": DAY,
+        "start_time": start,
+        "end_time": end,
+    } | changes
+    with session_scope(engine) as s:
+        return sessions.create_one_off(
+            s, session_in=SessionCreate.model_validate(body), actor=SETUP
+        ).id
+
+
+@pytest.fixture
+def office(client: TestClient, world: World, committed_engine: Engine) -> TestClient:
+    make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office") == 303
+    return client
+
+
+def _day(client: TestClient, w: World, query: str = "") -> str:
+    answer = client.get(f"/branches/{w.branch_a}/day?date={DAY}{query}")
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def _block(html: str, session_id: int) -> str:
+    start = html.index(f'id="lesson-{session_id}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_a_clash_shows_on_the_later_booking_and_on_the_one_booked_first(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    first = _book(committed_engine, world, "20:00", "21:30")
+    later = _book(committed_engine, world, "21:00", "22:00", student_id=world.student_2)
+    html = _day(office, world)
+    assert "Clash</p>" in _block(html, later)
+    assert f"#lesson-{first}" in _block(html, later)
+    assert "Booked first; clashes" in _block(html, first)
+    assert f"#lesson-{later}" in _block(html, first)
+    assert "1 clashes" in html or "⚠" in html
+
+
+def test_lessons_that_touch_end_to_start_do_not_clash_on_the_page(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    a = _book(committed_engine, world, "18:00", "19:00")
+    b = _book(committed_engine, world, "19:00", "20:00", student_id=world.student_2)
+    html = _day(office, world)
+    assert "clash" not in _block(html, a).split('"')[1]
+    assert "Clash" not in _block(html, b)
+    assert "no clashes" in html
+
+
+def test_cancelled_lessons_sit_behind_a_toggle(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    gone = _book(committed_engine, world, "16:00", "17:00")
+    with session_scope(committed_engine) as s:
+        sessions.cancel(s, gone, reason="student ill", actor=SETUP)
+    assert f'id="lesson-{gone}"' not in _day(office, world)
+    shown = _day(office, world, "&cancelled=1")
+    assert "student ill" in _block(shown, gone)
+    assert "status-cancelled" in shown
+
+
+def test_closures_and_public_holidays_are_marked(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    with session_scope(committed_engine) as s:
+        branches.add_closure(s, world.branch_a, DAY, reason="staff training", actor=SETUP)
+    assert "staff training" in _day(office, world)
+    holiday = office.get(f"/branches/{world.branch_a}/day?date=2026-11-23").text
+    assert "Public holiday" in holiday
+    assert "勤労感謝の日" in holiday
+
+
+def test_rooms_can_be_the_columns(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    lesson = _book(committed_engine, world, "16:00", "17:00", room_id=world.room_a)
+    html = _day(office, world, "&by=room")
+    assert "A1" in html
+    assert f'id="lesson-{lesson}"' in html
+
+
+def test_the_page_costs_the_same_queries_for_a_full_day(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    def queries_of_the_page() -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(committed_engine, "before_cursor_execute", count)
+        try:
+            _day(office, world)
+        finally:
+            event.remove(committed_engine, "before_cursor_execute", count)
+        return len(seen)
+
+    with session_scope(committed_engine) as s:
+        teachers = [people.create_teacher(s, name=f"T{i}", actor=SETUP).id for i in range(6)]
+        students = [people.create_student(s, name=f"S{i}", actor=SETUP).id for i in range(40)]
+    # The few lessons already have a room, a group and a clash: the queries that only run
+    # when such lessons exist are counted in both cases.
+    for i in range(3):
+        _book(committed_engine, world, f"1{i}:00", f"1{i}:50", teacher_id=teachers[i],
+              student_id=students[i], room_id=world.room_a)  # fmt: skip
+    _book(committed_engine, world, "10:30", "11:00", teacher_id=teachers[0], kind="GROUP",
+          student_id=None, student_ids=[students[38], students[39]], title="Club")  # fmt: skip
+    _book(committed_engine, world, "10:45", "11:30", teacher_id=teachers[0],
+          student_id=students[37])  # a clash whose blocker is the group lesson  # fmt: skip
+    few = queries_of_the_page()
+    for i in range(3, 37):
+        hour = 10 + i % 10
+        _book(committed_engine, world, f"{hour}:00", f"{hour}:45", teacher_id=teachers[i % 6],
+              student_id=students[i], room_id=world.room_a if i % 4 == 0 else None)  # fmt: skip
+    assert queries_of_the_page() == few
+
+
+def test_another_branchs_day_is_not_found_and_a_teacher_may_not_see_it(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    assert office.get(f"/branches/{world.branch_b}/day").status_code == 404
+    assert office.get("/branches/999999/day").status_code == 404
+    page = office.get(f"/branches/{world.branch_a}/day")
+    office.post("/sign-out", data={"csrf_token": csrf_of(page.text)})
+    make_user(committed_engine, "teach", Role.TEACHER, teacher_id=world.teacher_1)
+    assert sign_in(office, "teach") == 303
+    assert office.get(f"/branches/{world.branch_a}/day").status_code in (403, 404)
+    assert office.get(f"/teachers/{world.teacher_1}/week").status_code == 200
+    assert office.get(f"/teachers/{world.teacher_2}/week").status_code == 404
+
+
+def test_a_teachers_and_a_students_week_show_their_lessons(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    lesson = _book(committed_engine, world, "17:00", "18:00")
+    week = office.get(f"/teachers/{world.teacher_1}/week?date={DAY}")
+    assert week.status_code == 200
+    assert "17:00\u201318:00" in week.text
+    assert "Aoi" in week.text
+    student = office.get(f"/students/{world.student_1}/week?date={DAY}")
+    assert student.status_code == 200
+    assert "17:00\u201318:00" in student.text
+    assert lesson > 0
+
+
+def test_a_bad_date_is_a_clear_error_page(office: TestClient, world: World) -> None:
+    answer = office.get(f"/branches/{world.branch_a}/day?date=2025-02-30")
+    assert answer.status_code == 422
+    assert "date" in answer.text
+    assert "text/html" in answer.headers["content-type"]
