@@ -172,14 +172,14 @@ def _load(
     for sql in q.RESOLVE:
         session.execute(text(sql))
     progress("series")
-    session.execute(text(q.numbered(q.SERIES_STAGE, "class_series")))
+    session.execute(text(q.NUMBER_SERIES))
     session.execute(text(q.SERIES_DATES))
     session.execute(text(q.SERIES_ENDS))
     session.execute(text(q.SERIES_DEDUPE))
     done = session.execute(text(q.INSERT_SERIES), params).one()
     c["series"], c["series_paused"] = int(done.created), int(done.paused)
     progress("sessions")
-    session.execute(text(q.numbered(q.SESSION_STAGE, "class_sessions")))
+    session.execute(text(q.NUMBER_SESSIONS))
     for sql in (q.SESSION_SERIES, q.SESSION_STATES, q.SESSION_EXACT, q.SESSION_OCCURRENCE):
         session.execute(text(sql), params)
     inserted = session.execute(text(q.INSERT_SESSIONS), params).all()

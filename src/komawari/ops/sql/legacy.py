@@ -108,7 +108,7 @@ _NAMES = {
 UPSERT_NAMES = tuple((key, sql) for key, (sql, _) in _NAMES.items())
 
 
-def numbered(stage: str, table: str) -> str:
+def _numbered(stage: str, table: str) -> str:
     """Return SQL giving each staged row its id from `table`'s sequence, in file order."""
     return f"""
     UPDATE {stage} x SET new_id = n.id
@@ -116,6 +116,10 @@ def numbered(stage: str, table: str) -> str:
               FROM (SELECT line FROM {stage} ORDER BY line) o) n
      WHERE x.line = n.line
     """  # noqa: S608 - composed from module constants; values are bind parameters
+
+
+NUMBER_SERIES = _numbered(SERIES_STAGE, "class_series")
+NUMBER_SESSIONS = _numbered(SESSION_STAGE, "class_sessions")
 
 
 # A series starts on its first imported lesson (else the day it was created) and counts
