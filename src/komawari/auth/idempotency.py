@@ -20,6 +20,7 @@ import json
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from komawari.auth import sql
 from komawari.db.engine import session_scope
 from komawari.errors import Conflict, KomawariError
 
@@ -65,28 +66,12 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-_EXPIRE_SQL = text(
-    "DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key"
-    f" AND created_at < now() - interval '{TTL_HOURS} hours'"
-)
-_CLAIM_SQL = text(
-    "INSERT INTO idempotency_keys (scope, key, method, path, request_hash)"
-    " VALUES (:scope, :key, :method, :path, :hash)"
-    " ON CONFLICT (scope, key) DO NOTHING RETURNING id"
-)
-_FIND_SQL = text(
-    "SELECT id, request_hash, response_status, response_body FROM idempotency_keys"
-    " WHERE scope = :scope AND key = :key"
-)
-
-
 def try_lock(session: Session, *, scope: str, key: str) -> bool:
     """Take the key's lock until the request's transaction ends; False if another holds it."""
     digest = hashlib.sha256(f"{scope}\n{key}".encode()).digest()
-    # The two-int4 form: a key space apart from the schedule lock's single bigint.
     return bool(
         session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
+            text(sql.TRY_LOCK_KEY),
             {"space": LOCK_SPACE, "key": int.from_bytes(digest[:4], "big", signed=True)},
         ).scalar_one()
     )
@@ -109,14 +94,15 @@ def claim(
     request died: it is taken over. Raise Replay with a stored answer, or
     IdempotencyKeyReused.
     """
-    params = {"scope": scope, "key": key, "method": method, "path": path[:500]}
+    params: dict[str, object] = {"scope": scope, "key": key, "method": method}
+    params |= {"path": path[:500], "ttl_hours": TTL_HOURS}
     for _ in range(3):  # a concurrent release may delete the row between the two statements
         with session_scope(engine) as s:
-            s.execute(_EXPIRE_SQL, params)
-            claim_id = s.execute(_CLAIM_SQL, {**params, "hash": request_hash}).scalar()
+            s.execute(text(sql.EXPIRE_KEY), params)
+            claim_id = s.execute(text(sql.CLAIM_KEY), {**params, "hash": request_hash}).scalar()
             if claim_id is not None:
                 return int(claim_id)
-            row = s.execute(_FIND_SQL, params).first()
+            row = s.execute(text(sql.FIND_KEY), params).first()
         if row is None:
             continue
         claim_id_of, stored_hash, status, body = row
@@ -132,19 +118,11 @@ def claim(
     raise in_progress(key)
 
 
-_COMPLETE_SQL = text(
-    "UPDATE idempotency_keys SET response_status = :status,"
-    " response_body = CAST(:body AS jsonb),"
-    " completed_at = now() WHERE id = :id"
-)
-
-
 def complete(session: Session, claim_id: int, *, status: int, body: str) -> None:
     """Store the answer of a claimed request in the current transaction."""
     # The body is stored as one JSON string so a replay is byte for byte the first answer.
     session.execute(
-        _COMPLETE_SQL,
-        {"id": claim_id, "status": status, "body": json.dumps(body)},
+        text(sql.COMPLETE_KEY), {"id": claim_id, "status": status, "body": json.dumps(body)}
     )
 
 
@@ -157,19 +135,11 @@ def store(engine: Engine, claim_id: int, *, status: int, body: str) -> None:
 def release(engine: Engine, claim_id: int) -> None:
     """Forget an unanswered claim (the request failed with a 5xx) so a retry can run."""
     with session_scope(engine) as s:
-        s.execute(
-            text("DELETE FROM idempotency_keys WHERE id = :id AND response_status IS NULL"),
-            {"id": claim_id},
-        )
+        s.execute(text(sql.RELEASE_KEY), {"id": claim_id})
 
 
 def purge_expired(engine: Engine) -> int:
     """Delete every key older than the 24 hours it is kept for; return how many."""
     with session_scope(engine) as s:
-        result = s.execute(
-            text(
-                "DELETE FROM idempotency_keys"
-                f" WHERE created_at < now() - interval '{TTL_HOURS} hours'"
-            )
-        )
+        result = s.execute(text(sql.PURGE_EXPIRED), {"ttl_hours": TTL_HOURS})
         return int(result.rowcount)  # type: ignore[attr-defined]

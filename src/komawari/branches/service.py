@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.branches import sql
 from komawari.branches.models import Branch, BranchClosure
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
@@ -156,21 +157,10 @@ def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor)
         raise NotFound(f"branch {branch_id} has no closure on {day}")
     session.delete(closure)
     session.flush()
-    # Reinstate what the closure cancelled, unless the same lesson was booked since.
     restored = [
         int(r[0])
         for r in session.execute(
-            text("""
-        UPDATE class_sessions s SET status = 'CONFIRMED', cancel_reason = NULL,
-               cancelled_at = NULL
-         WHERE s.branch_id = :b AND s.date = :d AND s.status = 'CANCELLED'
-           AND s.cancel_reason = :reason
-           AND NOT (s.kind = 'PRIVATE' AND EXISTS (
-                SELECT 1 FROM class_sessions x
-                 WHERE x.kind = 'PRIVATE' AND x.status <> 'CANCELLED' AND x.date = s.date
-                   AND x.start_time = s.start_time AND x.end_time = s.end_time
-                   AND x.teacher_id = s.teacher_id AND x.student_id = s.student_id))
-        RETURNING s.id"""),
+            text(sql.RESTORE_CLOSED),
             {"b": branch_id, "d": day, "reason": CLOSED},
         )
     ]

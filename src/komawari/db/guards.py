@@ -1,71 +1,122 @@
-"""The named uniqueness guards the database enforces, and their states."""
+"""The named uniqueness guards the database enforces, and their states.
+
+Each guard is the model's own Index or UniqueConstraint (their columns come from
+komawari.scheduling.keys); the DDL that `guards on` runs is compiled from it, so the
+models stay the one definition (migration 0001 created the same objects once).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, Index, Table, UniqueConstraint, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+
+from komawari.series.models import ClassSeries
+from komawari.sessions.models import ClassSession
+
+STATES_SQL = """
+SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+ WHERE c.relname = ANY(:names) AND c.relnamespace = current_schema()::regnamespace
+"""
 
 
 @dataclass(frozen=True)
 class Guard:
-    """A uniqueness guard: its name, what it promises, and the DDL that creates it."""
+    """A uniqueness guard: the model's index or constraint, and what it promises."""
 
-    name: str
-    table: str
+    item: Index | UniqueConstraint
     promise: str
-    ddl: str
 
+    @property
+    def name(self) -> str:
+        """Return the guard's name (that of the index or constraint)."""
+        return str(self.item.name)
+
+    @property
+    def table(self) -> str:
+        """Return the name of the guarded table."""
+        return self.item.table.name if self.item.table is not None else ""
+
+    @property
+    def is_constraint(self) -> bool:
+        """Return whether the guard is a constraint (else a unique index)."""
+        return isinstance(self.item, UniqueConstraint)
+
+    @property
+    def predicate(self) -> str:
+        """Return the SQL condition of the rows a partial index guards ('' for all rows)."""
+        where = self.item.dialect_options["postgresql"].get("where")
+        return "" if where is None else str(where)
+
+    @property
+    def ddl(self) -> str:
+        """Return the DDL that creates the guard, compiled from the model."""
+        item = self.item
+        create = AddConstraint(item) if isinstance(item, UniqueConstraint) else CreateIndex(item)
+        return str(create.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+    @property
+    def drop_ddl(self) -> str:
+        """Return the DDL that drops the guard if it exists, compiled from the model."""
+        item = self.item
+        drop = (
+            DropConstraint(item, if_exists=True)
+            if isinstance(item, UniqueConstraint)
+            else DropIndex(item, if_exists=True)
+        )
+        return str(drop.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+
+def _item(table: Table, name: str) -> Index | UniqueConstraint:
+    for item in (*table.indexes, *table.constraints):
+        if isinstance(item, Index | UniqueConstraint) and item.name == name:
+            return item
+    raise LookupError(f"{table.name} has no index or constraint called {name}")
+
+
+_SESSIONS: Table = ClassSession.__table__  # type: ignore[assignment]
+_SERIES: Table = ClassSeries.__table__  # type: ignore[assignment]
 
 GUARDS: tuple[Guard, ...] = (
     Guard(
-        "ux_class_sessions_unique_1on1",
-        "class_sessions",
+        _item(_SESSIONS, "ux_class_sessions_unique_1on1"),
         "one non-cancelled private session per (date, start, end, teacher, student)",
-        "CREATE UNIQUE INDEX ux_class_sessions_unique_1on1 ON class_sessions "
-        "(date, start_time, end_time, teacher_id, student_id) NULLS NOT DISTINCT "
-        "WHERE status <> 'CANCELLED' AND kind = 'PRIVATE'",
     ),
     Guard(
-        "uq_class_sessions_occurrence",
-        "class_sessions",
+        _item(_SESSIONS, "uq_class_sessions_occurrence"),
         "one session per (series, original date), whatever its status",
-        "ALTER TABLE class_sessions ADD CONSTRAINT uq_class_sessions_occurrence "
-        "UNIQUE (series_id, original_date)",
     ),
     Guard(
-        "ux_class_series_active_private",
-        "class_series",
+        _item(_SERIES, "ux_class_series_active_private"),
         "one ACTIVE private series per (branch, teacher, student, start, end, weekdays)",
-        "CREATE UNIQUE INDEX ux_class_series_active_private ON class_series "
-        "(branch_id, teacher_id, student_id, start_time, end_time, weekdays) "
-        "NULLS NOT DISTINCT WHERE status = 'ACTIVE' AND kind = 'PRIVATE'",
     ),
     Guard(
-        "ux_class_series_active_group",
-        "class_series",
+        _item(_SERIES, "ux_class_series_active_group"),
         "one ACTIVE group series per (branch, teacher, title, start, end, weekdays)",
-        "CREATE UNIQUE INDEX ux_class_series_active_group ON class_series "
-        "(branch_id, teacher_id, title, start_time, end_time, weekdays) "
-        "NULLS NOT DISTINCT WHERE status = 'ACTIVE' AND kind = 'GROUP'",
     ),
 )
 
 
+# Every table a guard is on (locked while the guards are re-created).
+GUARDED_TABLES = tuple(dict.fromkeys(g.table for g in GUARDS))
+
+
+def named(name: str) -> Guard:
+    """Return the guard called `name`."""
+    return next(g for g in GUARDS if g.name == name)
+
+
+def states(conn: Connection | Session) -> dict[str, str]:
+    """Return each guard's state as this transaction sees it: ok, missing or invalid."""
+    names = [g.name for g in GUARDS]
+    found = {str(r[0]): bool(r[1]) for r in conn.execute(text(STATES_SQL), {"names": names})}
+    return {n: "missing" if n not in found else "ok" if found[n] else "invalid" for n in names}
+
+
 def guard_states(engine: Engine) -> dict[str, str]:
     """Return each guard's state: 'ok', 'missing' or 'invalid' (an index left invalid)."""
-    states: dict[str, str] = {}
     with engine.connect() as conn:
-        for guard in GUARDS:
-            row = conn.execute(
-                text(
-                    "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
-                    "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"
-                ),
-                {"name": guard.name},
-            ).first()
-            if row is None:
-                states[guard.name] = "missing"
-            else:
-                states[guard.name] = "ok" if row[0] else "invalid"
-    return states
+        return states(conn)

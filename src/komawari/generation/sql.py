@@ -8,7 +8,9 @@ counted and, for "already exists", written to the audit log in the same statemen
 
 from __future__ import annotations
 
+from komawari.db import guards
 from komawari.generation.verdict_sql import VERDICT_CTES, bucket
+from komawari.scheduling import keys
 
 # Per-branch "today" and horizon come from :now in the branch's own zone. With :fill_date
 # the window is that one day whatever the watermark (a closure removed), and the watermark
@@ -40,7 +42,7 @@ SELECT w.id FROM ({_WINDOW}
  WHERE w.w_start <= w.w_end
  ORDER BY w.id
  LIMIT :limit
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 _MEETS = """
        (s.weekdays & (1 << (extract(isodow FROM d)::int - 1))) <> 0
@@ -62,6 +64,12 @@ NESTLOOP = (
     "SELECT set_config('enable_nestloop', 'on', true), set_config('enable_mergejoin', 'on', true)"
 )
 
+# Promise 1: a candidate is not made when the same live private lesson exists (the rows
+# and key of ux_class_sessions_unique_1on1; a candidate holds its date as `day`).
+_LIVE_PRIVATE = guards.named("ux_class_sessions_unique_1on1").predicate
+_SAME_LESSON = keys.same(keys.LESSON_KEY, "x", "c", renamed={"date": "day"})
+_SAME_LESSON_ANY_DAY = keys.same(tuple(k for k in keys.LESSON_KEY if k != "date"), "s2", "s1")
+
 GENERATE_SQL = f"""
 WITH s AS ({_WINDOW} WHERE cs.id = ANY(CAST(:ids AS bigint[])) AND cs.status = 'ACTIVE'),
 cand AS (
@@ -74,8 +82,7 @@ twin AS MATERIALIZED (
     -- made once (by the older series), never twice (promise 1).
     SELECT s1.id AS older, s2.id AS newer
       FROM s s1 JOIN s s2
-        ON s2.teacher_id = s1.teacher_id AND s2.student_id = s1.student_id
-       AND s2.start_time = s1.start_time AND s2.end_time = s1.end_time
+        ON {_SAME_LESSON_ANY_DAY}
      WHERE s1.kind = 'PRIVATE' AND s2.kind = 'PRIVATE' AND s1.id < s2.id
        AND (s1.weekdays & s2.weekdays) <> 0
 ),
@@ -91,11 +98,8 @@ flagged AS (
            EXISTS (SELECT 1 FROM class_sessions o
                     WHERE o.series_id = c.id AND o.original_date = c.day) AS occurrence_exists,
            c.kind = 'PRIVATE' AND ((c.id, c.day) IN (SELECT id, day FROM twin_day) OR EXISTS (
-               SELECT 1 FROM class_sessions x
-                WHERE x.date = c.day AND x.start_time = c.start_time
-                  AND x.end_time = c.end_time AND x.teacher_id = c.teacher_id
-                  AND x.student_id = c.student_id AND x.kind = 'PRIVATE'
-                  AND x.status <> 'CANCELLED'
+               SELECT 1 FROM (SELECT * FROM class_sessions WHERE {_LIVE_PRIVATE}) x
+                WHERE {_SAME_LESSON}
                   AND (x.series_id IS DISTINCT FROM c.id OR x.original_date <> c.day)
            )) AS same_lesson_exists
       FROM cand c
@@ -180,7 +184,7 @@ SELECT (SELECT count(*) FROM ins) AS created,
        (SELECT count(*) FROM dup_audit) AS skipped_duplicate,
        (SELECT count(*) FROM att) AS attendees,
        (SELECT count(*) FROM watermark) AS series_done
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 # Occurrences that PAUSED series would have had in the run's window: reported, not made.
 PAUSED_SQL = f"""
@@ -190,4 +194,4 @@ SELECT count(*) FROM ({_WINDOW}
        AND (CAST(:series_id AS bigint) IS NULL OR cs.id = CAST(:series_id AS bigint))
 ) s, generate_series(s.w_start::timestamp, s.w_end::timestamp, interval '1 day') AS d
  WHERE s.w_start <= s.w_end AND {_MEETS}
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters

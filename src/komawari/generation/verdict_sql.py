@@ -11,29 +11,31 @@ room) and end with `verdict` (new_id, blockers in booking order).
 
 from __future__ import annotations
 
+from komawari.scheduling import keys
+
 # Up to this many new (row, student) pairs, group attendances are read student by student.
 SMALL_BATCH = 500
 
 
 def bucket(instant: str) -> str:
-    """SQL of the 26-hour slice of time an instant falls in.
+    """SQL of the slice of time, LESSON_SPAN long, that an instant falls in.
 
-    Two lessons that overlap start less than 26 hours apart (a lesson lasts under a day
+    Two lessons that overlap start less than LESSON_SPAN apart (a lesson lasts under a day
     plus a DST shift), so their buckets differ by at most one, whatever their zones and
     local dates.
     """
-    return f"floor(extract(epoch FROM {instant}) / {26 * 3600})::bigint"
+    return f"floor(extract(epoch FROM {instant}) / {keys.LESSON_SPAN_SECONDS})::bigint"
 
 
-_STUDENT_LOOKUP = """
+_STUDENT_LOOKUP = f"""
       JOIN LATERAL (
             SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
               FROM class_sessions c
              WHERE c.student_id = es.student_id
-               AND c.starts_at > es.starts_at - interval '26 hours' AND c.starts_at < es.ends_at
+               AND c.starts_at > es.starts_at - {keys.LESSON_SPAN_SQL} AND c.starts_at < es.ends_at
             OFFSET 0
       ) b ON true
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 _OVERLAP = "b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
 _LIVE_OVERLAP = "b.status <> 'CANCELLED' AND " + _OVERLAP
@@ -47,7 +49,7 @@ def _new_pairs(src: str, key: str) -> str:
 
     In one zone, overlapping lessons share their local date (a lesson ends on the date it
     starts), so an equi-join on the date finds them. Across zones only the rows of a `key`
-    met in several zones are paired, by neighbouring 26-hour buckets of instants.
+    met in several zones are paired, by neighbouring LESSON_SPAN buckets of instants.
     """
     return f"""
     SELECT e.new_id, e2.new_id, statement_timestamp()
@@ -61,7 +63,7 @@ def _new_pairs(src: str, key: str) -> str:
      WHERE e.{key} IN (SELECT {key} FROM {src} GROUP BY {key}
                         HAVING min(time_zone) <> max(time_zone))
        AND e2.time_zone <> e.time_zone AND {_NEAR_NEW.format(e="e", e2="e2")}
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 
 VERDICT_CTES = f"""
@@ -79,7 +81,7 @@ near AS (SELECT d FROM (VALUES (-1), (0), (1)) AS k(d)),
 -- Where the batch's lessons lie: local dates (two days either side, see below) and instants.
 span AS MATERIALIZED (
     SELECT min(day) - 2 AS first_day, max(day) + 2 AS last_day,
-           min(starts_at) - interval '26 hours' AS starts_after, max(ends_at) AS ends_before
+           min(starts_at) - {keys.LESSON_SPAN_SQL} AS starts_after, max(ends_at) AS ends_before
       FROM elig
 ),
 -- The live group lessons of the batch's students around the batch's dates (local dates of
@@ -110,7 +112,7 @@ attended AS MATERIALIZED (
 ),
 -- The batch's teachers are busy most of the day: their live lessons around the batch's
 -- instants are read once (one bitmap scan of (teacher_id, starts_at)) and paired by hash
--- joins, instead of a 26-hour index range read again for every new row.
+-- joins, instead of a LESSON_SPAN index range read again for every new row.
 taught AS MATERIALIZED (
     SELECT b.id, b.created_at, b.teacher_id, b.date, b.time_zone, b.starts_at, b.ends_at,
            {bucket("b.starts_at")} AS bucket
@@ -137,7 +139,7 @@ blockers AS (
     SELECT e.new_id, b.id, b.created_at
       FROM elig e JOIN LATERAL (
             SELECT b.id, b.created_at FROM class_sessions b
-             WHERE b.room_id = e.room_id AND b.starts_at > e.starts_at - interval '26 hours'
+             WHERE b.room_id = e.room_id AND b.starts_at > e.starts_at - {keys.LESSON_SPAN_SQL}
                AND {_LIVE_OVERLAP.format(e="e")} OFFSET 0) b ON true
      WHERE e.room_id IS NOT NULL
     UNION
@@ -157,4 +159,4 @@ verdict AS (
     SELECT new_id, array_agg(blocker ORDER BY booked, blocker) AS blockers
       FROM blockers GROUP BY new_id
 ),
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters

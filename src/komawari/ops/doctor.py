@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from komawari.db import guards
-from komawari.ops import evidence_sql as q
+from komawari.ops.sql import evidence as q
 from komawari.scheduling.weekdays import mask_names
 
 
@@ -184,10 +184,7 @@ class Diagnosis:
 
 def guard_states(session: Session) -> dict[str, str]:
     """Return each guard's state as seen by this transaction: ok, missing or invalid."""
-    names = [g.name for g in guards.GUARDS]
-    rows = session.execute(text(q.GUARD_STATE_SQL), {"names": names})
-    found = {str(r[0]): bool(r[1]) for r in rows}
-    return {n: "missing" if n not in found else "ok" if found[n] else "invalid" for n in names}
+    return guards.states(session)
 
 
 def series_groups(session: Session) -> list[SeriesGroup]:

@@ -18,6 +18,7 @@ from komawari.audit.service import Actor
 from komawari.db import guards
 from komawari.errors import Conflict, InvalidInput
 from komawari.ops import doctor
+from komawari.ops.sql import guards as guard_sql
 from komawari.sessions import reevaluate
 
 DEDUPE_COMMAND = "komawari dedupe --apply"
@@ -63,14 +64,7 @@ def by_name(names: list[str] | None) -> list[guards.Guard]:
 
 
 def _drop(session: Session, guard: guards.Guard) -> None:
-    is_constraint = session.execute(
-        text("SELECT 1 FROM pg_constraint WHERE conname = :n AND conrelid = CAST(:t AS regclass)"),
-        {"n": guard.name, "t": guard.table},
-    ).first()
-    if is_constraint:
-        session.execute(text(f'ALTER TABLE "{guard.table}" DROP CONSTRAINT "{guard.name}"'))
-    else:
-        session.execute(text(f'DROP INDEX IF EXISTS "{guard.name}"'))
+    session.execute(text(guard.drop_ddl))
 
 
 def turn_off(
@@ -106,7 +100,7 @@ def turn_on(session: Session, *, actor: Actor) -> GuardChange:
     if not todo:
         return GuardChange([], [g.name for g in guards.GUARDS])
     # Hold off every writer (lock or not) between the check and the index builds.
-    session.execute(text("LOCK TABLE class_sessions, class_series IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(text(guard_sql.HOLD_WRITERS))
     counts = doctor.duplicate_counts(session)
     if counts.any:
         raise DuplicatesBlockGuards(counts)

@@ -20,8 +20,6 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
-from komawari.ops import bulk, rules
-from komawari.ops import legacy_sql as q
 from komawari.ops.legacy_csv import (
     LegacySeries,
     LegacySession,
@@ -30,6 +28,9 @@ from komawari.ops.legacy_csv import (
     read_sessions,
 )
 from komawari.ops.legacy_report import ImportReport, count_file
+from komawari.ops.sql import audit as audit_sql
+from komawari.ops.sql import legacy as q
+from komawari.ops.sql import rules
 from komawari.sessions import reevaluate
 
 Progress = Callable[[str], None]
@@ -47,22 +48,14 @@ def _place_sessions(
     """Give each session its branch; report unknown series and one-offs with no branch."""
     branch_of = {s.legacy_id: s.branch for s in series}
     wanted = sorted({r.series_id for r in rows if r.series_id and r.series_id not in branch_of})
-    for legacy_id, name in session.execute(
-        text(
-            "SELECT cs.legacy_id, b.name FROM class_series cs JOIN branches b"
-            " ON b.id = cs.branch_id WHERE cs.legacy_id = ANY(:ids)"
-        ),
-        {"ids": wanted},
-    ):
+    for legacy_id, name in session.execute(text(q.SERIES_BRANCHES), {"ids": wanted}):
         branch_of[str(legacy_id)] = str(name)
     # A one-off is placed where its pair, else its teacher, else its student has lessons.
     where: dict[tuple[str, str], str] = {}
     for s in sorted(series, key=lambda s: s.created_at):
         for key in ((s.teacher, s.student), (s.teacher, ""), ("", s.student)):
             where.setdefault(key, s.branch)
-    known = {s.branch for s in series} | {
-        str(n) for n in session.scalars(text("SELECT name FROM branches LIMIT 2"))
-    }
+    known = {s.branch for s in series} | {str(n) for n in session.scalars(text(q.SOME_BRANCHES))}
     only = next(iter(known)) if len(known) == 1 else None
     placed: list[LegacySession] = []
     errors: list[RowError] = []
@@ -99,9 +92,9 @@ def _place_sessions(
     return placed, errors
 
 
-def _copy(session: Session, stage: str, columns: str, rows: Sequence[tuple[object, ...]]) -> None:
+def _copy(session: Session, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
     raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
-    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+    with raw.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -121,14 +114,18 @@ def _load(
     progress: Progress,
 ) -> None:
     reevaluate.lock_schedule(session)
-    params = {**bulk.actor_params(actor), "reason": rules.DUPLICATE_REASON, "time_zone": time_zone}
+    params = {
+        **audit_sql.actor_params(actor),
+        **q.BINDS,
+        "reason": rules.DUPLICATE_REASON,
+        "time_zone": time_zone,
+    }
     progress("staging")
     for ddl in q.CREATE_STAGES:
         session.execute(text(ddl))
     _copy(
         session,
-        q.SERIES_STAGE,
-        q.SERIES_COLUMNS,
+        q.COPY_SERIES,
         [
             (
                 s.line,
@@ -147,8 +144,7 @@ def _load(
     )
     _copy(
         session,
-        q.SESSION_STAGE,
-        q.SESSION_COLUMNS,
+        q.COPY_SESSIONS,
         [
             (
                 r.line,
@@ -170,36 +166,30 @@ def _load(
     c["series_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SERIES)).all())
     c["sessions_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SESSIONS)).all())
     progress("names")
-    for key, table, subject, names, zone in (
-        ("branches", "branches", "branch", q.BRANCH_NAMES, True),
-        ("teachers", "teachers", "teacher", q.TEACHER_NAMES, False),
-        ("students", "students", "student", q.STUDENT_NAMES, False),
-    ):
-        c[key] = _scalar(session, q.upsert_names(table, subject, names, zone=zone), params)
+    for key, sql in q.UPSERT_NAMES:
+        c[key] = _scalar(session, sql, params)
     c["names"] = c["branches"] + c["teachers"] + c["students"]
     for sql in q.RESOLVE:
         session.execute(text(sql))
     progress("series")
-    session.execute(text(q.numbered(q.SERIES_STAGE, "class_series")))
+    session.execute(text(q.NUMBER_SERIES))
     session.execute(text(q.SERIES_DATES))
     session.execute(text(q.SERIES_ENDS))
     session.execute(text(q.SERIES_DEDUPE))
     done = session.execute(text(q.INSERT_SERIES), params).one()
     c["series"], c["series_paused"] = int(done.created), int(done.paused)
     progress("sessions")
-    session.execute(text(q.numbered(q.SESSION_STAGE, "class_sessions")))
+    session.execute(text(q.NUMBER_SESSIONS))
     for sql in (q.SESSION_SERIES, q.SESSION_STATES, q.SESSION_EXACT, q.SESSION_OCCURRENCE):
         session.execute(text(sql), params)
     inserted = session.execute(text(q.INSERT_SESSIONS), params).all()
     c["sessions"] = len(inserted)
     c["sessions_duplicate"] = sum(1 for r in inserted if r.duplicate_of_id is not None)
     progress("conflicts")
-    # Fresh statistics after a bulk load, so the conflict check gets a sane plan (ANALYZE
-    # counts the rows this transaction inserted).
-    session.execute(text("ANALYZE class_series, class_sessions"))
+    session.execute(text(q.ANALYZE))
     reevaluate.evaluate(session, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
     for status, n in session.execute(
-        text("SELECT status::text, count(*) FROM class_sessions WHERE id = ANY(:ids) GROUP BY 1"),
+        text(q.STATUS_COUNTS),
         {"ids": [int(r.id) for r in inserted]},
     ):
         c[str(status)] = int(n)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.scheduling.keys import series_key
 from komawari.series.enums import SeriesKind, SeriesStatus
 
 
@@ -43,24 +44,14 @@ class ClassSeries(IdMixin, Base):
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
         Index(
             "ux_class_series_active_private",
-            "branch_id",
-            "teacher_id",
-            "student_id",
-            "start_time",
-            "end_time",
-            "weekdays",
+            *series_key("PRIVATE"),
             unique=True,
             postgresql_where=text("status = 'ACTIVE' AND kind = 'PRIVATE'"),
             postgresql_nulls_not_distinct=True,
         ),
         Index(
             "ux_class_series_active_group",
-            "branch_id",
-            "teacher_id",
-            "title",
-            "start_time",
-            "end_time",
-            "weekdays",
+            *series_key("GROUP"),
             unique=True,
             postgresql_where=text("status = 'ACTIVE' AND kind = 'GROUP'"),
             postgresql_nulls_not_distinct=True,

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.scheduling.keys import LESSON_KEY, OCCURRENCE_KEY
 from komawari.series.enums import SeriesKind
 from komawari.sessions.enums import Attendance, SessionStatus
 
@@ -37,15 +38,11 @@ class ClassSession(IdMixin, Base):
     __tablename__ = "class_sessions"
     __table_args__ = (
         # Promise 2: an occurrence is materialised at most once, whatever its status.
-        UniqueConstraint("series_id", "original_date", name="uq_class_sessions_occurrence"),
+        UniqueConstraint(*OCCURRENCE_KEY, name="uq_class_sessions_occurrence"),
         # Promise 1: one non-cancelled private lesson per (date, start, end, teacher, student).
         Index(
             "ux_class_sessions_unique_1on1",
-            "date",
-            "start_time",
-            "end_time",
-            "teacher_id",
-            "student_id",
+            *LESSON_KEY,
             unique=True,
             postgresql_where=text("status <> 'CANCELLED' AND kind = 'PRIVATE'"),
             postgresql_nulls_not_distinct=True,

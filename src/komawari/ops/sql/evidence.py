@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from komawari.ops import rules
+from komawari.ops.sql import rules
+from komawari.scheduling import keys
 
 _WHERE_DATE = "(CAST(:day AS date) IS NULL OR date = CAST(:day AS date))"
 
@@ -19,38 +20,37 @@ SELECT d.date, d.total, d.confirmed, d.conflicted, coalesce(e.excess, 0) AS exce
                       GROUP BY {rules.LESSON_KEY}) k
               GROUP BY date) e USING (date)
  ORDER BY d.date
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
-WORST_SQL = """
-SELECT s.date, s.start_time, s.end_time, s.teacher_id, t.name AS teacher, s.student_id,
-       st.name AS student, count(*) AS copies,
-       count(*) FILTER (WHERE s.status = 'CONFIRMED') AS confirmed,
-       count(*) FILTER (WHERE s.status = 'CONFLICTED') AS conflicted,
-       coalesce(array_agg(DISTINCT s.series_id) FILTER (WHERE s.series_id IS NOT NULL), '{}')
-           AS series_ids,
-       count(*) FILTER (WHERE s.series_id IS NULL) AS one_offs
-  FROM class_sessions s
-  JOIN teachers t ON t.id = s.teacher_id
-  JOIN students st ON st.id = s.student_id
- WHERE s.status <> 'CANCELLED' AND s.kind = 'PRIVATE'
-   AND (CAST(:day AS date) IS NULL OR s.date = CAST(:day AS date))
- GROUP BY s.date, s.start_time, s.end_time, s.teacher_id, t.name, s.student_id, st.name
-HAVING count(*) > 1
- ORDER BY copies DESC, s.date, s.start_time, s.teacher_id
+WORST_SQL = f"""
+SELECT {keys.columns(keys.LESSON_KEY, "k")}, t.name AS teacher, st.name AS student,
+       k.copies, k.confirmed, k.conflicted, k.series_ids, k.one_offs
+  FROM (SELECT {rules.LESSON_KEY}, count(*) AS copies,
+               count(*) FILTER (WHERE status = 'CONFIRMED') AS confirmed,
+               count(*) FILTER (WHERE status = 'CONFLICTED') AS conflicted,
+               coalesce(array_agg(DISTINCT series_id) FILTER (WHERE series_id IS NOT NULL),
+                        '{{}}') AS series_ids,
+               count(*) FILTER (WHERE series_id IS NULL) AS one_offs
+          FROM class_sessions WHERE {rules.LIVE_PRIVATE} AND {_WHERE_DATE}
+         GROUP BY {rules.LESSON_KEY}
+        HAVING count(*) > 1) k
+  JOIN teachers t ON t.id = k.teacher_id
+  JOIN students st ON st.id = k.student_id
+ ORDER BY k.copies DESC, k.date, k.start_time, k.teacher_id
  LIMIT :top
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 OCCURRENCE_EXCESS_SQL = f"""
 SELECT coalesce(sum(n - 1), 0) FROM (
     SELECT count(*) AS n FROM class_sessions WHERE {rules.HAS_OCCURRENCE}
      GROUP BY {rules.OCCURRENCE_KEY} HAVING count(*) > 1) g
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 LESSON_EXCESS_SQL = f"""
 SELECT coalesce(sum(n - 1), 0) FROM (
     SELECT count(*) AS n FROM class_sessions WHERE {rules.LIVE_PRIVATE}
      GROUP BY {rules.LESSON_KEY} HAVING count(*) > 1) g
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 SERIES_GROUPS_SQL = f"""
 SELECT min(b.name) AS branch, min(t.name) AS teacher, min(coalesce(st.name, cs.title)) AS party,
@@ -64,7 +64,7 @@ SELECT min(b.name) AS branch, min(t.name) AS teacher, min(coalesce(st.name, cs.t
  GROUP BY {rules.series_key("cs")}
 HAVING count(*) > 1
  ORDER BY count(*) DESC, min(cs.id)
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 INACTIVE_FUTURE_SQL = f"""
 SELECT cs.status::text, count(*)
@@ -74,7 +74,7 @@ SELECT cs.status::text, count(*)
  WHERE s.status <> 'CANCELLED' AND cs.status IN ('PAUSED', 'ENDED')
    AND s.date >= {rules.today_sql("b.time_zone")}
  GROUP BY cs.status
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 CLOSURE_SQL = """
 SELECT count(*) FROM class_sessions s
@@ -82,11 +82,6 @@ SELECT count(*) FROM class_sessions s
  WHERE s.status <> 'CANCELLED'
 """
 
-GUARD_STATE_SQL = """
-SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
- WHERE c.relname = ANY(:names) AND c.relnamespace = current_schema()::regnamespace
-"""
-
-CONFLICTED_SQL = (
-    f"SELECT count(*) FROM class_sessions WHERE status = 'CONFLICTED' AND {_WHERE_DATE}"
-)
+CONFLICTED_SQL = f"""
+SELECT count(*) FROM class_sessions WHERE status = 'CONFLICTED' AND {_WHERE_DATE}
+"""  # noqa: S608 - composed from module constants; values are bind parameters

@@ -1,7 +1,7 @@
 """The import's set-based SQL: staging tables, names, series, sessions, and their dedupe.
 
 Rows are staged in temporary tables, given their ids (from the tables' own sequences)
-and deduplicated there by the rules of `dedupe` (komawari.ops.rules), so that every row
+and deduplicated there by the rules of `dedupe` (komawari.ops.sql.rules), so that every row
 reaches the real tables in its final state with one INSERT ... SELECT, and no guard is
 ever switched off. Rows already in the database are never changed by an import: they
 rank first, so a legacy row that duplicates one is kept as a cancelled pointer to it.
@@ -9,7 +9,8 @@ rank first, so a legacy row that duplicates one is kept as a cancelled pointer t
 
 from __future__ import annotations
 
-from komawari.ops import bulk, rules
+from komawari.ops.sql import audit, rules
+from komawari.scheduling import keys
 
 SERIES_STAGE = "komawari_legacy_series"
 SESSION_STAGE = "komawari_legacy_sessions"
@@ -43,16 +44,26 @@ CREATE_STAGES = (
 SKIP_EXISTING_SERIES = f"""
 DELETE FROM {SERIES_STAGE} x USING class_series cs WHERE cs.legacy_id = x.legacy_id
 RETURNING x.line
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 SKIP_EXISTING_SESSIONS = f"""
 DELETE FROM {SESSION_STAGE} s USING class_sessions c WHERE c.legacy_id = s.legacy_id
 RETURNING s.line
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 
-def upsert_names(table: str, subject_type: str, names: str, *, zone: bool = False) -> str:
+def _upsert_names(
+    table: str, subject_type: str, names: str, *, zone: bool = False
+) -> tuple[str, audit.AuditRows]:
     """Return SQL creating the rows of `table` (branches, teachers, students) named in `names`."""
-    return f"""
+    created = audit.audit_cte(
+        "created",
+        tag=subject_type,
+        action=f"{subject_type}.create",
+        subject_type=subject_type,
+        branch="id" if zone else "NULL",
+        details="jsonb_build_object('name', name)",
+    )
+    sql = f"""
     WITH names AS ({names}),
     created AS (
         INSERT INTO {table} (name{", time_zone" if zone else ""})
@@ -61,28 +72,21 @@ def upsert_names(table: str, subject_type: str, names: str, *, zone: bool = Fals
         ON CONFLICT (name) DO NOTHING
         RETURNING id, name
     ),
-    audited AS ({
-        bulk.audit_cte(
-            "created",
-            action=f"{subject_type}.create",
-            subject_type=subject_type,
-            branch="id" if zone else "NULL",
-            details="jsonb_build_object('name', name)",
-        )
-    })
+    audited AS ({created.sql})
     SELECT count(*) FROM created
-    """
+    """  # noqa: S608 - composed from module constants; values are bind parameters
+    return sql, created
 
 
 BRANCH_NAMES = f"""
 SELECT branch AS name FROM {SERIES_STAGE} UNION SELECT branch FROM {SESSION_STAGE}
-"""
-TEACHER_NAMES = (
-    f"SELECT teacher AS name FROM {SERIES_STAGE} UNION SELECT teacher FROM {SESSION_STAGE}"
-)
-STUDENT_NAMES = (
-    f"SELECT student AS name FROM {SERIES_STAGE} UNION SELECT student FROM {SESSION_STAGE}"
-)
+"""  # noqa: S608 - composed from module constants; values are bind parameters
+TEACHER_NAMES = f"""
+SELECT teacher AS name FROM {SERIES_STAGE} UNION SELECT teacher FROM {SESSION_STAGE}
+"""  # noqa: S608 - composed from module constants; values are bind parameters
+STUDENT_NAMES = f"""
+SELECT student AS name FROM {SERIES_STAGE} UNION SELECT student FROM {SESSION_STAGE}
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 RESOLVE = tuple(
     f"""
@@ -90,19 +94,32 @@ UPDATE {stage} x SET branch_id = b.id, time_zone = b.time_zone, teacher_id = t.i
        student_id = st.id
   FROM branches b, teachers t, students st
  WHERE b.name = x.branch AND t.name = x.teacher AND st.name = x.student
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
     for stage in (SERIES_STAGE, SESSION_STAGE)
 )
 
 
-def numbered(stage: str, table: str) -> str:
+_NAMES = {
+    "branches": _upsert_names("branches", "branch", BRANCH_NAMES, zone=True),
+    "teachers": _upsert_names("teachers", "teacher", TEACHER_NAMES),
+    "students": _upsert_names("students", "student", STUDENT_NAMES),
+}
+# (result key, SQL) for each kind of name, in the order they are created.
+UPSERT_NAMES = tuple((key, sql) for key, (sql, _) in _NAMES.items())
+
+
+def _numbered(stage: str, table: str) -> str:
     """Return SQL giving each staged row its id from `table`'s sequence, in file order."""
     return f"""
     UPDATE {stage} x SET new_id = n.id
       FROM (SELECT line, nextval(pg_get_serial_sequence('{table}', 'id')) AS id
               FROM (SELECT line FROM {stage} ORDER BY line) o) n
      WHERE x.line = n.line
-    """
+    """  # noqa: S608 - composed from module constants; values are bind parameters
+
+
+NUMBER_SERIES = _numbered(SERIES_STAGE, "class_series")
+NUMBER_SESSIONS = _numbered(SESSION_STAGE, "class_sessions")
 
 
 # A series starts on its first imported lesson (else the day it was created) and counts
@@ -116,19 +133,19 @@ UPDATE {SERIES_STAGE} x
                FROM {SESSION_STAGE} GROUP BY series_legacy_id) d
          ON d.series_legacy_id = y.legacy_id
  WHERE y.line = x.line
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 # An ENDED series ends on its last imported lesson (or the day it starts).
 SERIES_ENDS = f"""
 UPDATE {SERIES_STAGE} SET last_date = coalesce(generated_through, first_date)
  WHERE status = 'ENDED'
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 # Promise 3 on the way in: the earliest ACTIVE series stays ACTIVE (existing ones first).
 SERIES_DEDUPE = f"""
 WITH cand AS (
     SELECT id, 0 AS origin, branch_id, teacher_id, kind, student_id, title, start_time,
            end_time, weekdays, created_at
-      FROM class_series WHERE status = 'ACTIVE'
+      FROM class_series WHERE {rules.ACTIVE_SERIES}
     UNION ALL
     SELECT new_id, 1, branch_id, teacher_id, 'PRIVATE'::series_kind, student_id, NULL,
            start_time, end_time, weekdays, created_at
@@ -140,8 +157,25 @@ ranked AS (
 )
 UPDATE {SERIES_STAGE} x SET keep_id = r.keep_id
   FROM ranked r WHERE r.origin = 1 AND r.id = x.new_id AND r.rn > 1
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
+_SERIES_IMPORTED = audit.audit_cte(
+    "ins",
+    tag="series_import",
+    action="series.import",
+    subject_type="series",
+    series="id",
+    details="jsonb_build_object('legacy_id', legacy_id, 'status', status)",
+)
+_SERIES_PAUSED = audit.audit_cte(
+    "ins WHERE duplicate_of_id IS NOT NULL",
+    tag="series_paused",
+    action="series.pause_duplicate",
+    subject_type="series",
+    series="id",
+    reason="status_reason",
+    details="jsonb_build_object('duplicate_of_id', duplicate_of_id, 'legacy_id', legacy_id)",
+)
 INSERT_SERIES = f"""
 WITH ins AS (
     INSERT INTO class_series (id, branch_id, teacher_id, kind, student_id, weekdays,
@@ -157,41 +191,24 @@ WITH ins AS (
       FROM {SERIES_STAGE} ORDER BY new_id
     RETURNING id, branch_id, status, duplicate_of_id, legacy_id, status_reason
 ),
-audited AS ({
-    bulk.audit_cte(
-        "ins",
-        action="series.import",
-        subject_type="series",
-        series="id",
-        details="jsonb_build_object('legacy_id', legacy_id, 'status', status)",
-    )
-}),
-paused AS ({
-    bulk.audit_cte(
-        "ins WHERE duplicate_of_id IS NOT NULL",
-        action="series.pause_duplicate",
-        subject_type="series",
-        series="id",
-        reason="status_reason",
-        details="jsonb_build_object('duplicate_of_id', duplicate_of_id, 'legacy_id', legacy_id)",
-    )
-})
+audited AS ({_SERIES_IMPORTED.sql}),
+paused AS ({_SERIES_PAUSED.sql})
 SELECT count(*) AS created, count(*) FILTER (WHERE duplicate_of_id IS NOT NULL) AS paused
   FROM ins
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 SESSION_SERIES = f"""
 UPDATE {SESSION_STAGE} s SET series_id = cs.id, branch_id = cs.branch_id
   FROM class_series cs WHERE cs.legacy_id = s.series_legacy_id
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 SESSION_STATES = f"""
 UPDATE {SESSION_STAGE} s
    SET time_zone = b.time_zone,
        original_date = CASE WHEN s.series_id IS NOT NULL THEN s.date END,
        final_status = CASE WHEN s.status = 'CANCELLED' THEN 'CANCELLED' ELSE 'CONFIRMED' END,
-       cancel_reason = CASE WHEN s.status = 'CANCELLED' THEN '{LEGACY_CANCELLED}' END
+       cancel_reason = CASE WHEN s.status = 'CANCELLED' THEN :legacy_cancelled END
   FROM branches b WHERE b.id = s.branch_id
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 # Promise 1 on the way in: of the same live lesson the earliest created stays live.
 SESSION_EXACT = f"""
@@ -199,10 +216,9 @@ WITH cand AS (
     SELECT new_id AS id, 1 AS origin, created_at, {rules.LESSON_KEY}
       FROM {SESSION_STAGE} WHERE final_status <> 'CANCELLED'
     UNION ALL
-    SELECT c.id, 0, c.created_at, c.date, c.start_time, c.end_time, c.teacher_id, c.student_id
-      FROM class_sessions c
-     WHERE c.status <> 'CANCELLED' AND c.kind = 'PRIVATE'
-       AND (c.date, c.start_time, c.end_time, c.teacher_id, c.student_id) IN
+    SELECT c.id, 0, c.created_at, {keys.columns(keys.LESSON_KEY, "c")}
+      FROM (SELECT * FROM class_sessions WHERE {rules.LIVE_PRIVATE}) c
+     WHERE ({keys.columns(keys.LESSON_KEY, "c")}) IN
            (SELECT {rules.LESSON_KEY} FROM {SESSION_STAGE})
 ),
 ranked AS (
@@ -212,20 +228,19 @@ ranked AS (
 UPDATE {SESSION_STAGE} s SET final_status = 'CANCELLED', cancel_reason = :reason,
        duplicate_of_id = r.keep_id
   FROM ranked r WHERE r.origin = 1 AND r.id = s.new_id AND r.rn > 1
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
 # Promise 2 on the way in: one row holds (series, original date); the others point to the
 # lesson kept above when they are copies of it, else to the holder (as dedupe does).
 SESSION_OCCURRENCE = f"""
 WITH cand AS (
-    SELECT new_id AS id, 1 AS origin, final_status AS status, created_at, series_id,
-           original_date
+    SELECT new_id AS id, 1 AS origin, final_status AS status, created_at, {rules.OCCURRENCE_KEY}
       FROM {SESSION_STAGE} WHERE series_id IS NOT NULL
     UNION ALL
-    SELECT c.id, 0, c.status::text, c.created_at, c.series_id, c.original_date
+    SELECT c.id, 0, c.status::text, c.created_at, {keys.columns(keys.OCCURRENCE_KEY, "c")}
       FROM class_sessions c
-     WHERE (c.series_id, c.original_date) IN
-           (SELECT series_id, original_date FROM {SESSION_STAGE} WHERE series_id IS NOT NULL)
+     WHERE ({keys.columns(keys.OCCURRENCE_KEY, "c")}) IN
+           (SELECT {rules.OCCURRENCE_KEY} FROM {SESSION_STAGE} WHERE series_id IS NOT NULL)
 ),
 ranked AS (
     SELECT id, origin, first_value(id) OVER w AS keep_id, row_number() OVER w AS rn
@@ -236,8 +251,21 @@ UPDATE {SESSION_STAGE} s SET original_date = NULL, final_status = 'CANCELLED',
        cancel_reason = coalesce(s.cancel_reason, :reason),
        duplicate_of_id = coalesce(s.duplicate_of_id, r.keep_id)
   FROM ranked r WHERE r.origin = 1 AND r.id = s.new_id AND r.rn > 1
-"""
+"""  # noqa: S608 - composed from module constants; values are bind parameters
 
+_SESSIONS_IMPORTED = audit.audit_cte(
+    f"ins JOIN {SESSION_STAGE} s ON s.new_id = ins.id",
+    tag="session_import",
+    action="session.import",
+    subject="s.new_id",
+    branch="s.branch_id",
+    subject_type="session",
+    series="s.series_id",
+    occurrence="s.original_date",
+    reason="s.cancel_reason",
+    details="jsonb_build_object('legacy_id', s.legacy_id, 'legacy_status', s.status,"
+    " 'line', s.line, 'duplicate_of_id', s.duplicate_of_id)",
+)
 INSERT_SESSIONS = f"""
 WITH ins AS (
     INSERT INTO class_sessions (id, branch_id, time_zone, series_id, original_date, kind, date,
@@ -252,20 +280,33 @@ WITH ins AS (
       FROM {SESSION_STAGE} ORDER BY new_id
     RETURNING id, status
 ),
-audited AS ({
-    bulk.audit_cte(
-        f"ins JOIN {SESSION_STAGE} s ON s.new_id = ins.id",
-        action="session.import",
-        subject="s.new_id",
-        branch="s.branch_id",
-        subject_type="session",
-        series="s.series_id",
-        occurrence="s.original_date",
-        reason="s.cancel_reason",
-        details="jsonb_build_object('legacy_id', s.legacy_id, 'legacy_status', s.status,"
-        " 'line', s.line, 'duplicate_of_id', s.duplicate_of_id)",
-    )
-})
+audited AS ({_SESSIONS_IMPORTED.sql})
 SELECT s.new_id AS id, s.final_status, s.duplicate_of_id FROM ins
   JOIN {SESSION_STAGE} s ON s.new_id = ins.id
+"""  # noqa: S608 - composed from module constants; values are bind parameters
+
+# Values the statements above bind (besides the actor's, :reason and :time_zone).
+BINDS = {
+    **audit.binds(
+        *(rows for _, rows in _NAMES.values()),
+        _SERIES_IMPORTED,
+        _SERIES_PAUSED,
+        _SESSIONS_IMPORTED,
+    ),
+    "legacy_cancelled": LEGACY_CANCELLED,
+}
+
+COPY_SERIES = f"COPY {SERIES_STAGE} ({SERIES_COLUMNS}) FROM STDIN"
+COPY_SESSIONS = f"COPY {SESSION_STAGE} ({SESSION_COLUMNS}) FROM STDIN"
+
+# Where the series of imported sessions already live (a re-import of sessions only).
+SERIES_BRANCHES = """
+SELECT cs.legacy_id, b.name FROM class_series cs JOIN branches b ON b.id = cs.branch_id
+ WHERE cs.legacy_id = ANY(:ids)
 """
+# Up to two branches: enough to tell whether there is only one.
+SOME_BRANCHES = "SELECT name FROM branches LIMIT 2"
+# Fresh statistics after a bulk load, so the conflict check gets a sane plan (ANALYZE
+# counts the rows this transaction inserted).
+ANALYZE = "ANALYZE class_series, class_sessions"
+STATUS_COUNTS = "SELECT status::text, count(*) FROM class_sessions WHERE id = ANY(:ids) GROUP BY 1"

@@ -1,0 +1,1 @@
+"""The operator commands' raw SQL: rule fragments, evidence, repair, import, audit rows."""
