@@ -31,6 +31,7 @@ from benchmarks.common import drop_database, fresh_database
 from benchmarks.generation_naive import naive
 from benchmarks.generation_school import HORIZON, add_groups, fixture, reset, scope
 from komawari.db.engine import normalise_url
+from komawari.generation import job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 
@@ -42,7 +43,7 @@ COLUMNS = (
 
 def timed_run(engine: Engine) -> tuple[float, generation.RunResult]:
     start = time.perf_counter()
-    result = generation.run(engine, trigger=RunTrigger.CLI, scope=scope())
+    result = job.run(engine, trigger=RunTrigger.CLI, scope=scope())
     return time.perf_counter() - start, result
 
 
@@ -70,7 +71,7 @@ def timed_copy(url: str, engine: Engine) -> tuple[float, int]:
 def _proc(url: str, barrier: Any) -> None:
     engine = create_engine(url)
     barrier.wait()
-    generation.run(engine, trigger=RunTrigger.SCHEDULE, scope=scope())
+    job.run(engine, trigger=RunTrigger.SCHEDULE, scope=scope())
 
 
 def concurrent(url: str, n: int) -> float:
@@ -92,7 +93,7 @@ def peak_memory(url: str) -> int:
     code = (
         "import resource, sys; from benchmarks.generation import *;"
         " e = create_engine(sys.argv[1]);"
-        " generation.run(e, trigger=RunTrigger.CLI, scope=scope());"
+        " job.run(e, trigger=RunTrigger.CLI, scope=scope());"
         " print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     done = subprocess.run(
@@ -170,7 +171,7 @@ def main() -> None:
         out["rows"] = result.counts.created
         out["conflicted"] = result.counts.conflicted
         noop_start = time.perf_counter()
-        again = generation.run(engine, trigger=RunTrigger.CLI, scope=scope())
+        again = job.run(engine, trigger=RunTrigger.CLI, scope=scope())
         out["second_run_s"] = round(time.perf_counter() - noop_start, 4)
         out["second_run_rows"] = again.counts.created
         copy_times = []

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from komawari.generation import job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from tests.generation import workload
@@ -26,7 +27,7 @@ def _scope() -> generation.Scope:
 def _worker(url: str, barrier: Any, batch: int, use_lock: bool) -> None:
     engine = create_engine(url, poolclass=None)
     barrier.wait()
-    generation.run(
+    job.run(
         engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=batch, use_lock=use_lock
     )
     engine.dispose()
@@ -85,7 +86,7 @@ def test_16_threads_leave_exactly_one_run_s_rows(committed_engine: Engine) -> No
     with ThreadPoolExecutor(16) as pool:
         results = list(
             pool.map(
-                lambda _: generation.run(
+                lambda _: job.run(
                     committed_engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=25
                 ),
                 range(16),
@@ -97,9 +98,9 @@ def test_16_threads_leave_exactly_one_run_s_rows(committed_engine: Engine) -> No
 
 def test_running_again_and_again_changes_nothing(committed_engine: Engine) -> None:
     workload.build(committed_engine, series=100)
-    first = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+    first = job.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
     for _ in range(3):
-        again = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+        again = job.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
         assert again.counts.created == 0
         assert again.counts.series_done == 0
     assert first.counts.created == len(workload.expected(committed_engine))
@@ -108,7 +109,7 @@ def test_running_again_and_again_changes_nothing(committed_engine: Engine) -> No
 
 def _slow_worker(url: str) -> None:
     engine = create_engine(url)
-    generation.run(engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=5)
+    job.run(engine, trigger=RunTrigger.SCHEDULE, scope=_scope(), batch_size=5)
 
 
 def test_a_generator_killed_mid_run_leaves_a_consistent_database(
@@ -141,7 +142,7 @@ def test_a_generator_killed_mid_run_leaves_a_consistent_database(
             )
         ).scalar_one()
     assert bad == 0
-    again = generation.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
+    again = job.run(committed_engine, trigger=RunTrigger.CLI, scope=_scope())
     assert again.counts.skipped_existing == 0
     _assert_exactly_one_run(committed_engine)
     with committed_engine.connect() as conn:

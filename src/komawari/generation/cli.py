@@ -12,7 +12,7 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.cli.support import friendly
 from komawari.db.engine import ready_engine
-from komawari.generation import service
+from komawari.generation import job, service
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.parsing import parse_date
 
@@ -37,7 +37,7 @@ def generate(
 ) -> None:
     """Materialise the occurrences of ACTIVE series up to the horizon."""
     scope = service.Scope(branch_id=branch, series_id=series, through=_date(through))
-    result = service.run(ready_engine(), trigger=RunTrigger.CLI, scope=scope, actor=Actor.cli())
+    result = job.run(ready_engine(), trigger=RunTrigger.CLI, scope=scope, actor=Actor.cli())
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
         return

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, composite, mapped_column
 
 from komawari.db.base import Base, IdMixin, pg_enum
+from komawari.generation.counts import NAMES, RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
+
+
+def _count_column(name: str) -> MappedColumn[int]:
+    # Series are counted in an integer, rows in a bigint (as migration 0001 made them).
+    kind = Integer if name == "series_done" else BigInteger
+    return mapped_column(name, kind, nullable=False, server_default="0")
+
+
+def _counts_of(*values: int) -> RunCounts:
+    return RunCounts(**dict(zip(NAMES, values, strict=True)))
 
 
 class GenerationRun(IdMixin, Base):
@@ -24,13 +35,8 @@ class GenerationRun(IdMixin, Base):
     through_date: Mapped[date | None] = mapped_column(Date)
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column()
-    created: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped_existing: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped_duplicate: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped_closed: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped_paused: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    conflicted: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    series_done: Mapped[int] = mapped_column(Integer, server_default="0")
+    # One column per count, named as the count; read as one value: `run.counts`.
+    counts: Mapped[RunCounts] = composite(_counts_of, *(_count_column(name) for name in NAMES))
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)

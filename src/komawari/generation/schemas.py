@@ -6,26 +6,20 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 
 
-class RunResultRead(BaseModel):
+class RunResultRead(RunCounts):
     """What one run did: created, skipped and why, conflicts."""
 
     run_id: int
     status: str
     error: str | None = None
-    created: int
-    skipped_existing: int
-    skipped_duplicate: int
-    skipped_closed: int
-    skipped_paused: int
-    conflicted: int
-    series_done: int
 
 
-class RunRead(BaseModel):
-    """A recorded generation run."""
+class RunRead(RunCounts):
+    """A recorded generation run, with its counts."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -37,13 +31,6 @@ class RunRead(BaseModel):
     through_date: date | None
     started_at: datetime
     finished_at: datetime | None
-    created: int
-    skipped_existing: int
-    skipped_duplicate: int
-    skipped_closed: int
-    skipped_paused: int
-    conflicted: int
-    series_done: int
     error: str | None
     actor: str | None
 

@@ -1,5 +1,7 @@
-"""Generation: materialise the occurrences of ACTIVE series up to the horizon.
+"""Generation inside the caller's transaction: batches, a whole pass, and the run records.
 
+These functions take the session first, flush but never commit; the engine-level job
+that owns one transaction per batch and retries them is `generation/job.py`.
 Correctness rests on the database: the (series, original date) key and ON CONFLICT ON
 CONSTRAINT with that name. The schedule lock only saves duplicate effort and keeps the
 conflict verdicts of concurrent writers consistent; the rows left are the same without it.
@@ -7,53 +9,24 @@ conflict verdicts of concurrent writers consistent; the rows left are the same w
 
 from __future__ import annotations
 
-import logging
 import os
-import random
 import socket
-import time as _time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Engine, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from komawari.audit.service import SYSTEM, Actor
 from komawari.config import get_settings
-from komawari.db.engine import session_scope
 from komawari.generation import sql
+from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
 from komawari.sessions import reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
-
-log = logging.getLogger(__name__)
-
-RETRYABLE = {"40001", "40P01"}
-MAX_ATTEMPTS = 6
-T = TypeVar("T")
-
-
-@dataclass
-class Counts:
-    """What a run (or one batch) did."""
-
-    created: int = 0
-    skipped_existing: int = 0
-    skipped_duplicate: int = 0
-    skipped_closed: int = 0
-    skipped_paused: int = 0
-    conflicted: int = 0
-    series_done: int = 0
-
-    def add(self, other: Counts) -> None:
-        """Add another batch's counts to these."""
-        for key, value in asdict(other).items():
-            setattr(self, key, getattr(self, key) + value)
 
 
 @dataclass
@@ -62,7 +35,7 @@ class RunResult:
 
     run_id: int
     status: str
-    counts: Counts
+    counts: RunCounts
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,7 +44,7 @@ class RunResult:
             "run_id": self.run_id,
             "status": self.status,
             "error": self.error,
-            **asdict(self.counts),
+            **self.counts.model_dump(),
         }
 
 
@@ -102,24 +75,6 @@ class Scope:
         }
 
 
-def with_retry(func: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
-    """Call `func`, retrying serialization failures and deadlocks with a bounded backoff."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return func()
-        except DBAPIError as exc:
-            state = getattr(exc.orig, "sqlstate", None)
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-            # A lesson committed by a concurrent writer after this statement's snapshot
-            # (only possible without the schedule lock): the retry sees it and skips it.
-            lost_race = state == "23505" and constraint == "ux_class_sessions_unique_1on1"
-            if (state not in RETRYABLE and not lost_race) or attempt == attempts:
-                raise
-            log.warning("retrying after %s (attempt %d)", state, attempt)
-            _time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def generate_batch(
     session: Session,
     *,
@@ -128,7 +83,7 @@ def generate_batch(
     run_id: int,
     actor: Actor,
     use_lock: bool = True,
-) -> Counts:
+) -> RunCounts:
     """Materialise the pending occurrences of `series_ids` in the current transaction."""
     if use_lock:
         reevaluate.lock_schedule(session)
@@ -151,7 +106,7 @@ def generate_batch(
         )
     # Without the lock (only for tests proving the keys alone hold) verdicts are not
     # promised: rows of concurrent writers are invisible to each other's snapshots.
-    return Counts(
+    return RunCounts(
         created=int(row.created),
         skipped_existing=int(row.skipped_existing),
         skipped_duplicate=int(row.skipped_duplicate),
@@ -159,6 +114,11 @@ def generate_batch(
         conflicted=conflicted,
         series_done=int(row.series_done),
     )
+
+
+def generator_actor(run_id: int) -> Actor:
+    """Return the actor a run's audit events name: the generator, by run."""
+    return Actor("generator", f"run:{run_id}")
 
 
 def pending_series(session: Session, scope: Scope, *, after: int, limit: int) -> list[int]:
@@ -172,7 +132,10 @@ def paused_occurrences(session: Session, scope: Scope) -> int:
     return int(session.execute(text(sql.PAUSED_SQL), scope.params()).scalar_one())
 
 
-def _start_run(session: Session, trigger: RunTrigger, scope: Scope, actor: Actor) -> GenerationRun:
+def start_run(
+    session: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor
+) -> GenerationRun:
+    """Record a run as running, with the host and pid that make its liveness checkable."""
     run = GenerationRun(
         trigger=trigger,
         branch_id=scope.branch_id,
@@ -187,14 +150,21 @@ def _start_run(session: Session, trigger: RunTrigger, scope: Scope, actor: Actor
     return run
 
 
-def _finish(
-    session: Session, run_id: int, status: RunStatus, counts: Counts, error: str | None = None
-) -> None:
+def finish_run(
+    session: Session,
+    *,
+    run_id: int,
+    status: RunStatus,
+    counts: RunCounts,
+    error: str | None = None,
+) -> RunResult:
+    """Record how a run ended and what it did; return that as a result."""
     session.execute(
         update(GenerationRun)
         .where(GenerationRun.id == run_id)
-        .values(status=status, finished_at=datetime.now(UTC), error=error, **asdict(counts))
+        .values(status=status, finished_at=datetime.now(UTC), error=error, **counts.model_dump())
     )
+    return RunResult(run_id, status.value, counts, error)
 
 
 def generate_in(
@@ -203,110 +173,22 @@ def generate_in(
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
     scope = scope.pinned()
     reevaluate.lock_schedule(session)
-    run = _start_run(session, trigger, scope, actor)
-    counts = Counts()
+    run = start_run(session, trigger=trigger, scope=scope, actor=actor)
+    counts = RunCounts()
     after = 0
     while ids := pending_series(
         session, scope, after=after, limit=get_settings().generation_batch_size
     ):
-        counts.add(
-            generate_batch(
-                session,
-                series_ids=ids,
-                scope=scope,
-                run_id=run.id,
-                actor=Actor("generator", f"run:{run.id}"),
-            )
+        counts += generate_batch(
+            session,
+            series_ids=ids,
+            scope=scope,
+            run_id=run.id,
+            actor=generator_actor(run.id),
         )
         after = ids[-1]
-    counts.skipped_paused = paused_occurrences(session, scope)
-    _finish(session, run.id, RunStatus.SUCCEEDED, counts)
-    return RunResult(run.id, RunStatus.SUCCEEDED.value, counts)
-
-
-def run(
-    engine: Engine,
-    *,
-    trigger: RunTrigger,
-    scope: Scope | None = None,
-    actor: Actor = SYSTEM,
-    batch_size: int | None = None,
-    use_lock: bool = True,
-) -> RunResult:
-    """Run generation in batches, each its own transaction; record the run."""
-    scope = (scope or Scope()).pinned()
-    size = batch_size or get_settings().generation_batch_size
-    with session_scope(engine) as s:
-        mark_abandoned(s)
-        run_id = _start_run(s, trigger, scope, actor).id
-    counts = Counts()
-    gen_actor = Actor("generator", f"run:{run_id}")
-    after = 0
-    try:
-        while True:
-
-            def one_batch(after: int = after) -> tuple[list[int], Counts]:
-                with session_scope(engine) as s:
-                    if use_lock:
-                        reevaluate.lock_schedule(s)
-                    ids = pending_series(s, scope, after=after, limit=size)
-                    if not ids:
-                        return ids, Counts()
-                    return ids, generate_batch(
-                        s,
-                        series_ids=ids,
-                        scope=scope,
-                        run_id=run_id,
-                        actor=gen_actor,
-                        use_lock=use_lock,
-                    )
-
-            ids, batch = with_retry(one_batch)
-            if not ids:
-                break
-            counts.add(batch)
-            after = ids[-1]
-        with session_scope(engine) as s:
-            counts.skipped_paused = paused_occurrences(s, scope)
-            _finish(s, run_id, RunStatus.SUCCEEDED, counts)
-        return RunResult(run_id, RunStatus.SUCCEEDED.value, counts)
-    except Exception as exc:
-        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        with session_scope(engine) as s:
-            _finish(s, run_id, RunStatus.FAILED, counts, error=message[:2000])
-        raise
-
-
-def mark_abandoned(session: Session) -> int:
-    """Mark as abandoned the runs of this host whose process is gone (killed mid-run)."""
-    host = socket.gethostname()
-    stale = session.execute(
-        select(GenerationRun.id, GenerationRun.pid).where(
-            GenerationRun.status == RunStatus.RUNNING, GenerationRun.host == host
-        )
-    ).all()
-    dead = [run_id for run_id, pid in stale if pid is None or not _alive(pid)]
-    if dead:
-        session.execute(
-            update(GenerationRun)
-            .where(GenerationRun.id.in_(dead))
-            .values(
-                status=RunStatus.ABANDONED,
-                finished_at=datetime.now(UTC),
-                error="the process ended before the run finished",
-            )
-        )
-    return len(dead)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - another user's live process
-        return True
-    return True
+    counts += RunCounts(skipped_paused=paused_occurrences(session, scope))
+    return finish_run(session, run_id=run.id, status=RunStatus.SUCCEEDED, counts=counts)
 
 
 def runs_of(

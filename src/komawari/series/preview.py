@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from komawari.audit.service import Actor
+from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunTrigger
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
@@ -29,24 +30,13 @@ class WouldBeSession(BaseModel):
     conflicts_with: list[ConflictRef]
 
 
-class DryRunCounts(BaseModel):
-    """What the generation run would have done."""
-
-    created: int
-    skipped_existing: int
-    skipped_duplicate: int
-    skipped_closed: int
-    skipped_paused: int
-    conflicted: int
-
-
 class SeriesDryRun(BaseModel):
     """What creating the series would do; nothing was written."""
 
     dry_run: Literal[True] = True
     series: SeriesCreate
     sessions: list[WouldBeSession]
-    counts: DryRunCounts | None
+    counts: RunCounts | None
 
 
 def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> SeriesDryRun:
@@ -80,9 +70,7 @@ def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> Serie
             )
             for r in rows
         ]
-        counts = (
-            DryRunCounts.model_validate(result.counts, from_attributes=True) if result else None
-        )
+        counts = result.counts if result else None
     finally:
         savepoint.rollback()
     return SeriesDryRun(series=series_in, sessions=sessions, counts=counts)

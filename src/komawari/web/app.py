@@ -81,13 +81,13 @@ def _install_pages(app: FastAPI) -> None:
 
 async def _periodic_generation(engine: Engine, minutes: int) -> None:
     from komawari.audit.service import Actor
-    from komawari.generation import service as generation
+    from komawari.generation import job
     from komawari.generation.enums import RunTrigger
 
     while True:
         try:
             await asyncio.to_thread(
-                generation.run,
+                job.run,
                 engine,
                 trigger=RunTrigger.SCHEDULE,
                 actor=Actor("generator", "schedule"),
