@@ -41,7 +41,9 @@ def test_the_compiled_catalogs_are_the_current_translations() -> None:
             continue
         folder = i18n.LOCALE_DIR / locale / "LC_MESSAGES"
         with (folder / "messages.po").open("rb") as f:
-            po = {m.id: m.string for m in read_po(f) if m.id}
+            catalog = read_po(f)
+        assert not [m.id for m in catalog if m.id and m.fuzzy], f"{locale}: fuzzy translations"
+        po = {m.id: m.string for m in catalog if m.id}
         with (folder / "messages.mo").open("rb") as f:
             mo = {m.id: m.string for m in read_mo(f) if m.id}
         assert mo == po, f"{locale}: run python3 dev.py i18n to compile the catalog"

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import any_, literal, select
 from sqlalchemy.orm import Session
 
+from komawari.audit import service as audit
 from komawari.branches.models import Branch, BranchClosure
 from komawari.people.models import Room, Student, Teacher
 from komawari.series.models import ClassSeries
@@ -218,6 +219,28 @@ def week(
         )
         if r.status != SessionStatus.CANCELLED
     ]
+    lessons = list(_lessons(session, ids).values())
+    columns = [grid.Column(monday + timedelta(days=i), "") for i in range(7)]
+    blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
+    return WeekView(
+        owner_kind, owner_id, owner.name, monday, grid.build(columns, blocks), len(lessons)
+    )
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One lesson with its names, its clashes from both sides, and its last changes."""
+
+    lesson: WeekLesson
+    branch_id: int
+    teacher_id: int
+    cancel_reason: str | None
+    clashes_with: list[WeekLesson]
+    clashed_by: list[WeekLesson]
+    re_evaluated: list[tuple[WeekLesson, str]]
+
+
+def _lessons(session: Session, ids: list[int]) -> dict[int, WeekLesson]:
     rows = session.execute(
         select(
             ClassSession.id,
@@ -238,24 +261,58 @@ def week(
         .outerjoin(Room, Room.id == ClassSession.room_id)
         .where(ClassSession.id.in_(ids))
     ).all()
-    lessons = [
-        WeekLesson(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            row[9],
-            conflicts=len(row[10] or []),
+    return {
+        r[0]: WeekLesson(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            conflicts=len(r[10] or []),
         )
-        for row in rows
-    ]
-    columns = [grid.Column(monday + timedelta(days=i), "") for i in range(7)]
-    blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
-    return WeekView(
-        owner_kind, owner_id, owner.name, monday, grid.build(columns, blocks), len(lessons)
+        for r in rows
+    }
+
+
+def session_view(session: Session, session_id: int) -> SessionView:
+    """Return a lesson as its page shows it (NotFound when it does not exist)."""
+    row = session.get(ClassSession, session_id)
+    if row is None:
+        from komawari.errors import NotFound
+
+        raise NotFound(f"session {session_id} does not exist")
+    blocked = list(
+        session.scalars(
+            select(ClassSession.id).where(
+                ClassSession.date.between(
+                    row.date - timedelta(days=2), row.date + timedelta(days=2)
+                ),
+                literal(session_id) == any_(ClassSession.conflicts_with),
+            )
+        )
+    )
+    last = next(
+        (
+            e
+            for e in audit.events(session, subject_type="session", subject_id=session_id, limit=5)
+            if "re_evaluated" in e.details
+        ),
+        None,
+    )
+    changed = {int(k): str(v) for k, v in (last.details["re_evaluated"] if last else {}).items()}
+    changed.pop(session_id, None)
+    named = _lessons(session, [session_id, *row.conflicts_with, *blocked, *changed])
+    return SessionView(
+        lesson=named[session_id],
+        branch_id=row.branch_id,
+        teacher_id=row.teacher_id,
+        cancel_reason=row.cancel_reason,
+        clashes_with=[named[i] for i in row.conflicts_with if i in named],
+        clashed_by=[named[i] for i in blocked if i in named],
+        re_evaluated=[(named[i], status) for i, status in changed.items() if i in named],
     )

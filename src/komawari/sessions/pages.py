@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from komawari.auth import service as auth
 from komawari.auth.enums import Role
 from komawari.branches import service as branches
+from komawari.errors import InvalidInput, NotFound
 from komawari.sessions import day_page
+from komawari.sessions import service as sessions
+from komawari.sessions.schemas import SessionCancel
+from komawari.web import forms
 from komawari.web.deps import Db, Id
-from komawari.web.pages import PageCaller, UserPage
+from komawari.web.pages import CsrfChecked, PageCaller, UserPage
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,3 +98,48 @@ def student_week(
         branch_ids=None if who.is_admin else sorted(who.branch_ids),
     )
     return page.render("week.html", view=view, today=_today())
+
+
+@router.get("/sessions/{session_id}")
+def session_detail(session_id: Id, page: UserPage, who: PageCaller, db: Db) -> Response:
+    """Show a lesson, its clashes from both sides, and (staff) the form to cancel it."""
+    view = day_page.session_view(db, session_id)
+    if who.role == Role.TEACHER:
+        if view.teacher_id != who.teacher_id:
+            raise NotFound(f"session {session_id} does not exist")
+    else:
+        auth.check_read(who, view.branch_id, f"session {session_id}")
+    return page.render(
+        "session_detail.html",
+        view=view,
+        done=page.request.query_params.get("done"),
+        may_write=who.role != Role.TEACHER,
+    )
+
+
+@router.post("/sessions/{session_id}/cancel", dependencies=[CsrfChecked])
+def session_cancel(
+    session_id: Id,
+    page: UserPage,
+    who: PageCaller,
+    db: Db,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Cancel a lesson with a reason; the page then shows the clashes this resolved."""
+    view = day_page.session_view(db, session_id)
+    auth.check_read(who, view.branch_id, f"session {session_id}")
+    auth.check_write(who, view.branch_id)
+    try:
+        SessionCancel.model_validate({"reason": reason})
+        sessions.cancel(db, session_id, reason=reason, actor=who.actor)
+    except (ValidationError, InvalidInput) as exc:
+        return page.render(
+            "session_detail.html",
+            422,
+            view=view,
+            done=None,
+            may_write=True,
+            errors=forms.errors(exc),
+            reason=reason,
+        )
+    return RedirectResponse(f"/sessions/{session_id}?done=cancel", status_code=303)

@@ -1,0 +1,176 @@
+"""Series as people read them: with names instead of ids, for the pages' lists and forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased
+
+from komawari.audit import service as audit
+from komawari.audit.models import AuditEvent
+from komawari.branches.models import Branch
+from komawari.people.models import Room, Student, Teacher
+from komawari.scheduling.weekdays import from_mask
+from komawari.series.enums import SeriesKind, SeriesStatus
+from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """One series with the names it is shown by."""
+
+    id: int
+    branch_id: int
+    branch_name: str
+    teacher_id: int
+    teacher_name: str
+    kind: SeriesKind
+    student_id: int | None
+    party: str
+    room_name: str | None
+    weekdays: tuple[int, ...]
+    start_time: time
+    end_time: time
+    first_date: date
+    last_date: date | None
+    interval_weeks: int
+    status: SeriesStatus
+    status_reason: str | None
+
+
+def _query() -> Select[ClassSeries, str, str, str, str]:
+    st = aliased(Student)
+    return (
+        select(ClassSeries, Branch.name, Teacher.name, st.name, Room.name)
+        .join(Branch, Branch.id == ClassSeries.branch_id)
+        .join(Teacher, Teacher.id == ClassSeries.teacher_id)
+        .outerjoin(st, st.id == ClassSeries.student_id)
+        .outerjoin(Room, Room.id == ClassSeries.room_id)
+    )
+
+
+def _row(
+    s: ClassSeries, branch: str, teacher: str, student: str | None, room: str | None
+) -> SeriesRow:
+    return SeriesRow(
+        id=s.id,
+        branch_id=s.branch_id,
+        branch_name=branch,
+        teacher_id=s.teacher_id,
+        teacher_name=teacher,
+        kind=s.kind,
+        student_id=s.student_id,
+        party=student or s.title or "",
+        room_name=room,
+        weekdays=tuple(from_mask(s.weekdays)),
+        start_time=s.start_time,
+        end_time=s.end_time,
+        first_date=s.first_date,
+        last_date=s.last_date,
+        interval_weeks=s.interval_weeks,
+        status=s.status,
+        status_reason=s.status_reason,
+    )
+
+
+def rows(
+    session: Session,
+    *,
+    branch_ids: list[int] | None,
+    teacher_id: int | None = None,
+    student_id: int | None = None,
+    status: SeriesStatus | None = None,
+    limit: int = 200,
+) -> list[SeriesRow]:
+    """List series by branch, start time and teacher, filtered; with names."""
+    query = _query().order_by(Branch.name, ClassSeries.start_time, Teacher.name, ClassSeries.id)
+    if branch_ids is not None:
+        query = query.where(ClassSeries.branch_id.in_(branch_ids))
+    if teacher_id is not None:
+        query = query.where(ClassSeries.teacher_id == teacher_id)
+    if student_id is not None:
+        enrolled = select(SeriesEnrolment.series_id).where(SeriesEnrolment.student_id == student_id)
+        query = query.where((ClassSeries.student_id == student_id) | ClassSeries.id.in_(enrolled))
+    if status is not None:
+        query = query.where(ClassSeries.status == status)
+    return [_row(*r) for r in session.execute(query.limit(limit))]
+
+
+def one(session: Session, series_id: int) -> SeriesRow | None:
+    """Return one series with its names (None when it does not exist)."""
+    found = session.execute(_query().where(ClassSeries.id == series_id)).first()
+    return _row(*found) if found else None
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    """One session of a series, for its detail page."""
+
+    id: int
+    date: date
+    start_time: time
+    end_time: time
+    status: SessionStatus
+    cancel_reason: str | None
+    conflicts: int
+
+
+def sessions_of(
+    session: Session, series_id: int, *, since: date, limit: int = 120
+) -> list[SessionLine]:
+    """Return a series' sessions from `since` on, in date order."""
+    found = session.execute(
+        select(
+            ClassSession.id,
+            ClassSession.date,
+            ClassSession.start_time,
+            ClassSession.end_time,
+            ClassSession.status,
+            ClassSession.cancel_reason,
+            ClassSession.conflicts_with,
+        )
+        .where(ClassSession.series_id == series_id, ClassSession.date >= since)
+        .order_by(ClassSession.date, ClassSession.start_time)
+        .limit(limit)
+    )
+    return [SessionLine(*r[:6], conflicts=len(r[6] or [])) for r in found]
+
+
+def history(session: Session, series_id: int, *, limit: int = 50) -> list[AuditEvent]:
+    """Return the audit events of a series, newest first."""
+    return audit.events(session, series_id=series_id, limit=limit)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a series form offers: branches, teachers, students, rooms (by name)."""
+
+    branches: list[tuple[int, str]]
+    teachers: list[tuple[int, str]]
+    students: list[tuple[int, str]]
+    rooms: list[tuple[int, int, str]]
+
+
+def choices(session: Session, *, branch_ids: list[int] | None) -> Choices:
+    """Return the options of a series form, for the caller's branches."""
+    branches = select(Branch.id, Branch.name).order_by(Branch.name)
+    rooms = select(Room.id, Room.branch_id, Room.name).order_by(Room.name)
+    if branch_ids is not None:
+        branches = branches.where(Branch.id.in_(branch_ids))
+        rooms = rooms.where(Room.branch_id.in_(branch_ids))
+    return Choices(
+        branches=[(i, n) for i, n in session.execute(branches)],
+        teachers=[
+            (i, n)
+            for i, n in session.execute(select(Teacher.id, Teacher.name).order_by(Teacher.name))
+        ],
+        students=[
+            (i, n)
+            for i, n in session.execute(select(Student.id, Student.name).order_by(Student.name))
+        ],
+        rooms=[(i, b, n) for i, b, n in session.execute(rooms)],
+    )
