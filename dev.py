@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,24 @@ def setup() -> None:
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(digest)
+
+
+def ensure_browser() -> None:
+    """Install Debian's chromium and a Japanese font for the browser tests, when missing."""
+    if shutil.which("chromium"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        print(
+            "Debian's chromium is not installed; the browser tests will be skipped "
+            "(as root: apt-get install chromium fonts-ipafont-gothic)",
+            file=sys.stderr,
+        )
+        return
+    print("installing Debian's chromium for the browser tests ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    apt = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+    subprocess.run([*apt, "chromium", "fonts-ipafont-gothic"], check=False, env=env)
 
 
 def run(*args: str) -> int:
@@ -95,6 +114,7 @@ def main(argv: list[str]) -> int:
     if task == "demo":
         return run("komawari", "demo", *rest)
     if task == "test":
+        ensure_browser()
         return run("pytest", *rest)
     if task == "lint":
         return run("ruff", "check", ".") or run("ruff", "format", "--check", ".") or run("mypy")

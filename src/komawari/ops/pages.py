@@ -1,0 +1,44 @@
+"""The operator's page (admins): the doctor's findings, the last generation runs, what
+generation skipped as already existing, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from komawari.audit import service as audit
+from komawari.auth import service as auth
+from komawari.generation import service as generation
+from komawari.ops import doctor
+from komawari.web import charts
+from komawari.web.deps import Db
+from komawari.web.pages import PageCaller, UserPage
+
+router = APIRouter(include_in_schema=False)
+WEEKS = 8
+
+
+@router.get("/operator")
+def operator(
+    page: UserPage,
+    who: PageCaller,
+    db: Db,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
+    subject: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+) -> Response:
+    """Show what an operator checks first, and the audit log with filters."""
+    auth.require_admin(who)
+    now = datetime.now(UTC)
+    first = (now - timedelta(weeks=WEEKS)).date()
+    skipped = audit.skipped_report(db, since=now - timedelta(weeks=WEEKS), limit=0)
+    return page.render(
+        "operator.html",
+        diagnosis=doctor.diagnose(db, top=10),
+        runs=generation.runs_of(db, limit=15),
+        chart=charts.daily_bars(skipped.per_day, first=first, days=WEEKS * 7 + 1),
+        events=audit.events(db, action=action, subject_type=subject, limit=100),
+        filters={"action": action or "", "subject": subject or ""},
+    )

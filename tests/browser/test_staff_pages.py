@@ -1,0 +1,175 @@
+"""A member of staff's day, in a real browser: sign in, read the day, make a series after
+seeing its preview, meet the duplicate, cancel a clash away, read it all in Japanese."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from komawari.auth.enums import Role
+from komawari.branches.models import Branch
+from komawari.db.engine import session_scope
+from komawari.series.models import ClassSeries
+from komawari.web.cli import DEMO_PASSWORD, DEMO_USER
+from tests.browser.conftest import axe_violations, shot
+from tests.web.pages import PASSWORD, make_user
+
+
+def _sign_in(page: Any, site: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{site}/sign-in")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _next(weekday: int) -> date:
+    today = date.today()
+    return today + timedelta(days=(weekday - today.isoweekday()) % 7 + 7)
+
+
+def _series_count(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return s.scalar(select(func.count()).select_from(ClassSeries)) or 0
+
+
+def test_staff_read_the_day_preview_a_series_meet_its_duplicate_and_cancel_a_clash(
+    page: Any, site: str, demo_school: Engine
+) -> None:
+    _sign_in(page, site)
+    assert re.search(r"/branches/\d+/day$", page.url), page.url
+    assert page.locator("h1").inner_text().startswith("Shibuya")
+    thursday = _next(4)
+    page.goto(f"{page.url}?date={thursday}")
+    assert page.locator("article.lesson").count() >= 1
+    shot(page, "day-en-desktop")
+    assert axe_violations(page) == []
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "day-en-375")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # A new series: its lessons appear in the preview before anything is saved.
+    page.goto(f"{site}/series/new")
+    page.select_option("#teacher_id", label="Sato Sensei")
+    page.select_option("#student_id", label="Aoi")
+    page.check("input[name=weekdays][value=thu]")
+    page.fill("#start_time", "21:00")
+    page.fill("#end_time", "22:00")
+    page.fill("#first_date", thursday.isoformat())
+    page.locator("#first_date").dispatch_event("change")
+    page.wait_for_selector("#preview-sessions tbody tr")
+    assert page.locator("#preview-sessions tbody tr").count() >= 7
+    before = _series_count(demo_school)
+    shot(page, "series-form-preview")
+    assert axe_violations(page) == []
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/series/\d+\?created=1$"))
+    first_url = page.url.split("?")[0]
+    assert _series_count(demo_school) == before + 1
+
+    # The same series again: refused, naming the existing one with a working link.
+    page.go_back()
+    page.wait_for_load_state()
+    page.goto(f"{site}/series/new")
+    page.select_option("#teacher_id", label="Sato Sensei")
+    page.select_option("#student_id", label="Aoi")
+    page.check("input[name=weekdays][value=thu]")
+    page.fill("#start_time", "21:00")
+    page.fill("#end_time", "22:00")
+    page.fill("#first_date", thursday.isoformat())
+    page.click("button.primary")
+    page.wait_for_selector("#duplicate")
+    link = page.locator("#duplicate a")
+    assert link.get_attribute("href") == first_url.removeprefix(site)
+    link.click()
+    page.wait_for_url(first_url)
+    assert _series_count(demo_school) == before + 1
+
+    # A clashing series for another student: its lessons are CONFLICTED with Aoi's.
+    page.goto(f"{site}/series/new")
+    page.select_option("#teacher_id", label="Sato Sensei")
+    page.select_option("#student_id", label="Mei")
+    page.check("input[name=weekdays][value=thu]")
+    page.fill("#start_time", "21:30")
+    page.fill("#end_time", "22:30")
+    page.fill("#first_date", thursday.isoformat())
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/series/\d+\?created=1$"))
+    page.goto(first_url)
+    page.click("#series-sessions tbody tr:first-child a")
+    page.wait_for_selector("#clashes")
+    partner = page.locator("#clashes a").first.get_attribute("href")
+    page.fill("#reason", "teacher's training day")
+    page.click("#cancel-form button")
+    page.wait_for_selector("#re-evaluated")
+    assert page.locator(f"#re-evaluated a[href='{partner}']").count() == 1
+    assert "Confirmed" in page.locator("#re-evaluated").inner_text()
+    page.goto(f"{site}{partner}")
+    assert "Confirmed" in page.locator("#status").inner_text()
+
+
+def test_the_pages_switch_to_japanese(page: Any, site: str, demo_school: Engine) -> None:
+    _sign_in(page, site)
+    page.click("button[name=locale][value=ja]")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "ja"
+    assert "時間割" in page.locator("header").inner_text()
+    page.goto(f"{page.url.split('?')[0]}?date={_next(4)}")
+    shot(page, "day-ja-desktop")
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "day-ja-375")
+    assert axe_violations(page) == []
+
+
+def test_staff_of_one_branch_meet_404_for_another_and_403_for_writing_there(
+    page: Any, site: str, demo_school: Engine
+) -> None:
+    with session_scope(demo_school) as s:
+        shibuya, yokohama = s.scalars(select(Branch.id).order_by(Branch.id)).all()
+        theirs = s.scalar(select(ClassSeries.id).where(ClassSeries.branch_id == yokohama))
+    make_user(demo_school, "shibuya-office", Role.STAFF, branch_ids=[shibuya])
+    _sign_in(page, site, "shibuya-office", PASSWORD)
+    assert page.goto(f"{site}/branches/{yokohama}/day").status == 404
+    assert page.goto(f"{site}/series/{theirs}").status == 404
+    page.goto(f"{site}/series/new")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    before = _series_count(demo_school)
+    answer = page.request.post(
+        f"{site}/series",
+        form={"csrf_token": token, "branch_id": str(yokohama), "teacher_id": "1",
+              "student_id": "1", "weekdays": "mon", "start_time": "09:00",
+              "end_time": "10:00", "first_date": _next(1).isoformat()},
+    )  # fmt: skip
+    assert answer.status == 403
+    assert _series_count(demo_school) == before
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(
+    page: Any, site: str, demo_school: Engine
+) -> None:
+    _sign_in(page, site)
+    page.goto(f"{site}/series/new")
+    page.select_option("#teacher_id", label="Sato Sensei")
+    page.select_option("#student_id", label="Aoi")
+    page.check("input[name=weekdays][value=sun]")
+    page.fill("#start_time", "09:00")
+    page.fill("#end_time", "10:00")
+    page.fill("#first_date", _next(7).isoformat())
+    page.evaluate("document.querySelector('#series-form input[name=csrf_token]').remove()")
+    before = _series_count(demo_school)
+    with page.expect_response(lambda r: r.url.endswith("/series")) as posted:
+        page.click("button.primary")
+    assert posted.value.status == 403
+    assert _series_count(demo_school) == before
+
+
+def test_the_operator_page_reads_cleanly(page: Any, site: str, demo_school: Engine) -> None:
+    _sign_in(page, site)
+    page.goto(f"{site}/operator")
+    assert page.locator("#doctor").count() == 1
+    assert page.locator("#skipped svg rect").count() == 57
+    shot(page, "operator")
+    assert axe_violations(page) == []
