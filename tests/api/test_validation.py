@@ -183,6 +183,24 @@ def test_a_nul_byte_is_refused_not_a_500(client: TestClient, world: World) -> No
     assert response.headers["content-type"] == PROBLEM
 
 
+def test_a_time_given_as_a_number_is_422_not_a_500(client: TestClient, world: World) -> None:
+    """Found by schemathesis: 0 parsed as an aware time, compared with a naive one."""
+    response = client.post(
+        "/api/class-sessions",
+        json={
+            "branch_id": world.branch_a,
+            "teacher_id": world.teacher_1,
+            "student_id": world.student_1,
+            "date": "2026-12-03",
+            "start_time": 0,
+            "end_time": "00:00",
+        },
+        headers=bearer(world.admin),
+    )
+    assert response.status_code == 422
+    assert _fields(response) == {"start_time"}
+
+
 def test_a_body_over_a_megabyte_is_refused_as_a_problem(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/teachers",

@@ -102,7 +102,7 @@ def test_pause_keeps_future_sessions_unless_asked_and_generates_no_more(db: Sess
 
 def test_pause_can_cancel_the_future_sessions(db: Session) -> None:
     sid = _create(db)
-    cancelled = lifecycle.pause(
+    _, cancelled = lifecycle.pause(
         db, sid, actor=ACTOR, cancel_future=True, now=datetime(2026, 12, 10, tzinfo=UTC)
     )
     assert _live(db, sid) == [date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 7)]
@@ -122,7 +122,7 @@ def test_resume_starts_from_today_and_never_backfills(db: Session) -> None:
 
 def test_shortening_cancels_the_sessions_after_the_new_last_date(db: Session) -> None:
     sid = _create(db)
-    cancelled = lifecycle.end(
+    _, cancelled = lifecycle.end(
         db, sid, last_date=date(2026, 12, 7), actor=ACTOR, reason="moving away", now=NOW
     )
     assert _live(db, sid) == [date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 7)]
@@ -154,7 +154,7 @@ def test_extend_generates_at_once_and_never_recreates_cancelled_or_moved(db: Ses
     sessions.move(
         db, by_date[date(2026, 12, 7)].id, actor=ACTOR, move_in=SessionMove(date=date(2026, 12, 8))
     )
-    result = lifecycle.extend(db, sid, last_date=date(2026, 12, 17), actor=ACTOR, now=NOW)
+    _, result = lifecycle.extend(db, sid, last_date=date(2026, 12, 17), actor=ACTOR, now=NOW)
     assert result.counts.created == 2  # 14th and 17th only
     generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=NOW), actor=ACTOR)
     rows = db.scalars(select(ClassSession).where(ClassSession.series_id == sid)).all()

@@ -15,8 +15,8 @@ from komawari.audit.schemas import (
     SeriesCount,
     SkippedReportRead,
 )
-from komawari.auth import service as auth
-from komawari.web.deps import Caller, Cursor, Db, Limit, OptId, id_after, next_id_cursor
+from komawari.auth.dependencies import VisibleBranchIds
+from komawari.web.deps import Cursor, Db, Limit, OptId, id_after, next_id_cursor
 from komawari.web.routing import api_router
 
 router = api_router("/audit", "audit")
@@ -31,11 +31,10 @@ def _since(value: dt.datetime | None) -> dt.datetime | None:
 @router.get("/events", summary="Audit events, newest first")
 def events(
     db: Db,
-    who: Caller,
+    branch_ids: VisibleBranchIds,
     action: Text = None,
     subject_type: Text = None,
     subject_id: OptId = None,
-    branch_id: OptId = None,
     series_id: OptId = None,
     since: Since = None,
     cursor: Cursor = None,
@@ -47,7 +46,7 @@ def events(
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,
-        branch_ids=auth.branch_filter(who, branch_id),
+        branch_ids=branch_ids,
         series_id=series_id,
         since=_since(since),
         before_id=id_after(cursor) or None,
@@ -59,11 +58,11 @@ def events(
 
 @router.get("/skipped", summary="Occurrences skipped because they already existed")
 def skipped(
-    db: Db, who: Caller, since: Since = None, branch_id: OptId = None, limit: Limit = 200
+    db: Db, branch_ids: VisibleBranchIds, since: Since = None, limit: Limit = 200
 ) -> SkippedReportRead:
     """Count per day and per series the occurrences generation found already there."""
     report = audit_service.skipped_report(
-        db, since=_since(since), branch_ids=auth.branch_filter(who, branch_id), limit=limit
+        db, since=_since(since), branch_ids=branch_ids, limit=limit
     )
     return SkippedReportRead(
         total=report.total,

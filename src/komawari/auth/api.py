@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from komawari.auth import feeds
-from komawari.auth.enums import Role
-from komawari.auth.schemas import FeedRead, FeedRotate, MeRead
-from komawari.errors import Forbidden
+from komawari.auth.dependencies import FeedRotation, Me
+from komawari.auth.schemas import FeedRead, MeRead
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
@@ -13,7 +12,7 @@ router = api_router("", "auth")
 
 
 @router.get("/me", summary="Who this token is")
-def me(who: Caller) -> MeRead:
+def me(who: Me) -> MeRead:
     """Return the caller: user, role, branches and token."""
     return MeRead(
         user_id=who.user_id,
@@ -26,15 +25,12 @@ def me(who: Caller) -> MeRead:
 
 
 @router.post("/calendar-feeds", status_code=201, summary="Create or rotate a feed key")
-def rotate_feed(body: FeedRotate, db: Db, who: Caller) -> FeedRead:
+def rotate_feed(feed: FeedRotation, db: Db, who: Caller) -> FeedRead:
     """Give a calendar feed a new secret key (admin; a teacher for its own feed)."""
-    own = who.role == Role.TEACHER and body.owner_type == "teacher"
-    if not who.is_admin and not (own and body.owner_id == who.teacher_id):
-        raise Forbidden("only an admin (or the teacher, for their own feed) may rotate a feed")
-    key = feeds.rotate(db, owner_type=body.owner_type, owner_id=body.owner_id, actor=who.actor)
+    key = feeds.rotate(db, owner_type=feed.owner_type, owner_id=feed.owner_id, actor=who.actor)
     return FeedRead(
-        owner_type=body.owner_type,
-        owner_id=body.owner_id,
+        owner_type=feed.owner_type,
+        owner_id=feed.owner_id,
         key=key,
-        url=feeds.feed_path(body.owner_type, body.owner_id, key),
+        url=feeds.feed_path(feed.owner_type, feed.owner_id, key),
     )

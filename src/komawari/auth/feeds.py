@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.auth import policy
 from komawari.auth.models import CalendarFeed
 from komawari.auth.service import hash_secret, new_secret
 from komawari.errors import InvalidInput, NotFound
@@ -62,7 +62,7 @@ def check(session: Session, *, owner_type: OwnerType, owner_id: int, key: str | 
             CalendarFeed.owner_type == owner_type, CalendarFeed.owner_id == owner_id
         )
     )
-    if stored is None or not key or not hmac.compare_digest(stored, hash_secret(key)):
+    if not policy.feed_key_matches(stored, hash_secret(key) if key else None):
         raise NotFound(
             f"no calendar feed for {owner_type} {owner_id} with this key; "
             "the key may have been rotated: ask for the new feed URL"

@@ -1,4 +1,4 @@
-"""Users, roles, API tokens (hashed at rest) and who may see or change which branch.
+"""Users, roles and API tokens (hashed at rest); who may do what is `policy.py`.
 
 A token is a high-entropy secret shown once; only its SHA-256 is stored, so a lookup is
 one indexed equality. Passwords (for people, not for the API) use argon2.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -20,8 +19,9 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.auth.enums import Role
 from komawari.auth.models import ApiToken, User, UserBranch
+from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
-from komawari.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from komawari.errors import InvalidInput, NotFound, Unauthorized
 from komawari.people.models import Teacher
 
 TOKEN_PREFIX = "kmw_"  # noqa: S105 - a marker, not a secret
@@ -36,37 +36,6 @@ def hash_secret(secret: str) -> str:
 def new_secret(prefix: str = TOKEN_PREFIX) -> str:
     """Return a fresh secret with 256 bits of entropy."""
     return prefix + secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of an API request: a user, their role, branches and token."""
-
-    user_id: int
-    username: str
-    role: Role
-    token_id: int
-    branch_ids: frozenset[int]
-    teacher_id: int | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        """Tell whether the caller may do everything."""
-        return self.role == Role.ADMIN
-
-    @property
-    def actor(self) -> Actor:
-        """Return the audit actor of this caller (user and token)."""
-        return Actor(
-            "token",
-            f"user:{self.username} token:{self.token_id}",
-            extra={"user_id": self.user_id, "token_id": self.token_id},
-        )
-
-    @property
-    def scope(self) -> str:
-        """Return the scope of this caller's idempotency keys."""
-        return f"user:{self.user_id}"
 
 
 def get_user(session: Session, username: str) -> User | None:
@@ -264,51 +233,3 @@ def authenticate(session: Session, secret: str | None) -> Principal:
         branch_ids=frozenset(user_branch_ids(session, user.id)),
         teacher_id=user.teacher_id,
     )
-
-
-# Branch scoping: another branch's data is 404 (reads), its writes 403.
-
-
-def can_read(who: Principal, branch_id: int | None) -> bool:
-    """Tell whether the caller may see data of `branch_id` (None: school-wide)."""
-    if who.is_admin:
-        return True
-    return who.role == Role.STAFF and branch_id is not None and branch_id in who.branch_ids
-
-
-def check_read(who: Principal, branch_id: int | None, what: str) -> None:
-    """Raise NotFound unless the caller may see data of `branch_id`."""
-    if not can_read(who, branch_id):
-        raise NotFound(f"{what} does not exist")
-
-
-def check_write(who: Principal, branch_id: int | None) -> None:
-    """Raise Forbidden unless the caller may change data of `branch_id`."""
-    require_staff(who)
-    if not who.is_admin and (branch_id is None or branch_id not in who.branch_ids):
-        raise Forbidden(
-            f"branch {branch_id} is not one of your branches; ask an admin to grant it"
-            if branch_id is not None
-            else "only an admin may change school-wide data"
-        )
-
-
-def require_staff(who: Principal) -> None:
-    """Raise Forbidden for teachers, who may read their own sessions only."""
-    if who.role == Role.TEACHER:
-        raise Forbidden("a teacher's token may read the teacher's own sessions only")
-
-
-def require_admin(who: Principal) -> None:
-    """Raise Forbidden unless the caller is an admin."""
-    if not who.is_admin:
-        raise Forbidden("only an admin may do this")
-
-
-def branch_filter(who: Principal, requested: int | None = None) -> list[int] | None:
-    """Return the branches a list may show (None: all), 404 for a branch the caller can't see."""
-    require_staff(who)
-    if requested is not None:
-        check_read(who, requested, f"branch {requested}")
-        return [requested]
-    return None if who.is_admin else sorted(who.branch_ids)

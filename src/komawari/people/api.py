@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 
-from komawari.auth import service as auth
+from komawari.auth.dependencies import (
+    NewRoom,
+    ReadableRoom,
+    ReadableStudent,
+    ReadableTeacher,
+    StaffCaller,
+    VisibleBranchIds,
+)
 from komawari.people import queries
 from komawari.people import service as people_service
 from komawari.people.models import Student, Teacher
@@ -14,11 +21,10 @@ from komawari.people.schemas import (
     PersonCreate,
     PersonPage,
     PersonRead,
-    RoomCreate,
     RoomPage,
     RoomRead,
 )
-from komawari.web.deps import Caller, Cursor, Db, Id, Limit, OptId, id_after, next_id_cursor
+from komawari.web.deps import Caller, Cursor, Db, Limit, id_after, next_id_cursor
 from komawari.web.routing import api_router
 
 teachers = api_router("/teachers", "people")
@@ -33,66 +39,56 @@ def _page(rows: Sequence[Teacher | Student], limit: int) -> PersonPage:
 
 
 @teachers.get("", summary="List teachers")
-def list_teachers(db: Db, who: Caller, cursor: Cursor = None, limit: Limit = 100) -> PersonPage:
+def list_teachers(db: Db, _: StaffCaller, cursor: Cursor = None, limit: Limit = 100) -> PersonPage:
     """List teachers by id (teachers are school-wide)."""
-    auth.require_staff(who)
     return _page(queries.teachers(db, after_id=id_after(cursor), limit=limit), limit)
 
 
 @teachers.post("", status_code=201, summary="Add a teacher")
-def create_teacher(body: PersonCreate, db: Db, who: Caller) -> PersonRead:
+def create_teacher(body: PersonCreate, db: Db, who: StaffCaller) -> PersonRead:
     """Add a teacher (names are unique: 409 names the clash)."""
-    auth.require_staff(who)
     row = people_service.create_teacher(db, name=body.name, email=body.email, actor=who.actor)
     return PersonRead.model_validate(row)
 
 
 @teachers.get("/{teacher_id}", summary="Get a teacher")
-def get_teacher(teacher_id: Id, db: Db, who: Caller) -> PersonRead:
+def get_teacher(teacher: ReadableTeacher) -> PersonRead:
     """Return a teacher (a teacher's token: only itself)."""
-    if who.teacher_id != teacher_id:
-        auth.require_staff(who)
-    return PersonRead.model_validate(queries.get_teacher(db, teacher_id))
+    return PersonRead.model_validate(teacher)
 
 
 @students.get("", summary="List students")
-def list_students(db: Db, who: Caller, cursor: Cursor = None, limit: Limit = 100) -> PersonPage:
+def list_students(db: Db, _: StaffCaller, cursor: Cursor = None, limit: Limit = 100) -> PersonPage:
     """List students by id (students are school-wide)."""
-    auth.require_staff(who)
     return _page(queries.students(db, after_id=id_after(cursor), limit=limit), limit)
 
 
 @students.post("", status_code=201, summary="Add a student")
-def create_student(body: PersonCreate, db: Db, who: Caller) -> PersonRead:
+def create_student(body: PersonCreate, db: Db, who: StaffCaller) -> PersonRead:
     """Add a student (names are unique: 409 names the clash)."""
-    auth.require_staff(who)
     row = people_service.create_student(db, name=body.name, email=body.email, actor=who.actor)
     return PersonRead.model_validate(row)
 
 
 @students.get("/{student_id}", summary="Get a student")
-def get_student(student_id: Id, db: Db, who: Caller) -> PersonRead:
+def get_student(student: ReadableStudent) -> PersonRead:
     """Return a student."""
-    auth.require_staff(who)
-    return PersonRead.model_validate(queries.get_student(db, student_id))
+    return PersonRead.model_validate(student)
 
 
 @rooms.get("", summary="List rooms")
 def list_rooms(
-    db: Db, who: Caller, branch_id: OptId = None, cursor: Cursor = None, limit: Limit = 100
+    db: Db, branch_ids: VisibleBranchIds, cursor: Cursor = None, limit: Limit = 100
 ) -> RoomPage:
     """List rooms by id; staff see their branches' rooms only."""
-    rows = queries.rooms(
-        db, branch_ids=auth.branch_filter(who, branch_id), after_id=id_after(cursor), limit=limit
-    )
+    rows = queries.rooms(db, branch_ids=branch_ids, after_id=id_after(cursor), limit=limit)
     items = [RoomRead.model_validate(r) for r in rows]
     return RoomPage(items=items, next_cursor=next_id_cursor([r.id for r in items], limit))
 
 
 @rooms.post("", status_code=201, summary="Add a room at a branch")
-def create_room(body: RoomCreate, db: Db, who: Caller) -> RoomRead:
+def create_room(body: NewRoom, db: Db, who: Caller) -> RoomRead:
     """Add a room at a branch."""
-    auth.check_write(who, body.branch_id)
     row = people_service.create_room(
         db, branch_id=body.branch_id, name=body.name, capacity=body.capacity, actor=who.actor
     )
@@ -100,9 +96,6 @@ def create_room(body: RoomCreate, db: Db, who: Caller) -> RoomRead:
 
 
 @rooms.get("/{room_id}", summary="Get a room")
-def get_room(room_id: Id, db: Db, who: Caller) -> RoomRead:
+def get_room(room: ReadableRoom) -> RoomRead:
     """Return a room."""
-    auth.require_staff(who)
-    row = queries.get_room(db, room_id)
-    auth.check_read(who, row.branch_id, f"room {room_id}")
-    return RoomRead.model_validate(row)
+    return RoomRead.model_validate(room)

@@ -6,9 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from komawari.auth import service as auth
+from komawari.auth.dependencies import (
+    NewSeries,
+    ReadableSeries,
+    VisibleBranchIds,
+    WritableSeries,
+)
 from komawari.generation.enums import RunTrigger
 from komawari.generation.schemas import RunResultRead
 from komawari.generation.service import RunResult
@@ -20,7 +24,6 @@ from komawari.series.schemas import (
     SeriesActionResult,
     SeriesChange,
     SeriesChanged,
-    SeriesCreate,
     SeriesCreated,
     SeriesEnd,
     SeriesEnrol,
@@ -30,7 +33,7 @@ from komawari.series.schemas import (
     SeriesRead,
     SeriesUnenrol,
 )
-from komawari.web.deps import Caller, Cursor, Db, Id, Limit, OptId, id_after, next_id_cursor
+from komawari.web.deps import Caller, Cursor, Db, Limit, OptId, id_after, next_id_cursor
 from komawari.web.routing import api_router
 
 router = api_router("/class-series", "class-series")
@@ -40,18 +43,10 @@ def _run(result: RunResult | None) -> RunResultRead | None:
     return RunResultRead(**result.as_dict()) if result else None
 
 
-def _fresh(db: Session, series_id: int) -> SeriesRead:
-    """Read a series again: generation moves its watermark in SQL."""
-    series = series_service.get(db, series_id)
-    db.refresh(series)
-    return SeriesRead.model_validate(series)
-
-
 @router.get("", summary="List series")
 def list_series(
     db: Db,
-    who: Caller,
-    branch_id: OptId = None,
+    branch_ids: VisibleBranchIds,
     teacher_id: OptId = None,
     status: SeriesStatus | None = None,
     cursor: Cursor = None,
@@ -60,7 +55,7 @@ def list_series(
     """List series by id, filtered; staff see their branches only."""
     rows = series_service.list_series(
         db,
-        branch_ids=auth.branch_filter(who, branch_id),
+        branch_ids=branch_ids,
         status=status,
         teacher_id=teacher_id,
         after_id=id_after(cursor),
@@ -82,101 +77,83 @@ def list_series(
     },
 )
 def create_series(
-    body: SeriesCreate,
+    body: NewSeries,
     db: Db,
     who: Caller,
     response: Response,
     dry_run: Annotated[bool, Query(description="Answer what it would create")] = False,
 ) -> Any:
     """Create a series and generate its sessions up to the horizon at once."""
-    auth.check_write(who, body.branch_id)
     if dry_run:
         result = preview.preview(db, series_in=body, actor=who.actor)
         return JSONResponse(result.model_dump(mode="json"))
     series, run = series_service.create(db, series_in=body, actor=who.actor, trigger=RunTrigger.API)
     response.headers["Location"] = f"/api/class-series/{series.id}"
-    return SeriesCreated(**_fresh(db, series.id).model_dump(), generation=_run(run))
+    return SeriesCreated(**SeriesRead.model_validate(series).model_dump(), generation=_run(run))
 
 
 @router.get("/{series_id}", summary="Get a series")
-def get_series(series_id: Id, db: Db, who: Caller) -> SeriesRead:
+def get_series(series: ReadableSeries) -> SeriesRead:
     """Return a series."""
-    auth.require_staff(who)
-    series = series_service.get(db, series_id)
-    auth.check_read(who, series.branch_id, f"series {series_id}")
     return SeriesRead.model_validate(series)
 
 
-def _writable(db: Db, who: Caller, series_id: int) -> None:
-    auth.check_write(who, series_service.get(db, series_id).branch_id)
-
-
 @router.post("/{series_id}/extend", summary="Extend to a later last date")
-def extend(series_id: Id, body: SeriesExtend, db: Db, who: Caller) -> SeriesActionResult:
+def extend(series: WritableSeries, body: SeriesExtend, db: Db, who: Caller) -> SeriesActionResult:
     """Give the series a later last date and generate at once; answer the run's counts."""
-    _writable(db, who, series_id)
-    run = lifecycle.extend(db, series_id, last_date=body.last_date, actor=who.actor)
-    series = _fresh(db, series_id)
-    return SeriesActionResult(series=series, generation=_run(run))
+    done, run = lifecycle.extend(db, series.id, last_date=body.last_date, actor=who.actor)
+    return SeriesActionResult(series=SeriesRead.model_validate(done), generation=_run(run))
 
 
 @router.post("/{series_id}/pause", summary="Pause (stop generating)")
-def pause(series_id: Id, body: SeriesPause, db: Db, who: Caller) -> SeriesActionResult:
+def pause(series: WritableSeries, body: SeriesPause, db: Db, who: Caller) -> SeriesActionResult:
     """Pause the series; with cancel_future, cancel its sessions from today."""
-    _writable(db, who, series_id)
-    ids = lifecycle.pause(
-        db, series_id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
+    done, ids = lifecycle.pause(
+        db, series.id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
     )
-    series = _fresh(db, series_id)
-    return SeriesActionResult(series=series, cancelled_session_ids=ids)
+    return SeriesActionResult(series=SeriesRead.model_validate(done), cancelled_session_ids=ids)
 
 
 @router.post("/{series_id}/resume", summary="Resume from today")
-def resume(series_id: Id, db: Db, who: Caller) -> SeriesActionResult:
+def resume(series: WritableSeries, db: Db, who: Caller) -> SeriesActionResult:
     """Resume a paused series from today (409 if an ACTIVE duplicate exists) and generate."""
-    _writable(db, who, series_id)
-    run = lifecycle.resume(db, series_id, actor=who.actor)
-    series = _fresh(db, series_id)
-    return SeriesActionResult(series=series, generation=_run(run))
+    done, run = lifecycle.resume(db, series.id, actor=who.actor)
+    return SeriesActionResult(series=SeriesRead.model_validate(done), generation=_run(run))
 
 
 @router.post("/{series_id}/end", summary="End or shorten")
-def end(series_id: Id, body: SeriesEnd, db: Db, who: Caller) -> SeriesActionResult:
+def end(series: WritableSeries, body: SeriesEnd, db: Db, who: Caller) -> SeriesActionResult:
     """End the series at last_date; later sessions are cancelled with a reason."""
-    _writable(db, who, series_id)
-    ids = lifecycle.end(
-        db, series_id, last_date=body.last_date, actor=who.actor, reason=body.reason
+    done, ids = lifecycle.end(
+        db, series.id, last_date=body.last_date, actor=who.actor, reason=body.reason
     )
-    series = _fresh(db, series_id)
-    return SeriesActionResult(series=series, cancelled_session_ids=ids)
+    return SeriesActionResult(series=SeriesRead.model_validate(done), cancelled_session_ids=ids)
 
 
 @router.post("/{series_id}/change-from", summary="Change this and following")
-def change_from(series_id: Id, body: SeriesChange, db: Db, who: Caller) -> SeriesChanged:
+def change_from(series: WritableSeries, body: SeriesChange, db: Db, who: Caller) -> SeriesChanged:
     """End the series the day before from_date and continue as a new series."""
-    _writable(db, who, series_id)
-    new, run = lifecycle.change_from(db, series_id, change=body, actor=who.actor)
+    new, run = lifecycle.change_from(db, series.id, change=body, actor=who.actor)
     return SeriesChanged(
-        previous_series_id=series_id,
-        series=_fresh(db, new.id),
+        previous_series_id=series.id,
+        series=SeriesRead.model_validate(new),
         generation=RunResultRead(**run.as_dict()),
     )
 
 
 @router.post("/{series_id}/enrolments", status_code=201, summary="Enrol a student (group)")
-def enrol(series_id: Id, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentResult:
+def enrol(series: WritableSeries, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentResult:
     """Enrol a student in a group series; its sessions from from_date gain the student."""
-    _writable(db, who, series_id)
     row = enrolment.enrol(
         db,
-        series_id,
+        series.id,
         student_id=body.student_id,
         from_date=body.from_date,
         until_date=body.until_date,
         actor=who.actor,
     )
     return EnrolmentResult(
-        series_id=series_id,
+        series_id=series.id,
         student_id=row.student_id,
         from_date=row.from_date,
         until_date=row.until_date,
@@ -184,14 +161,13 @@ def enrol(series_id: Id, body: SeriesEnrol, db: Db, who: Caller) -> EnrolmentRes
 
 
 @router.post("/{series_id}/unenrol", summary="End a student's enrolment (group)")
-def unenrol(series_id: Id, body: SeriesUnenrol, db: Db, who: Caller) -> EnrolmentResult:
+def unenrol(series: WritableSeries, body: SeriesUnenrol, db: Db, who: Caller) -> EnrolmentResult:
     """End a student's enrolment from from_date; later sessions drop the student."""
-    _writable(db, who, series_id)
     removed = enrolment.unenrol(
-        db, series_id, student_id=body.student_id, from_date=body.from_date, actor=who.actor
+        db, series.id, student_id=body.student_id, from_date=body.from_date, actor=who.actor
     )
     return EnrolmentResult(
-        series_id=series_id,
+        series_id=series.id,
         student_id=body.student_id,
         from_date=body.from_date,
         until_date=None,

@@ -118,7 +118,9 @@ def pause(
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
 ) -> None:
     with session_scope(ready_engine()) as s:
-        ids = lifecycle.pause(s, series_id, actor=Actor.cli(), reason=reason, cancel_future=cancel)
+        _, ids = lifecycle.pause(
+            s, series_id, actor=Actor.cli(), reason=reason, cancel_future=cancel
+        )
         out.print(f"series {series_id} paused; {len(ids)} future session(s) cancelled")
 
 
@@ -126,7 +128,7 @@ def pause(
 @friendly
 def resume(series_id: int) -> None:
     with session_scope(ready_engine()) as s:
-        result = lifecycle.resume(s, series_id, actor=Actor.cli())
+        _, result = lifecycle.resume(s, series_id, actor=Actor.cli())
         out.print(f"series {series_id} resumed; {result.counts.created} session(s) created")
 
 
@@ -138,7 +140,7 @@ def end(
     reason: str | None = typer.Option(None, "--reason"),
 ) -> None:
     with session_scope(ready_engine()) as s:
-        ids = lifecycle.end(
+        _, ids = lifecycle.end(
             s, series_id, last_date=req_date(last, "--last"), actor=Actor.cli(), reason=reason
         )
         out.print(f"series {series_id} ends {last}; {len(ids)} session(s) cancelled")
@@ -154,7 +156,7 @@ def extend(
     if last is None and not open_ended:
         raise typer.BadParameter("give --last DATE or --open", param_hint="--last")
     with session_scope(ready_engine()) as s:
-        result = lifecycle.extend(
+        _, result = lifecycle.extend(
             s, series_id, last_date=opt_date(last, "--last"), actor=Actor.cli()
         )
         out.print(

@@ -72,7 +72,7 @@ def pause(
     reason: str | None = None,
     cancel_future: bool = False,
     now: datetime | None = None,
-) -> list[int]:
+) -> tuple[ClassSeries, list[int]]:
     """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
     reevaluate.lock_schedule(session)
     series = get(session, series_id)
@@ -92,8 +92,8 @@ def pause(
         details={"cancel_future": cancel_future},
     )
     if not cancel_future:
-        return []
-    return _cancel_sessions(
+        return series, []
+    return series, _cancel_sessions(
         session,
         where=[
             ClassSession.series_id == series.id,
@@ -107,7 +107,7 @@ def pause(
 
 def resume(
     session: Session, series_id: int, *, actor: Actor, now: datetime | None = None
-) -> generation.RunResult:
+) -> tuple[ClassSeries, generation.RunResult]:
     """Resume a paused series from today (never backfilling the past) and generate."""
     reevaluate.lock_schedule(session)
     series = get(session, series_id)
@@ -130,12 +130,14 @@ def resume(
         branch_id=series.branch_id,
         series_id=series.id,
     )
-    return generation.generate_in(
+    result = generation.generate_in(
         session,
         trigger=RunTrigger.LIFECYCLE,
         scope=generation.Scope(series_id=series.id, now=now),
         actor=actor,
     )
+    session.refresh(series)  # generation moved its watermark in SQL
+    return series, result
 
 
 def end(
@@ -146,7 +148,7 @@ def end(
     actor: Actor,
     reason: str | None = None,
     now: datetime | None = None,
-) -> list[int]:
+) -> tuple[ClassSeries, list[int]]:
     """Shorten or end a series: sessions after the new last date are cancelled with a reason."""
     reevaluate.lock_schedule(session)
     series = get(session, series_id)
@@ -174,7 +176,7 @@ def end(
         reason=reason,
         details={"last_date": last_date.isoformat(), "previous_last_date": str(old_last)},
     )
-    return _cancel_sessions(
+    return series, _cancel_sessions(
         session,
         where=[ClassSession.series_id == series.id, ClassSession.original_date > last_date],
         reason=f"series_ended{': ' + reason if reason else ''}",
@@ -191,7 +193,7 @@ def extend(
     actor: Actor,
     trigger: RunTrigger = RunTrigger.EXTEND,
     now: datetime | None = None,
-) -> generation.RunResult:
+) -> tuple[ClassSeries, generation.RunResult]:
     """Give a series a later last date (None: open-ended) and generate at once."""
     reevaluate.lock_schedule(session)
     series = get(session, series_id)
@@ -214,9 +216,11 @@ def extend(
         series_id=series.id,
         details={"last_date": str(last_date), "previous_last_date": str(previous)},
     )
-    return generation.generate_in(
+    result = generation.generate_in(
         session, trigger=trigger, scope=generation.Scope(series_id=series.id, now=now), actor=actor
     )
+    session.refresh(series)  # generation moved its watermark in SQL
+    return series, result
 
 
 def change_from(
@@ -330,4 +334,5 @@ def change_from(
         scope=generation.Scope(series_id=new.id, now=now),
         actor=actor,
     )
+    session.refresh(new)  # generation moved its watermark in SQL
     return new, result

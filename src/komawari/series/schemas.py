@@ -22,6 +22,10 @@ from komawari.series.enums import SeriesKind, SeriesStatus
 
 
 def _time(value: Any) -> Any:
+    # A number would parse as seconds since midnight UTC: an aware time that cannot be
+    # compared with the naive wall-clock times of lessons.
+    if isinstance(value, int | float):
+        raise ValueError("give a time of day as HH:MM")
     return parse_time(value) if isinstance(value, str) else value
 
 

@@ -159,6 +159,7 @@ def create(
             scope=generation.Scope(series_id=series.id, now=now),
             actor=actor,
         )
+        session.refresh(series)  # generation moved its watermark in SQL
     return series, result
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from komawari.auth import idempotency
 from komawari.auth import service as auth
-from komawari.auth.service import Principal
+from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput
 
 MAX_ID = 2**63 - 1

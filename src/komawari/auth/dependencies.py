@@ -1,0 +1,244 @@
+"""Parameter types that resolve an object and authorise the caller on it in one step.
+
+A route declares `series: WritableSeries` and gets the series only if `policy` lets the
+caller change it: a series the caller may not see is 404, one they may only read is 403.
+Every function here is registered in POLICY; a test fails for any route whose dependency
+tree holds none of them (tests/web/test_route_policy.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends
+
+from komawari.auth import policy
+from komawari.auth.policy import Access, Principal, SessionFilter
+from komawari.auth.schemas import FeedRotate
+from komawari.branches import service as branches_service
+from komawari.branches.models import Branch
+from komawari.generation import service as generation
+from komawari.generation.models import GenerationRun
+from komawari.generation.schemas import GenerateRequest
+from komawari.people import queries as people
+from komawari.people.models import Room, Student, Teacher
+from komawari.people.schemas import RoomCreate
+from komawari.series import service as series_service
+from komawari.series.models import ClassSeries
+from komawari.series.schemas import SeriesCreate
+from komawari.sessions import service as sessions_service
+from komawari.sessions.models import ClassSession
+from komawari.sessions.schemas import SessionCreate
+from komawari.web.deps import Caller, Db, Id, OptId
+
+POLICY: set[Callable[..., object]] = set()
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _policy(dependency: F) -> F:
+    POLICY.add(dependency)
+    return dependency
+
+
+# The caller, for routes whose object is the caller or the whole school.
+
+
+@_policy
+def staff_caller(who: Caller) -> Principal:
+    """Return the caller, 403 for a teacher's token."""
+    policy.require_staff(who)
+    return who
+
+
+@_policy
+def admin_caller(who: Caller) -> Principal:
+    """Return the caller, 403 unless an admin."""
+    policy.require_admin(who)
+    return who
+
+
+@_policy
+def self_caller(who: Caller) -> Principal:
+    """Return the caller, who may read their own user."""
+    policy.require(who, policy.user_access(who, who.user_id), Access.READ, "user")
+    return who
+
+
+StaffCaller = Annotated[Principal, Depends(staff_caller)]
+AdminCaller = Annotated[Principal, Depends(admin_caller)]
+Me = Annotated[Principal, Depends(self_caller)]
+
+
+# What a list may show.
+
+
+@_policy
+def visible_branch_ids(who: Caller, branch_id: OptId = None) -> list[int] | None:
+    """Return the branches a list may show (None: all), 404 for one the caller can't see."""
+    return policy.visible_branches(who, branch_id)
+
+
+@_policy
+def own_branch_ids(who: Caller) -> list[int] | None:
+    """Return every branch the caller may see (None: all)."""
+    return policy.visible_branches(who)
+
+
+@_policy
+def visible_sessions(
+    who: Caller, branch_id: OptId = None, teacher_id: OptId = None
+) -> SessionFilter:
+    """Return which sessions a list may show (a teacher: their own)."""
+    return policy.session_filter(who, branch_id=branch_id, teacher_id=teacher_id)
+
+
+VisibleBranchIds = Annotated[list[int] | None, Depends(visible_branch_ids)]
+OwnBranchIds = Annotated[list[int] | None, Depends(own_branch_ids)]
+VisibleSessions = Annotated[SessionFilter, Depends(visible_sessions)]
+
+
+# One object, by its id in the path.
+
+
+@_policy
+def readable_branch(branch_id: Id, db: Db, who: StaffCaller) -> Branch:
+    """Return the branch if the caller may see it."""
+    policy.require(who, policy.branch_access(who, branch_id), Access.READ, f"branch {branch_id}")
+    return branches_service.get(db, branch_id)
+
+
+@_policy
+def writable_branch(branch_id: Id, db: Db, who: StaffCaller) -> Branch:
+    """Return the branch if the caller may change its data."""
+    policy.require(who, policy.branch_access(who, branch_id), Access.WRITE, f"branch {branch_id}")
+    return branches_service.get(db, branch_id)
+
+
+def _series(series_id: int, db: Db, who: Principal, need: Access) -> ClassSeries:
+    series = series_service.get(db, series_id)
+    policy.require(who, policy.branch_access(who, series.branch_id), need, f"series {series_id}")
+    return series
+
+
+@_policy
+def readable_series(series_id: Id, db: Db, who: StaffCaller) -> ClassSeries:
+    """Return the series if the caller may see it."""
+    return _series(series_id, db, who, Access.READ)
+
+
+@_policy
+def writable_series(series_id: Id, db: Db, who: StaffCaller) -> ClassSeries:
+    """Return the series if the caller may change it."""
+    return _series(series_id, db, who, Access.WRITE)
+
+
+def _session(session_id: int, db: Db, who: Principal, need: Access) -> ClassSession:
+    row = sessions_service.get(db, session_id)
+    access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
+    policy.require(who, access, need, f"session {session_id}")
+    return row
+
+
+@_policy
+def readable_session(session_id: Id, db: Db, who: Caller) -> ClassSession:
+    """Return the session if the caller may see it (a teacher: their own lessons)."""
+    return _session(session_id, db, who, Access.READ)
+
+
+@_policy
+def writable_session(session_id: Id, db: Db, who: Caller) -> ClassSession:
+    """Return the session if the caller may change it."""
+    return _session(session_id, db, who, Access.WRITE)
+
+
+@_policy
+def readable_run(run_id: Id, db: Db, who: StaffCaller) -> GenerationRun:
+    """Return the generation run if the caller may see its branch (all branches: admin)."""
+    run, branch_id = generation.run_branch_id(db, run_id)
+    policy.require(
+        who, policy.branch_access(who, branch_id), Access.READ, f"generation run {run_id}"
+    )
+    return run
+
+
+@_policy
+def readable_room(room_id: Id, db: Db, who: StaffCaller) -> Room:
+    """Return the room if the caller may see its branch."""
+    room = people.get_room(db, room_id)
+    policy.require(who, policy.branch_access(who, room.branch_id), Access.READ, f"room {room_id}")
+    return room
+
+
+@_policy
+def readable_teacher(teacher_id: Id, db: Db, who: Caller) -> Teacher:
+    """Return the teacher if the caller may see them (a teacher's token: only itself)."""
+    access = policy.teacher_access(who, teacher_id)
+    policy.require(who, access, Access.READ, f"teacher {teacher_id}")
+    return people.get_teacher(db, teacher_id)
+
+
+@_policy
+def readable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
+    """Return the student (students are school-wide, for staff and admins)."""
+    return people.get_student(db, student_id)
+
+
+ReadableBranch = Annotated[Branch, Depends(readable_branch)]
+WritableBranch = Annotated[Branch, Depends(writable_branch)]
+ReadableSeries = Annotated[ClassSeries, Depends(readable_series)]
+WritableSeries = Annotated[ClassSeries, Depends(writable_series)]
+ReadableSession = Annotated[ClassSession, Depends(readable_session)]
+WritableSession = Annotated[ClassSession, Depends(writable_session)]
+ReadableRun = Annotated[GenerationRun, Depends(readable_run)]
+ReadableRoom = Annotated[Room, Depends(readable_room)]
+ReadableTeacher = Annotated[Teacher, Depends(readable_teacher)]
+ReadableStudent = Annotated[Student, Depends(readable_student)]
+
+
+# A request body that creates something in a branch: 403 for a branch not the caller's.
+
+
+@_policy
+def new_series(body: SeriesCreate, who: Caller) -> SeriesCreate:
+    """Return the series to create if the caller may write in its branch."""
+    policy.require_write_in(who, body.branch_id)
+    return body
+
+
+@_policy
+def new_session(body: SessionCreate, who: Caller) -> SessionCreate:
+    """Return the one-off lesson to book if the caller may write in its branch."""
+    policy.require_write_in(who, body.branch_id)
+    return body
+
+
+@_policy
+def new_room(body: RoomCreate, who: Caller) -> RoomCreate:
+    """Return the room to add if the caller may write in its branch."""
+    policy.require_write_in(who, body.branch_id)
+    return body
+
+
+@_policy
+def generation_order(body: GenerateRequest, db: Db, who: StaffCaller) -> GenerateRequest:
+    """Return what to generate if the caller may change it (a series, a branch, or all)."""
+    if body.series_id is not None:
+        _series(body.series_id, db, who, Access.WRITE)
+    else:
+        policy.require_write_in(who, body.branch_id)
+    return body
+
+
+@_policy
+def feed_rotation(body: FeedRotate, who: Caller) -> FeedRotate:
+    """Return the feed to rotate if the caller may rotate it."""
+    policy.require_feed_rotation(who, owner_type=body.owner_type, owner_id=body.owner_id)
+    return body
+
+
+NewSeries = Annotated[SeriesCreate, Depends(new_series)]
+NewSession = Annotated[SessionCreate, Depends(new_session)]
+NewRoom = Annotated[RoomCreate, Depends(new_room)]
+GenerationOrder = Annotated[GenerateRequest, Depends(generation_order)]
+FeedRotation = Annotated[FeedRotate, Depends(feed_rotation)]

@@ -1,0 +1,196 @@
+"""Who may read or change what: the one authority on access.
+
+Pure functions over the caller (role, branches, teacher) and the owner of an object (its
+branch, its teacher), so every rule is tested without HTTP or a database. An object the
+caller may not read is answered as missing (404), so its existence does not leak; one the
+caller may read but not change is 403. A role that may not use a kind of object at all is
+403 before any lookup, which leaks nothing either.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from dataclasses import dataclass
+
+from komawari.audit.service import Actor
+from komawari.auth.enums import Role
+from komawari.errors import Forbidden, NotFound
+
+
+class Access(enum.IntEnum):
+    """What a caller may do with one object."""
+
+    NONE = 0  # may not know it exists: 404
+    READ = 1  # may read it; a change is 403
+    WRITE = 2
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of an API request: a user, their role, branches and token."""
+
+    user_id: int
+    username: str
+    role: Role
+    token_id: int
+    branch_ids: frozenset[int]
+    teacher_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the caller may do everything."""
+        return self.role == Role.ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        """Return the audit actor of this caller (user and token)."""
+        return Actor(
+            "token",
+            f"user:{self.username} token:{self.token_id}",
+            extra={"user_id": self.user_id, "token_id": self.token_id},
+        )
+
+    @property
+    def scope(self) -> str:
+        """Return the scope of this caller's idempotency keys."""
+        return f"user:{self.user_id}"
+
+
+# What each kind of object allows, from the object's owner.
+
+
+def branch_access(who: Principal, branch_id: int | None) -> Access:
+    """Return what the caller may do with data of a branch (None: every branch's data).
+
+    Series, rooms, closures and generation runs belong to their branch and follow it.
+    """
+    if who.is_admin:
+        return Access.WRITE
+    if who.role == Role.STAFF and branch_id is not None and branch_id in who.branch_ids:
+        return Access.WRITE
+    return Access.NONE
+
+
+def session_access(who: Principal, *, branch_id: int, teacher_id: int) -> Access:
+    """Return what the caller may do with a session: teachers read their own lessons."""
+    if who.role == Role.TEACHER:
+        return Access.READ if teacher_id == who.teacher_id else Access.NONE
+    return branch_access(who, branch_id)
+
+
+def teacher_access(who: Principal, teacher_id: int) -> Access:
+    """Return what the caller may do with a teacher (school-wide; a teacher: only itself)."""
+    if who.role == Role.TEACHER:
+        return Access.READ if teacher_id == who.teacher_id else Access.NONE
+    return Access.WRITE
+
+
+def student_access(who: Principal) -> Access:
+    """Return what the caller may do with a student (school-wide, staff and admins)."""
+    return Access.NONE if who.role == Role.TEACHER else Access.WRITE
+
+
+def user_access(who: Principal, user_id: int) -> Access:
+    """Return what the caller may do with a user: admins all, everyone else themselves."""
+    if who.is_admin:
+        return Access.WRITE
+    return Access.READ if user_id == who.user_id else Access.NONE
+
+
+def may_rotate_feed(who: Principal, *, owner_type: str, owner_id: int) -> bool:
+    """Tell whether the caller may rotate a calendar feed key (admin; a teacher, their own)."""
+    if who.is_admin:
+        return True
+    return who.role == Role.TEACHER and owner_type == "teacher" and owner_id == who.teacher_id
+
+
+def feed_key_matches(stored_hash: str | None, key_hash: str | None) -> bool:
+    """Tell whether a feed key (hashed) is the feed's current key, in constant time."""
+    return (
+        stored_hash is not None
+        and key_hash is not None
+        and hmac.compare_digest(stored_hash, key_hash)
+    )
+
+
+# Turning a verdict into the answer.
+
+
+def require(who: Principal, access: Access, need: Access, what: str) -> None:
+    """Raise NotFound when the caller may not see `what`, Forbidden when they may not change it."""
+    if access == Access.NONE:
+        raise NotFound(f"{what} does not exist")
+    if access < need:
+        raise Forbidden(
+            "a teacher's token may read the teacher's own sessions only"
+            if who.role == Role.TEACHER
+            else f"you may read {what} but not change it"
+        )
+
+
+def require_staff(who: Principal) -> None:
+    """Raise Forbidden for teachers, who may read their own sessions only."""
+    if who.role == Role.TEACHER:
+        raise Forbidden("a teacher's token may read the teacher's own sessions only")
+
+
+def require_admin(who: Principal) -> None:
+    """Raise Forbidden unless the caller is an admin."""
+    if not who.is_admin:
+        raise Forbidden("only an admin may do this")
+
+
+def require_write_in(who: Principal, branch_id: int | None) -> None:
+    """Raise Forbidden unless the caller may create data in `branch_id` (None: everywhere).
+
+    A branch named in a request body is 403 whether it exists or not, so nothing leaks.
+    """
+    require_staff(who)
+    if branch_access(who, branch_id) < Access.WRITE:
+        raise Forbidden(
+            f"branch {branch_id} is not one of your branches; ask an admin to grant it"
+            if branch_id is not None
+            else "only an admin may change school-wide data"
+        )
+
+
+def require_feed_rotation(who: Principal, *, owner_type: str, owner_id: int) -> None:
+    """Raise Forbidden unless the caller may rotate this feed's key."""
+    if not may_rotate_feed(who, owner_type=owner_type, owner_id=owner_id):
+        raise Forbidden("only an admin (or the teacher, for their own feed) may rotate a feed")
+
+
+# What a list may show.
+
+
+def visible_branches(who: Principal, requested: int | None = None) -> list[int] | None:
+    """Return the branches a list may show (None: all), 404 for a branch the caller can't see."""
+    require_staff(who)
+    if requested is not None:
+        require(who, branch_access(who, requested), Access.READ, f"branch {requested}")
+        return [requested]
+    return None if who.is_admin else sorted(who.branch_ids)
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """The sessions a list may show: of these branches (None: all) and this teacher."""
+
+    branch_ids: list[int] | None
+    teacher_id: int | None
+
+
+def session_filter(
+    who: Principal, *, branch_id: int | None, teacher_id: int | None
+) -> SessionFilter:
+    """Return which sessions a list may show; a teacher sees their own lessons only."""
+    if who.role != Role.TEACHER:
+        return SessionFilter(visible_branches(who, branch_id), teacher_id)
+    if branch_id is not None:
+        raise NotFound(f"branch {branch_id} does not exist")
+    if who.teacher_id is None:  # ck_users_teacher_has_teacher makes this unreachable
+        raise Forbidden("this teacher's token names no teacher")
+    if teacher_id is not None and teacher_id != who.teacher_id:
+        raise NotFound(f"teacher {teacher_id} has no sessions you may see")
+    return SessionFilter(None, who.teacher_id)
