@@ -134,7 +134,7 @@ def test_another_branchs_series_is_not_found_and_writing_there_is_forbidden(
 def test_the_list_filters_by_teacher_and_status(office: TestClient, world: World) -> None:
     _create(office, world)
     _create(office, world, teacher_id=world.teacher_2, student_id=world.student_2)
-    by_teacher = office.get("/series", params={"teacher": world.teacher_2})
+    by_teacher = office.get("/series", params={"teacher_id": world.teacher_2})
     assert "Riku" in by_teacher.text
     assert "Aoi" not in by_teacher.text.split("<tbody>")[1]
     paused = office.get("/series", params={"status": "PAUSED"})

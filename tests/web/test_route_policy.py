@@ -30,6 +30,12 @@ PUBLIC = {
     "/api/openapi.json",
     "/calendar/teachers/{teacher_id}.ics",
     "/calendar/students/{student_id}.ics",
+    # The pages' way in and out: signing in needs no caller yet; signing out and the
+    # language only touch the browser's own session (CSRF-checked); static files.
+    "/sign-in",
+    "/sign-out",
+    "/language",
+    "/static",
 }
 
 
@@ -80,5 +86,5 @@ def test_the_walk_tells_authentication_from_authorisation() -> None:
     def guarded_route(series: ReadableSeries) -> None:
         """Read a series the policy lets the caller see."""
 
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent))
-    assert unguarded(app) == ["GET /api/open/{series_id}", "Mount /static"]
+    app.mount("/files", StaticFiles(directory=Path(__file__).parent))
+    assert unguarded(app) == ["GET /api/open/{series_id}", "Mount /files"]

@@ -28,14 +28,16 @@ class Access(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of an API request: a user, their role, branches and token."""
+    """The caller of a request: a user, their role and branches, and how they came in
+    (an API token, or a web session of the pages)."""
 
     user_id: int
     username: str
     role: Role
-    token_id: int
+    token_id: int | None
     branch_ids: frozenset[int]
     teacher_id: int | None = None
+    web_session_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -44,7 +46,13 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        """Return the audit actor of this caller (user and token)."""
+        """Return the audit actor of this caller (user, and token or web session)."""
+        if self.web_session_id is not None:
+            return Actor(
+                "user",
+                f"user:{self.username} web-session:{self.web_session_id}",
+                extra={"user_id": self.user_id, "web_session_id": self.web_session_id},
+            )
         return Actor(
             "token",
             f"user:{self.username} token:{self.token_id}",

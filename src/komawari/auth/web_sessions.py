@@ -24,6 +24,7 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.auth import service as auth
 from komawari.auth.models import SignInFailure, User, WebSession
+from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput, KomawariError
 
 LIFETIME = timedelta(days=7)
@@ -32,6 +33,7 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
 SESSION_PREFIX = "kws_"
+COOKIE = "komawari_session"  # the cookie that holds a session's secret
 
 
 class SignInThrottled(KomawariError):
@@ -153,6 +155,20 @@ def resolve(session: Session, secret: str | None) -> SignedIn | None:
     if now - row.last_seen_at > timedelta(minutes=1):  # one write a minute, not per request
         row.last_seen_at = now
     return SignedIn(row.id, user)
+
+
+def principal(session: Session, signed_in: SignedIn) -> Principal:
+    """Return the signed-in user as the caller the policy judges."""
+    user = signed_in.user
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        token_id=None,
+        branch_ids=frozenset(auth.user_branch_ids(session, user.id)),
+        teacher_id=user.teacher_id,
+        web_session_id=signed_in.session_id,
+    )
 
 
 def sign_out(session: Session, secret: str | None) -> None:

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from komawari.audit import service as audit
-from komawari.auth import service as auth
+from komawari.auth.dependencies import AdminCaller
 from komawari.generation import service as generation
 from komawari.ops import doctor
 from komawari.web import charts
 from komawari.web.deps import Db
-from komawari.web.pages import PageCaller, UserPage
+from komawari.web.pages import UserPage
 
 router = APIRouter(include_in_schema=False)
 WEEKS = 8
@@ -24,13 +24,12 @@ WEEKS = 8
 @router.get("/operator")
 def operator(
     page: UserPage,
-    who: PageCaller,
+    who: AdminCaller,
     db: Db,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
     subject: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
 ) -> Response:
     """Show what an operator checks first, and the audit log with filters."""
-    auth.require_admin(who)
     now = datetime.now(UTC)
     first = (now - timedelta(weeks=WEEKS)).date()
     skipped = audit.skipped_report(db, since=now - timedelta(weeks=WEEKS), limit=0)

@@ -10,47 +10,42 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from komawari.auth import service as auth
-from komawari.errors import DuplicateSeries, InvalidInput, NotFound
+from komawari.auth import policy
+from komawari.auth.dependencies import ReadableSeries, StaffCaller, VisibleBranchIds
+from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation.enums import RunTrigger
 from komawari.series import listing, preview
 from komawari.series import service as series_service
 from komawari.series.enums import SeriesStatus
 from komawari.series.schemas import SeriesCreate
 from komawari.web import forms
-from komawari.web.deps import Db, Id, OptId
-from komawari.web.pages import CsrfChecked, Page, PageCaller, UserPage
+from komawari.web.deps import Db, OptId
+from komawari.web.pages import CsrfChecked, Page, UserPage
 
 router = APIRouter(include_in_schema=False)
-
-
-def _branch_ids(who: Any) -> list[int] | None:
-    return None if who.is_admin else sorted(who.branch_ids)
 
 
 @router.get("/series")
 def series_list(
     page: UserPage,
-    who: PageCaller,
+    who: StaffCaller,
+    branch_ids: VisibleBranchIds,
     db: Db,
-    branch: OptId = None,
-    teacher: OptId = None,
-    student: OptId = None,
+    branch_id: OptId = None,
+    teacher_id: OptId = None,
+    student_id: OptId = None,
     status: Annotated[SeriesStatus | None, Query()] = None,
 ) -> Response:
     """List series, filtered by branch, teacher, student and status."""
-    auth.require_staff(who)
-    if branch is not None:
-        auth.check_read(who, branch, f"branch {branch}")
-    branch_ids = [branch] if branch is not None else _branch_ids(who)
     found = listing.rows(
-        db, branch_ids=branch_ids, teacher_id=teacher, student_id=student, status=status
+        db, branch_ids=branch_ids, teacher_id=teacher_id, student_id=student_id, status=status
     )
+    filters = {"branch": branch_id, "teacher": teacher_id, "student": student_id, "status": status}
     return page.render(
         "series_list.html",
         rows=found,
-        choices=listing.choices(db, branch_ids=_branch_ids(who)),
-        filters={"branch": branch, "teacher": teacher, "student": student, "status": status},
+        choices=listing.choices(db, branch_ids=policy.visible_branches(who)),
+        filters=filters,
         statuses=list(SeriesStatus),
     )
 
@@ -72,7 +67,7 @@ def _form_page(
     if want_preview and not problems and existing is None:
         try:
             series_in = SeriesCreate.model_validate(fields)
-            auth.check_write(who, series_in.branch_id)
+            policy.require_write_in(who, series_in.branch_id)
             dry_run = preview.preview(db, series_in=series_in, actor=who.actor)
         except DuplicateSeries as exc:
             existing = exc.existing_id
@@ -83,7 +78,7 @@ def _form_page(
         "errors": problems,
         "dry_run": dry_run,
         "existing": existing,
-        "choices": listing.choices(db, branch_ids=_branch_ids(who)),
+        "choices": listing.choices(db, branch_ids=policy.visible_branches(who)),
     }
     if fragment:
         return page.render("_series_preview.html", status, **context)
@@ -91,9 +86,8 @@ def _form_page(
 
 
 @router.get("/series/new")
-def series_new(request: Request, page: UserPage, who: PageCaller, db: Db) -> Response:
+def series_new(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
     """Show the create form; with its values filled in, the preview too (works without JS)."""
-    auth.require_staff(who)
     fields = forms.values(request.query_params.multi_items())
     want = "preview" in request.query_params
     fields.pop("preview", None)
@@ -101,21 +95,20 @@ def series_new(request: Request, page: UserPage, who: PageCaller, db: Db) -> Res
 
 
 @router.get("/series/preview")
-def series_preview(request: Request, page: UserPage, who: PageCaller, db: Db) -> Response:
+def series_preview(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
     """Return only the preview of the create form (htmx swaps it in as values change)."""
-    auth.require_staff(who)
     fields = forms.values(request.query_params.multi_items())
     fields.pop("preview", None)
     return _form_page(page, db, who, fields, want_preview=True, fragment=True)
 
 
 @router.post("/series", dependencies=[CsrfChecked])
-async def series_create(request: Request, page: UserPage, who: PageCaller, db: Db) -> Response:
+async def series_create(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
     """Create the series; a duplicate is named with a link to the existing one."""
     fields = forms.values((await request.form()).multi_items())
     try:
         series_in = SeriesCreate.model_validate(fields)
-        auth.check_write(who, series_in.branch_id)
+        policy.require_write_in(who, series_in.branch_id)
         series, _ = series_service.create(
             db, series_in=series_in, actor=who.actor, trigger=RunTrigger.API
         )
@@ -132,25 +125,18 @@ async def series_create(request: Request, page: UserPage, who: PageCaller, db: D
 
 @router.get("/series/{series_id}")
 def series_detail(
-    series_id: Id,
+    series: ReadableSeries,
     page: UserPage,
-    who: PageCaller,
     db: Db,
     since: Annotated[date | None, Query()] = None,
 ) -> Response:
     """Show a series: its pattern, its sessions from today on, and its history."""
-    auth.require_staff(who)
-    row = listing.one(db, series_id)
-    if row is None:
-        raise NotFound(f"series {series_id} does not exist")
-    auth.check_read(who, row.branch_id, f"series {series_id}")
     first = since or date.today()
     return page.render(
         "series_detail.html",
-        row=row,
-        sessions=listing.sessions_of(db, series_id, since=first),
-        events=listing.history(db, series_id),
+        row=listing.one(db, series.id),
+        sessions=listing.sessions_of(db, series.id, since=first),
+        events=listing.history(db, series.id),
         since=first,
         created="created" in page.request.query_params,
-        series=series_service.get(db, series_id),
     )

@@ -18,7 +18,7 @@ from fastapi import Request
 from komawari.auth import web_sessions
 from komawari.errors import Forbidden
 
-SESSION_COOKIE = "komawari_session"
+SESSION_COOKIE = web_sessions.COOKIE
 ANON_COOKIE = "komawari_csrf"
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from komawari.auth import idempotency
+from komawari.auth import idempotency, web_sessions
 from komawari.auth import service as auth
 from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput
@@ -51,11 +51,41 @@ bearer = HTTPBearer(
 )
 
 
+# The API and the pages share every route dependency and the whole policy; they differ in
+# how a caller comes in. The API: a bearer token only (a cookie never authenticates it, so
+# it needs no CSRF defence). The pages: the web session's cookie only.
+API_PREFIXES = ("/api", "/calendar", "/healthz", "/readyz", "/docs")
+
+
+class SignInRequired(Exception):
+    """A page needs a signed-in user; its handler sends the browser to the sign-in form."""
+
+
+def is_api(request: Request) -> bool:
+    """Tell whether a request is for the API (else for a page)."""
+    return request.url.path.startswith(API_PREFIXES)
+
+
+def signed_in(request: Request, db: Db) -> web_sessions.SignedIn | None:
+    """Return the page request's live web session (looked up once per request)."""
+    if not hasattr(request.state, "signed_in"):
+        request.state.signed_in = web_sessions.resolve(db, request.cookies.get(web_sessions.COOKIE))
+    found: web_sessions.SignedIn | None = request.state.signed_in
+    return found
+
+
 def current_principal(
-    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    db: Db,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """Return the caller of the request's bearer token, or answer 401."""
-    return auth.authenticate(db, credentials.credentials if credentials else None)
+    """Return the caller: of the bearer token (API, else 401) or the web session (pages)."""
+    if is_api(request):
+        return auth.authenticate(db, credentials.credentials if credentials else None)
+    found = signed_in(request, db)
+    if found is None:
+        raise SignInRequired
+    return web_sessions.principal(db, found)
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -12,20 +12,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from komawari.auth import service as auth
-from komawari.auth import web_sessions
-from komawari.auth.service import Principal
 from komawari.auth.web_sessions import SignedIn
 from komawari.web import csrf, i18n, problems, templating
-from komawari.web.deps import Db
+from komawari.web.deps import Caller, Db, SignInRequired, is_api, signed_in
 
 STATIC = templating.TEMPLATES.parent / "static"
-API_PREFIXES = ("/api", "/calendar", "/healthz", "/readyz", "/docs")
 LANG_COOKIE = "komawari_lang"  # a signed-out visitor's choice of language
-
-
-class SignInRequired(Exception):
-    """The page needs a signed-in user; the handler redirects to the sign-in form."""
 
 
 @dataclass
@@ -66,7 +58,7 @@ def set_cookie(request: Request, response: Response, name: str, value: str) -> N
 
 
 def _page(request: Request, db: Db) -> Page:
-    user = web_sessions.resolve(db, request.cookies.get(csrf.SESSION_COOKIE))
+    user = signed_in(request, db)
     setting = user.user.locale if user else request.cookies.get(LANG_COOKIE)
     locale = i18n.negotiate(setting, request.headers.get("accept-language"))
     token = csrf.expected_token(request) if user else request.cookies.get(csrf.ANON_COOKIE)
@@ -87,26 +79,8 @@ AnyPage = Annotated[Page, Depends(_page)]
 UserPage = Annotated[Page, Depends(signed_in_page)]
 
 
-def page_principal(page: UserPage, db: Db) -> Principal:
-    """Return the signed-in user as the caller the policy judges (as for a token)."""
-    assert page.user is not None
-    user = page.user.user
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        token_id=0,
-        branch_ids=frozenset(auth.user_branch_ids(db, user.id)),
-        teacher_id=user.teacher_id,
-    )
-
-
-PageCaller = Annotated[Principal, Depends(page_principal)]
+PageCaller = Caller  # the same caller, resolved from the web session on a page
 CsrfChecked = Depends(csrf.require)
-
-
-def _is_page(request: Request) -> bool:
-    return not request.url.path.startswith(API_PREFIXES)
 
 
 def _error_page(request: Request, exc: Exception) -> HTMLResponse:
@@ -129,7 +103,7 @@ Handler = Callable[[Request, Any], Awaitable[Response]]
 
 def _either(api_handler: Handler) -> Handler:
     async def handler(request: Request, exc: Any) -> Response:
-        if request.url.path.startswith(API_PREFIXES):
+        if is_api(request):
             return await api_handler(request, exc)
         return _error_page(request, exc)
 
