@@ -20,6 +20,7 @@ from komawari.branches.schemas import (
     ClosureRead,
     ClosureRemoved,
 )
+from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions.schemas import BranchSchedule, SessionRead
 from komawari.web.deps import Caller, Db, Id
@@ -61,7 +62,7 @@ def schedule(
     branch_id: Id,
     db: Db,
     who: Caller,
-    date: Annotated[dt.date, Query(description="The day, YYYY-MM-DD")],
+    date: Annotated[Day, Query(description="The day, YYYY-MM-DD")],
 ) -> BranchSchedule:
     """Return the day at a branch: teachers with their sessions, conflicts named."""
     auth.require_staff(who)

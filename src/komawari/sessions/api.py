@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -11,6 +10,7 @@ from komawari.auth import service as auth
 from komawari.auth.enums import Role
 from komawari.auth.service import Principal
 from komawari.errors import InvalidInput, NotFound
+from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
@@ -42,9 +42,9 @@ def list_sessions(
     db: Db,
     who: Caller,
     branch_id: OptId = None,
-    date: Annotated[dt.date | None, Query(description="One day (instead of from/to)")] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="First day")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="Last day")] = None,
+    date: Annotated[Day | None, Query(description="One day (instead of from/to)")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="First day")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="Last day")] = None,
     teacher_id: OptId = None,
     student_id: OptId = None,
     status: SessionStatus | None = None,
