@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fastapi import Depends
+
 from komawari.auth import feeds
 from komawari.auth.enums import Role
 from komawari.auth.schemas import FeedRead, FeedRotate, MeRead
 from komawari.errors import Forbidden
-from komawari.web.deps import Caller, Db
+from komawari.web.deps import Caller, Db, refuse_idempotency_key
 from komawari.web.routing import api_router
 
 router = api_router("", "auth")
@@ -25,7 +27,12 @@ def me(who: Caller) -> MeRead:
     )
 
 
-@router.post("/calendar-feeds", status_code=201, summary="Create or rotate a feed key")
+@router.post(
+    "/calendar-feeds",
+    status_code=201,
+    summary="Create or rotate a feed key",
+    dependencies=[Depends(refuse_idempotency_key)],
+)
 def rotate_feed(body: FeedRotate, db: Db, who: Caller) -> FeedRead:
     """Give a calendar feed a new secret key (admin; a teacher for its own feed)."""
     own = who.role == Role.TEACHER and body.owner_type == "teacher"
