@@ -11,7 +11,7 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.auth import feeds, service
 from komawari.auth.enums import Role
-from komawari.cli.support import friendly
+from komawari.cli.support import cell, friendly
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(
@@ -85,7 +85,7 @@ def list_(
         return
     table = Table("id", "user", "role", "name", "prefix", "created", "last used", "revoked")
     for r in rows:
-        table.add_row(*(str(r[k] or "") for k in r))
+        table.add_row(*(cell(r[k] or "") for k in r))
     out.print(table)
 
 
@@ -117,7 +117,7 @@ def users(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("id", "user", "role", "branches", "teacher", "active")
     for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
+        table.add_row(*(cell(v) for v in r.values()))
     out.print(table)
 
 
