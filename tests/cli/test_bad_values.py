@@ -40,6 +40,8 @@ def _events(engine: Engine) -> int:
         (("generate", "--through", "9999-12-31"), "--through"),
         (("audit", "events", "--since", "0001-01-01"), "--since"),
         (("doctor", "--date", "9999-12-31"), "--date"),
+        (("token", "create", "--user", "ad\x1bmin", "--role", "admin"), "--user"),
+        (("token", "create", "--user", "ok", "--role", "admin", "--name", "\u200b"), "--name"),
     ],
 )
 def test_a_bad_value_exits_2_naming_it_and_changes_nothing(
