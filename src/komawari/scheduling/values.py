@@ -71,7 +71,7 @@ def printable(value: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
 
 
-def is_zone_name(name: str) -> bool:
+def _is_zone_name(name: str) -> bool:
     """Return whether `name` can be a branch's zone: no host alias or posix/right copy."""
     return name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
 
@@ -79,7 +79,7 @@ def is_zone_name(name: str) -> bool:
 @lru_cache(maxsize=1)
 def python_zones() -> frozenset[str]:
     """Return the zone names Python's tz database knows that can be a branch's zone."""
-    return frozenset(n for n in zoneinfo.available_timezones() if is_zone_name(n))
+    return frozenset(n for n in zoneinfo.available_timezones() if _is_zone_name(n))
 
 
 def check_zone(name: str, known: Collection[str] | None = None) -> str:
