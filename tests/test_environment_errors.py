@@ -52,10 +52,11 @@ def test_an_unwritable_data_folder_is_one_clear_line(tmp_path: Path) -> None:
     _assert_clear(done, "KOMAWARI_DATA_DIR")
 
 
-def test_a_bad_default_time_zone_is_named() -> None:
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "localtime", "posix/Asia/Tokyo"])
+def test_a_bad_default_time_zone_is_named(zone: str) -> None:
     done = _run(
         ["db", "status"],
-        KOMAWARI_DEFAULT_TIMEZONE="Mars/Olympus",
+        KOMAWARI_DEFAULT_TIMEZONE=zone,
         DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
     )
     _assert_clear(done, "default_timezone")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from komawari.scheduling.values import check_zone
 
 
 def _default_data_dir() -> Path:
@@ -41,9 +42,7 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
-            raise ValueError(f"unknown IANA time zone {value!r}")
-        return value
+        return check_zone(value)
 
     @property
     def pgdata_dir(self) -> Path:

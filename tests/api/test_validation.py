@@ -209,3 +209,64 @@ def test_a_body_over_a_megabyte_is_refused_as_a_problem(client: TestClient, worl
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "field"),
+    [
+        ("/api/class-series", {"end_time": "20:00"}, "end_time"),
+        ("/api/class-series", {"last_date": "2000-01-01", "first_date": "2000-01-02"}, "last_date"),
+        ("/api/class-series", {"student_ids": [1]}, "student_ids"),
+        ("/api/class-series", {"capacity": 3}, "capacity"),
+        ("/api/class-series", {"kind": "GROUP", "student_id": None, "capacity": 2}, "title"),
+        (
+            "/api/class-series",
+            {
+                "kind": "GROUP",
+                "student_id": None,
+                "title": "M",
+                "capacity": 1,
+                "student_ids": [1, 2],
+            },
+            "student_ids",
+        ),
+        ("/api/class-sessions", {"kind": "GROUP", "title": "Maths"}, "student_id"),
+        ("/api/class-sessions", {"student_ids": [1]}, "student_ids"),
+        ("/api/class-sessions", {"end_time": "17:00"}, "end_time"),
+    ],
+)
+def test_rules_over_several_fields_are_located_at_their_field(
+    client: TestClient, world: World, path: str, change: dict[str, object], field: str
+) -> None:
+    if path == "/api/class-series":
+        body = series_body(world, **change)
+    else:
+        body = {
+            "branch_id": world.branch_a,
+            "teacher_id": world.teacher_1,
+            "student_id": world.student_1,
+            "date": "2026-12-03",
+            "start_time": "18:00",
+            "end_time": "19:00",
+        } | change
+    response = client.post(path, json=body, headers=bearer(world.admin))
+    errors = response.json()["errors"]
+    assert [(e["field"], e["loc"]) for e in errors] == [(field, ["body", field])], errors
+    assert _fields(response) == {field}
+
+
+def test_an_enrolment_ending_before_it_starts_names_until_date(
+    client: TestClient, world: World
+) -> None:
+    group = client.post(
+        "/api/class-series",
+        json=series_body(world, kind="GROUP", student_id=None, title="Club", capacity=4),
+        headers=bearer(world.admin),
+    )
+    assert group.status_code == 201, group.text
+    response = client.post(
+        f"/api/class-series/{group.json()['id']}/enrolments",
+        json={"student_id": 1, "from_date": "2026-12-10", "until_date": "2026-12-01"},
+        headers=bearer(world.admin),
+    )
+    assert _fields(response) == {"until_date"}

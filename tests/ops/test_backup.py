@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import stat
 import subprocess
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -11,11 +15,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from typer.testing import Result
 
 from komawari.db import guards as db_guards
 from komawari.errors import ConfigurationError, InvalidInput
 from komawari.ops import backup, dedupe, guards
-from tests.ops.conftest import TEST_ACTOR, snapshot
+from tests.ops.conftest import TEST_ACTOR, json_of, snapshot
 
 
 def _state(engine: Engine) -> tuple[dict[str, object], dict[str, str]]:
@@ -115,3 +120,32 @@ def test_a_socket_url_becomes_libpq_arguments_and_the_password_stays_off_the_com
     assert "s3cret" not in conninfo
     assert env["PGPASSWORD"] == "s3cret"
     assert conninfo == "host='/run/pg sock' user=admin dbname=school"
+
+
+def test_a_backup_is_readable_by_its_owner_only(committed_engine: Engine, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    folder = shared / "data" / "backups"
+    umask = os.umask(0o022)  # the usual default, under which files come out 0644
+    try:
+        archive = backup.backup(committed_engine, folder=folder)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(archive.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # what existed is left alone
+
+
+def test_a_restore_is_audited_with_the_database_as_its_subject(
+    cli: Callable[..., Result], committed_engine: Engine
+) -> None:
+    written = cli("backup", "--json")
+    assert written.exit_code == 0, written.output
+    path = json_of(written)["path"]
+    assert cli("restore", path, "--yes", "--no-backup").exit_code == 0
+    shown = cli("audit", "events", "--action", "ops.restore", "--json")
+    assert shown.exit_code == 0, shown.output
+    [event] = json.loads(shown.stdout)
+    assert event["subject"] == f"database:{committed_engine.url.database}"
+    assert event["details"]["database"] == committed_engine.url.database

@@ -109,3 +109,42 @@ def test_names_and_ids_longer_than_the_columns_are_bad_rows_not_a_crash(tmp_path
         "id: longer than 100 characters",
         "teacher: longer than 200 characters",
     ]
+
+
+BOOKED = "2026-11-01T00:00:00+09:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        (f"L1,,0001-01-01,09:00,10:00,Sato,Ito,CONFIRMED,{BOOKED}", "date: 0001-01-01 is outside"),
+        (f"L1,,9999-12-31,09:00,10:00,Sato,Ito,CONFIRMED,{BOOKED}", "date: 9999-12-31 is outside"),
+        ("L1,,2026-12-03,09:00,10:00,Sato,Ito,CONFIRMED,0001-01-01T00:00+00:00", "created_at:"),
+        (f"L1,,2026-12-03,09:00,10:00,Sato\x1b[2J,Ito,CONFIRMED,{BOOKED}", "teacher: contains"),
+        (f"L1,,2026-12-03,09:00,10:00,Sato,I\x85to,CONFIRMED,{BOOKED}", "student: contains"),
+        (f"L1,,2026-12-03,09:00,10:00,Sato,\u200b,CONFIRMED,{BOOKED}", "student: has no visible"),
+        (f"L\x07,,2026-12-03,09:00,10:00,Sato,Ito,CONFIRMED,{BOOKED}", "id: contains"),
+        (f"L1,S\x01,2026-12-03,09:00,10:00,Sato,Ito,CONFIRMED,{BOOKED}", "series_id: contains"),
+    ],
+)
+def test_out_of_range_dates_and_control_characters_are_bad_rows_naming_the_field(
+    tmp_path: Path, fields: str, problem: str
+) -> None:
+    path = tmp_path / "sessions.csv"
+    good = f"L0,,2026-12-03,11:00,12:00,Sato,Ito,CONFIRMED,{BOOKED}"
+    path.write_text(SESSION_HEAD + good + "\n" + fields + "\n", encoding="utf-8")
+    rows, errors = read_sessions(path)
+    assert [r.legacy_id for r in rows] == ["L0"]
+    assert [(e.file, e.line) for e in errors] == [("sessions.csv", 3)]
+    assert problem in errors[0].message
+
+
+def test_a_series_named_with_control_characters_is_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "series.csv"
+    path.write_text(
+        SERIES_HEAD + f"S1,Shibuya\x1b]0;x\x07,Sato,Ito,20:00,21:00,[1],ACTIVE,{BOOKED}\n",
+        encoding="utf-8",
+    )
+    rows, errors = read_series(path)
+    assert rows == []
+    assert errors[0].message == "branch: contains the control character U+001B at position 7"

@@ -16,11 +16,12 @@ from komawari.audit.schemas import (
     SkippedReportRead,
 )
 from komawari.auth.dependencies import VisibleBranchIds
+from komawari.scheduling.fields import Moment
 from komawari.web.deps import Cursor, Db, Limit, OptId, id_after, next_id_cursor
 from komawari.web.routing import api_router
 
 router = api_router("/audit", "audit")
-Since = Annotated[dt.datetime | None, Query(description="ISO date-time; events at or after it")]
+Since = Annotated[Moment | None, Query(description="ISO date-time; events at or after it")]
 Text = Annotated[str | None, Query(max_length=64, pattern=r"^[\w.:-]+$")]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from komawari.audit import service
-from komawari.cli.support import friendly
+from komawari.cli.support import cell, friendly, moment
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(help="The audit log: who changed what, when and why.", no_args_is_help=True)
@@ -21,11 +22,7 @@ out = Console()
 def _since(value: str | None, default_days: int) -> datetime:
     if value is None:
         return datetime.now(UTC) - timedelta(days=default_days)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter("expected an ISO date or date-time", param_hint="--since") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment(value, "--since")
 
 
 @app.command("skipped", help="Occurrences generation skipped because they already existed.")
@@ -76,6 +73,12 @@ def _repair(value: str | None) -> uuid.UUID | None:
         raise typer.BadParameter("not a repair id (a UUID)", param_hint="--repair") from exc
 
 
+def _subject(kind: str, subject_id: int | None, details: dict[str, Any]) -> str:
+    # A subject without an id (the database, an import) is named by its details, if any.
+    name = subject_id if subject_id is not None else details.get(kind)
+    return kind if name is None else f"{kind}:{name}"
+
+
 @app.command("events", help="The latest audit events, filtered.")
 @friendly
 def events(
@@ -101,7 +104,7 @@ def events(
                 "at": e.at.isoformat(),
                 "actor": f"{e.actor_type}:{e.actor}",
                 "action": e.action,
-                "subject": f"{e.subject_type}:{e.subject_id}",
+                "subject": _subject(e.subject_type, e.subject_id, e.details),
                 "reason": e.reason,
                 "details": e.details,
             }
@@ -115,9 +118,9 @@ def events(
         table.add_row(
             str(e["id"]),
             str(e["at"])[:19],
-            str(e["actor"]),
-            str(e["action"]),
-            str(e["subject"]),
-            str(e["reason"] or ""),
+            cell(e["actor"]),
+            cell(e["action"]),
+            cell(e["subject"]),
+            cell(e["reason"] or ""),
         )
     out.print(table)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import Depends
+
 from komawari.auth import feeds
 from komawari.auth.dependencies import FeedRotation, Me
 from komawari.auth.schemas import FeedRead, MeRead
-from komawari.web.deps import Caller, Db
+from komawari.web.deps import Caller, Db, refuse_idempotency_key
 from komawari.web.routing import api_router
 
 router = api_router("", "auth")
@@ -24,7 +26,12 @@ def me(who: Me) -> MeRead:
     )
 
 
-@router.post("/calendar-feeds", status_code=201, summary="Create or rotate a feed key")
+@router.post(
+    "/calendar-feeds",
+    status_code=201,
+    summary="Create or rotate a feed key",
+    dependencies=[Depends(refuse_idempotency_key)],
+)
 def rotate_feed(feed: FeedRotation, db: Db, who: Caller) -> FeedRead:
     """Give a calendar feed a new secret key (admin; a teacher for its own feed)."""
     key = feeds.rotate(db, owner_type=feed.owner_type, owner_id=feed.owner_id, actor=who.actor)

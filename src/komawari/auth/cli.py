@@ -11,7 +11,7 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.auth import feeds, service
 from komawari.auth.enums import Role
-from komawari.cli.support import friendly
+from komawari.cli.support import cell, friendly, name_text
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(
@@ -24,11 +24,13 @@ out = Console()
 @app.command("create", help="Create a token (and the user, when missing); shown once.")
 @friendly
 def create(
-    user: str = typer.Option(..., "--user", help="User name; created when missing."),
+    user: str = typer.Option(
+        ..., "--user", help="User name; created when missing.", callback=name_text
+    ),
     role: Role | None = typer.Option(None, "--role", help="admin, staff or teacher."),
     branch: list[int] = typer.Option([], "--branch", help="Staff: a branch id (repeatable)."),
     teacher: int | None = typer.Option(None, "--teacher", help="Teacher users: teacher id."),
-    name: str = typer.Option("cli", "--name", help="A label for the token."),
+    name: str = typer.Option("cli", "--name", help="A label for the token.", callback=name_text),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     with session_scope(ready_engine()) as s:
@@ -85,7 +87,7 @@ def list_(
         return
     table = Table("id", "user", "role", "name", "prefix", "created", "last used", "revoked")
     for r in rows:
-        table.add_row(*(str(r[k] or "") for k in r))
+        table.add_row(*(cell(r[k] or "") for k in r))
     out.print(table)
 
 
@@ -117,7 +119,7 @@ def users(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("id", "user", "role", "branches", "teacher", "active")
     for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
+        table.add_row(*(cell(v) for v in r.values()))
     out.print(table)
 
 

@@ -20,6 +20,7 @@ from komawari.branches.schemas import (
     ClosureRead,
     ClosureRemoved,
 )
+from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions.schemas import BranchSchedule, SessionRead
 from komawari.web.deps import Caller, Db
@@ -52,7 +53,7 @@ def get_branch(branch: ReadableBranch) -> BranchRead:
 def schedule(
     branch: ReadableBranch,
     db: Db,
-    date: Annotated[dt.date, Query(description="The day, YYYY-MM-DD")],
+    date: Annotated[Day, Query(description="The day, YYYY-MM-DD")],
 ) -> BranchSchedule:
     """Return the day at a branch: teachers with their sessions, conflicts named."""
     return queries.branch_day(db, branch_id=branch.id, day=date)

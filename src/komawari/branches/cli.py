@@ -10,8 +10,7 @@ from rich.table import Table
 
 from komawari.audit.service import Actor
 from komawari.branches import service
-from komawari.cli.support import friendly, req_date
-from komawari.config import get_settings
+from komawari.cli.support import Name, cell, free_text, friendly, req_date
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(help="Branches (sites) and their closure days.", no_args_is_help=True)
@@ -25,13 +24,11 @@ out = Console()
 @app.command("add", help="Add a branch in an IANA time zone.")
 @friendly
 def add(
-    name: str, time_zone: str | None = typer.Option(None, "--tz", help="Default: Asia/Tokyo.")
+    name: Name, time_zone: str | None = typer.Option(None, "--tz", help="Default: Asia/Tokyo.")
 ) -> None:
     with session_scope(ready_engine()) as s:
-        row = service.create(
-            s, name=name, time_zone=time_zone or get_settings().default_timezone, actor=Actor.cli()
-        )
-        out.print(f"branch {row.id}: {row.name} ({row.time_zone})")
+        row = service.create(s, name=name, time_zone=time_zone, actor=Actor.cli())
+        out.print(f"branch {row.id}: {cell(row.name)} ({row.time_zone})")
 
 
 @app.command("list", help="List branches.")
@@ -52,7 +49,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("id", "name", "time zone", "closures")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["name"]), str(r["time_zone"]), str(len(r["closures"])))  # type: ignore[arg-type]
+        table.add_row(str(r["id"]), cell(r["name"]), str(r["time_zone"]), str(len(r["closures"])))  # type: ignore[arg-type]
     out.print(table)
 
 
@@ -61,7 +58,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 def closure_add(
     branch: int,
     day: str,
-    reason: str = typer.Option("closed", "--reason"),
+    reason: str = typer.Option("closed", "--reason", callback=free_text),
     apply: bool = typer.Option(False, "--apply", help="Change data; else a preview."),
 ) -> None:
     when = req_date(day, "DAY")

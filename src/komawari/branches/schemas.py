@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from komawari.config import get_settings
-from komawari.scheduling.timerules import UnknownZoneError, zone
+from komawari.scheduling.fields import Day, Name, Reason, Zone
 from komawari.sessions.schemas import SessionRead
 
 
@@ -19,21 +18,11 @@ class BranchCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "Shinjuku", "time_zone": "Asia/Tokyo"}]},
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")
-    time_zone: str = Field(
-        default_factory=lambda: get_settings().default_timezone,
-        max_length=64,
-        description="IANA time-zone name, e.g. Asia/Tokyo",
+    name: Name
+    time_zone: Zone | None = Field(
+        default=None,
+        description="IANA time-zone name, e.g. Asia/Tokyo; default: the server's default zone",
     )
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            zone(value)
-        except UnknownZoneError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
 
 
 class BranchRead(BaseModel):
@@ -59,8 +48,8 @@ class ClosureCreate(BaseModel):
         json_schema_extra={"examples": [{"date": "2026-12-29", "reason": "year-end holiday"}]},
     )
 
-    date: dt.date
-    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
+    date: Day
+    reason: Reason = ""
 
 
 class ClosureRead(BaseModel):

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
-from komawari.branches import sql
+from komawari.branches import sql, zones
 from komawari.branches.models import Branch, BranchClosure
+from komawari.config import get_settings
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
-from komawari.scheduling.timerules import UnknownZoneError, zone
 from komawari.sessions import reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
@@ -32,15 +32,12 @@ def get(session: Session, branch_id: int) -> Branch:
     return branch
 
 
-def create(session: Session, *, name: str, time_zone: str, actor: Actor) -> Branch:
-    """Create a branch in an IANA time zone."""
+def create(session: Session, *, name: str, time_zone: str | None, actor: Actor) -> Branch:
+    """Create a branch in an IANA time zone (default: the configured one)."""
     name = name.strip()
     if not name:
         raise InvalidInput("name", "must not be blank")
-    try:
-        zone(time_zone)
-    except UnknownZoneError as exc:
-        raise InvalidInput("time_zone", str(exc)) from exc
+    time_zone = zones.check(session, time_zone or get_settings().default_timezone)
     if session.scalar(select(Branch.id).where(Branch.name == name)) is not None:
         raise Conflict(f"a branch called {name!r} already exists")
     branch = Branch(name=name, time_zone=time_zone)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
+from komawari.scheduling.fields import field_error
 
 
 class RunResultRead(RunCounts):
@@ -55,5 +56,6 @@ class GenerateRequest(BaseModel):
     @model_validator(mode="after")
     def _one(self) -> GenerateRequest:
         if self.branch_id is not None and self.series_id is not None:
-            raise ValueError("series_id: give branch_id or series_id, not both")
+            message = "give branch_id or series_id, not both"
+            raise field_error("series_id", message, self.series_id)
         return self

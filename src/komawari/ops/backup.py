@@ -169,6 +169,13 @@ def default_path(folder: Path, now: datetime | None = None) -> Path:
     return path
 
 
+def _private_folder(folder: Path) -> None:
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # whatever the umask
+
+
 def backup(
     engine: Engine,
     *,
@@ -176,7 +183,11 @@ def backup(
     out: Path | None = None,
     search: Sequence[Path] | None = None,
 ) -> Archive:
-    """Dump the database (custom format) to `out` or a new file in `folder`; verify it."""
+    """Dump the database (custom format) to `out` or a new file in `folder`; verify it.
+
+    Backups hold password and token hashes, feed keys and student data: the file is 0600
+    and a folder made for it 0700.
+    """
     tool = client_tool("pg_dump", search=search)
     major = server_major(engine)
     if tool.major < major:
@@ -187,10 +198,13 @@ def backup(
     if out is not None and out.exists():
         raise InvalidInput("--out", f"{out} already exists; choose another file name")
     target = out or default_path(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(target.parent)
     partial = target.with_name(target.name + ".partial")
     conninfo, env = connection(engine.url)
     try:
+        # Made 0600 before pg_dump writes into it, so the data is never readable by others.
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         _run(
             [tool.path, "--format=custom", "--no-password", f"--file={partial}", conninfo],
             env,

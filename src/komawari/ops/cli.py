@@ -192,7 +192,12 @@ def restore(
             action="ops.restore",
             subject_type="database",
             reason=f"restored from {path}",
-            details={"backup": str(path), "safety_backup": safety, "header": archive.header},
+            details={
+                "database": engine.url.database,
+                "backup": str(path),
+                "safety_backup": safety,
+                "header": archive.header,
+            },
         )
     _emit(as_json, {"restored": str(path), "safety_backup": safety})
     if not as_json:

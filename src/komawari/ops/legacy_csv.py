@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from komawari.errors import InvalidInput
+from komawari.scheduling import values
 from komawari.scheduling.parsing import parse_date, parse_time
 from komawari.scheduling.weekdays import WeekdayError, to_mask
 
@@ -107,7 +108,28 @@ class _Row:
             self.problems.append(f"{column}: required")
         elif len(value) > longest:
             self.problems.append(f"{column}: longer than {longest} characters")
+        else:
+            self.check(column, value, values.check_text)
         return value
+
+    def name(self, column: str) -> str:
+        before = len(self.problems)
+        value = self.text(column)
+        if value and len(self.problems) == before:
+            self.check(column, value, values.check_name)
+        return value
+
+    def optional(self, column: str, rule: Callable[[str], str]) -> str | None:
+        value = self.raw(column)
+        if value:
+            self.check(column, value, rule)
+        return value or None
+
+    def check(self, column: str, value: str, rule: Callable[[str], str]) -> None:
+        try:
+            rule(value)
+        except ValueError as exc:
+            self.problems.append(f"{column}: {exc}")
 
     def parse(self, column: str, parser: Callable[[str], T]) -> T | None:
         value = self.text(column)
@@ -154,7 +176,7 @@ def parse_booked(value: str) -> datetime:
     Generation and conflicts take every stored booking time as earlier than the rows being
     made now (booking order is commit order), so a clock from elsewhere may not run ahead.
     """
-    moment = parse_instant(value)
+    moment = values.check_moment(parse_instant(value))
     if moment > datetime.now(UTC):
         raise ValueError(f"{value!r} lies in the future")
     return moment
@@ -205,7 +227,7 @@ def read_series(path: Path) -> tuple[list[LegacySeries], list[RowError]]:
         row.unique(legacy_id, seen)
         seen.setdefault(legacy_id, line)
         start, end = row.times()
-        branch, teacher, student = row.text("branch"), row.text("teacher"), row.text("student")
+        branch, teacher, student = row.name("branch"), row.name("teacher"), row.name("student")
         weekdays = row.parse("days_of_week", parse_days)
         status = row.choice("status", SERIES_STATUSES)
         created = row.parse("created_at", parse_booked)
@@ -232,9 +254,11 @@ def read_sessions(path: Path) -> tuple[list[LegacySession], list[RowError]]:
         seen.setdefault(legacy_id, line)
         start, end = row.times()
         day = row.parse("date", parse_date)
-        teacher, student = row.text("teacher"), row.text("student")
+        teacher, student = row.name("teacher"), row.name("student")
         status = row.choice("status", SESSION_STATUSES)
         created = row.parse("created_at", parse_booked)
+        series_id = row.optional("series_id", values.check_text)
+        branch = row.optional("branch", values.check_name)
         if row.problems or start is None or end is None or day is None or created is None:
             errors.append(RowError(path.name, line, "; ".join(row.problems), legacy_id))
             continue
@@ -242,7 +266,7 @@ def read_sessions(path: Path) -> tuple[list[LegacySession], list[RowError]]:
             LegacySession(
                 line,
                 legacy_id,
-                row.raw("series_id") or None,
+                series_id,
                 day,
                 start,
                 end,
@@ -250,7 +274,7 @@ def read_sessions(path: Path) -> tuple[list[LegacySession], list[RowError]]:
                 student,
                 status,
                 created,
-                row.raw("branch") or None,
+                branch,
             )
         )
     return rows, errors

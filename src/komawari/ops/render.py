@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from komawari.cli.support import cell
 from komawari.db import guards as db_guards
 from komawari.ops.dedupe import DedupeResult
 from komawari.ops.doctor import Diagnosis
@@ -63,8 +64,8 @@ def doctor(out: Console, d: Diagnosis) -> None:
             worst.add_row(
                 str(g.date),
                 f"{g.start_time:%H:%M}-{g.end_time:%H:%M}",
-                g.teacher,
-                g.student,
+                cell(g.teacher),
+                cell(g.student),
                 str(g.copies),
                 f"{g.confirmed} CONFIRMED, {g.conflicted} CONFLICTED",
                 ", ".join(map(str, g.series_ids))
@@ -85,9 +86,9 @@ def doctor(out: Console, d: Diagnosis) -> None:
             series.add_row(
                 str(s.ids[0]),
                 ", ".join(map(str, s.ids[1:])),
-                s.branch,
-                s.teacher,
-                s.party,
+                cell(s.branch),
+                cell(s.teacher),
+                cell(s.party),
                 f"{s.start_time:%H:%M}-{s.end_time:%H:%M}",
             )
         out.print(series)
@@ -116,7 +117,7 @@ def dedupe(out: Console, r: DedupeResult) -> None:
     verb = "cancelled" if r.applied else "would cancel"
     table = Table("kept session", "lesson", "status after", "copies", title=f"lessons: {verb}")
     for k in r.kept_sessions[:SHOWN]:
-        table.add_row(str(k.id), k.label, k.status, str(len(k.copies)))
+        table.add_row(str(k.id), cell(k.label), k.status, str(len(k.copies)))
     if r.kept_sessions:
         out.print(table)
     series = Table(
@@ -126,7 +127,7 @@ def dedupe(out: Console, r: DedupeResult) -> None:
         title="series: " + ("paused" if r.applied else "would pause"),
     )
     for k in r.kept_series[:SHOWN]:
-        series.add_row(str(k.id), k.label, ", ".join(map(str, k.copies)))
+        series.add_row(str(k.id), cell(k.label), ", ".join(map(str, k.copies)))
     if r.kept_series:
         out.print(series)
     summary = r.as_dict()
@@ -180,7 +181,7 @@ def imported(out: Console, r: ImportReport) -> None:
     if r.errors:
         errors = Table("file", "line", "problem", title=f"{len(r.errors)} row(s) not loaded")
         for e in r.errors[:SHOWN]:
-            errors.add_row(e.file, str(e.line), e.message)
+            errors.add_row(cell(e.file), str(e.line), cell(e.message))
         out.print(errors)
     if not r.applied:
         out.print(

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")
-Email = Field(default=None, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")
+from komawari.scheduling.fields import Name
+
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+Email = Field(default=None, max_length=320, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}$")
 
 
 class PersonCreate(BaseModel):
@@ -17,7 +19,7 @@ class PersonCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "Sato Sensei"}]}
     )
 
-    name: str = Name
+    name: Name
     email: str | None = Email
 
 
@@ -46,7 +48,7 @@ class RoomCreate(BaseModel):
     )
 
     branch_id: int = Field(gt=0, le=2**63 - 1)
-    name: str = Name
+    name: Name
     capacity: int = Field(gt=0, le=10_000)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
+from komawari.scheduling.values import check_day
+
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
@@ -17,8 +19,9 @@ def parse_time(value: str) -> time:
 
 
 def parse_date(value: str) -> date:
-    """Parse an ISO date (YYYY-MM-DD); raise ValueError naming the problem."""
+    """Parse an ISO date (YYYY-MM-DD) within the accepted years; raise ValueError if not."""
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except (ValueError, AttributeError) as exc:
         raise ValueError(f"{value!r} is not a date as YYYY-MM-DD") from exc
+    return check_day(day)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli.support import friendly, opt_date, req_date
+from komawari.cli.support import free_text, friendly, opt_date, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.weekdays import mask_names
@@ -114,7 +114,7 @@ def list_(
 @friendly
 def pause(
     series_id: int,
-    reason: str | None = typer.Option(None, "--reason"),
+    reason: str | None = typer.Option(None, "--reason", callback=free_text),
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
 ) -> None:
     with session_scope(ready_engine()) as s:
@@ -137,7 +137,7 @@ def resume(series_id: int) -> None:
 def end(
     series_id: int,
     last: str = typer.Option(..., "--last", help="New last date."),
-    reason: str | None = typer.Option(None, "--reason"),
+    reason: str | None = typer.Option(None, "--reason", callback=free_text),
 ) -> None:
     with session_scope(ready_engine()) as s:
         _, ids = lifecycle.end(

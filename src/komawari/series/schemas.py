@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from komawari.generation.schemas import RunResultRead
+from komawari.scheduling.fields import Day, Name, Reason, field_error
 from komawari.scheduling.parsing import parse_time
 from komawari.scheduling.weekdays import WeekdayError, from_mask, to_mask
 from komawari.series.enums import SeriesKind, SeriesStatus
@@ -57,7 +58,7 @@ class SeriesCreate(BaseModel):
     teacher_id: int = Field(gt=0)
     kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
     student_id: int | None = Field(default=None, gt=0)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    title: Name | None = None
     capacity: int | None = Field(default=None, gt=0, le=1000)
     student_ids: list[int] = Field(default_factory=list, max_length=1000)
     room_id: int | None = Field(default=None, gt=0)
@@ -66,8 +67,8 @@ class SeriesCreate(BaseModel):
     )
     start_time: Clock
     end_time: Clock
-    first_date: date
-    last_date: date | None = None
+    first_date: Day
+    last_date: Day | None = None
     interval_weeks: int = Field(default=1, ge=1, le=52)
 
     @field_validator("weekdays")
@@ -81,21 +82,30 @@ class SeriesCreate(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> SeriesCreate:
         if self.end_time <= self.start_time:
-            raise ValueError("end_time must be after start_time")
+            raise field_error("end_time", "end_time must be after start_time", self.end_time)
         if self.last_date is not None and self.last_date < self.first_date:
-            raise ValueError("last_date must not be before first_date")
+            message = "last_date must not be before first_date"
+            raise field_error("last_date", message, self.last_date)
         if self.kind == "PRIVATE":
             if self.student_id is None:
-                raise ValueError("student_id is required for a private series")
-            if self.capacity is not None or self.student_ids:
-                raise ValueError("capacity and student_ids are for group series")
+                message = "student_id is required for a private series"
+                raise field_error("student_id", message, None)
+            if self.capacity is not None:
+                raise field_error("capacity", "capacity is for group series", self.capacity)
+            if self.student_ids:
+                message = "student_ids are for group series"
+                raise field_error("student_ids", message, self.student_ids)
         else:
             if self.student_id is not None:
-                raise ValueError("a group series has student_ids, not student_id")
-            if self.title is None or self.capacity is None:
-                raise ValueError("title and capacity are required for a group series")
+                message = "a group series has student_ids, not student_id"
+                raise field_error("student_id", message, self.student_id)
+            if self.title is None:
+                raise field_error("title", "title is required for a group series", None)
+            if self.capacity is None:
+                raise field_error("capacity", "capacity is required for a group series", None)
             if len(set(self.student_ids)) > self.capacity:
-                raise ValueError("more students than the capacity")
+                message = "more students than the capacity"
+                raise field_error("student_ids", message, self.student_ids)
         return self
 
     @property
@@ -109,14 +119,14 @@ class SeriesChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    from_date: date
+    from_date: Day
     teacher_id: int | None = Field(default=None, gt=0)
     room_id: int | None = Field(default=None, gt=0)
     weekdays: list[Weekday] | None = Field(default=None, min_length=1, max_length=50)
     start_time: Clock | None = None
     end_time: Clock | None = None
     interval_weeks: int | None = Field(default=None, ge=1, le=52)
-    last_date: date | None = None
+    last_date: Day | None = None
 
     @field_validator("weekdays")
     @classmethod
@@ -177,7 +187,7 @@ class SeriesExtend(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"last_date": "2027-03-31"}]}
     )
 
-    last_date: date | None
+    last_date: Day | None
 
 
 class SeriesPause(BaseModel):
@@ -187,7 +197,7 @@ class SeriesPause(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "summer break"}]}
     )
 
-    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+    reason: Reason | None = None
     cancel_future: bool = False
 
 
@@ -199,8 +209,8 @@ class SeriesEnd(BaseModel):
         json_schema_extra={"examples": [{"last_date": "2027-01-31", "reason": "moved away"}]},
     )
 
-    last_date: date
-    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+    last_date: Day
+    reason: Reason | None = None
 
 
 class SeriesEnrol(BaseModel):
@@ -209,13 +219,14 @@ class SeriesEnrol(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     student_id: int = Field(gt=0, le=2**63 - 1)
-    from_date: date
-    until_date: date | None = None
+    from_date: Day
+    until_date: Day | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SeriesEnrol:
         if self.until_date is not None and self.until_date < self.from_date:
-            raise ValueError("until_date must not be before from_date")
+            message = "until_date must not be before from_date"
+            raise field_error("until_date", message, self.until_date)
         return self
 
 
@@ -225,7 +236,7 @@ class SeriesUnenrol(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     student_id: int = Field(gt=0, le=2**63 - 1)
-    from_date: date
+    from_date: Day
 
 
 class SeriesActionResult(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -14,6 +13,7 @@ from komawari.auth.dependencies import (
     WritableSession,
 )
 from komawari.errors import InvalidInput
+from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
@@ -33,9 +33,9 @@ router = api_router("/class-sessions", "class-sessions")
 def list_sessions(
     db: Db,
     visible: VisibleSessions,
-    date: Annotated[dt.date | None, Query(description="One day (instead of from/to)")] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="First day")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="Last day")] = None,
+    date: Annotated[Day | None, Query(description="One day (instead of from/to)")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="First day")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="Last day")] = None,
     student_id: OptId = None,
     status: SessionStatus | None = None,
     cursor: Cursor = None,

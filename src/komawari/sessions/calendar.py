@@ -21,6 +21,7 @@ from komawari.branches.models import Branch
 from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
 from komawari.scheduling.timerules import zone
+from komawari.scheduling.values import clamp_year, printable
 from komawari.sessions import queries
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
@@ -80,23 +81,29 @@ def _rows(session: Session, owner_type: OwnerType, owner_id: int) -> list[Any]:
     return [(s, extra[s.id]) for s in sessions]
 
 
+def _text(value: str) -> str:
+    # Rows stored before the text rules held may carry control characters; a calendar
+    # file shows them to people, so they go out escaped.
+    return printable(value)
+
+
 def _event(row: ClassSession, names: Any, stamp: datetime) -> Event:
     tz = zone(row.time_zone)
-    who = row.title or f"{names.student} with {names.teacher}"
+    who = _text(row.title or f"{names.student} with {names.teacher}")
     event = Event()
     event.add("uid", event_uid(row))
     event.add("dtstamp", stamp)
     event.add("dtstart", datetime.combine(row.date, row.start_time, tzinfo=tz))
     event.add("dtend", datetime.combine(row.date, row.end_time, tzinfo=tz))
     event.add("summary", f"Lesson: {who}")
-    event.add("location", ", ".join(p for p in (names.branch, names.room) if p))
+    event.add("location", _text(", ".join(p for p in (names.branch, names.room) if p)))
     event.add("status", _STATUS[row.status])
     event.add("last-modified", row.updated_at)
-    details = [f"Teacher: {names.teacher}"]
+    details = [f"Teacher: {_text(names.teacher)}"]
     if row.status == SessionStatus.CONFLICTED:
         details.append("Double-booked with session(s) " + ", ".join(map(str, row.conflicts_with)))
     if row.cancel_reason:
-        details.append(f"Cancelled: {row.cancel_reason}")
+        details.append(f"Cancelled: {_text(row.cancel_reason)}")
     event.add("description", "\n".join(details))
     return event
 
@@ -111,12 +118,14 @@ def feed(session: Session, *, owner_type: OwnerType, owner_id: int, key: str | N
     cal.add("prodid", "-//Komawari//Lesson schedule//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"Lessons: {owner.name}")
+    cal.add("x-wr-calname", f"Lessons: {_text(owner.name)}")
     rows = _rows(session, owner_type, owner_id)
     stamp = datetime.now(UTC).replace(microsecond=0)
     if rows:
-        first = min(r.date for r, _ in rows).year
-        last = max(r.date for r, _ in rows).year
+        # Rows stored before dates were bounded may lie far out (9999-12-31); the zone
+        # rules cover the accepted years, and the year after the last never overflows.
+        first = clamp_year(min(r.date for r, _ in rows).year)
+        last = clamp_year(max(r.date for r, _ in rows).year)
         for name in sorted({r.time_zone for r, _ in rows}):
             cal.add_component(_vtimezone(name, first, last + 1))
     for row, names in rows:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli.support import friendly, req_date
+from komawari.cli.support import cell, friendly, name_text, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.sessions import queries, service
 from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
@@ -47,7 +47,9 @@ def add(
 
 @app.command("cancel", help="Cancel a session with a reason.")
 @friendly
-def cancel(session_id: int, reason: str = typer.Option(..., "--reason")) -> None:
+def cancel(
+    session_id: int, reason: str = typer.Option(..., "--reason", callback=name_text)
+) -> None:
     with session_scope(ready_engine()) as s:
         service.cancel(s, session_id, reason=reason, actor=Actor.cli())
         out.print(f"session {session_id} cancelled")
@@ -101,7 +103,7 @@ def list_(
             str(r.id),
             f"{r.start_time:%H:%M}-{r.end_time:%H:%M}",
             str(r.teacher_id),
-            str(r.student_id or r.title or ""),
+            cell(r.student_id or r.title or ""),
             str(r.series_id or "one-off"),
             r.status.value,
             ",".join(map(str, r.conflicts_with)),

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from komawari.scheduling.fields import Day, GivenReason, Name, Reason, field_error
 from komawari.series.enums import SeriesKind
 from komawari.series.schemas import Clock
 from komawari.sessions.enums import SessionStatus
@@ -36,20 +37,26 @@ class SessionCreate(BaseModel):
     kind: Literal["PRIVATE", "GROUP"] = "PRIVATE"
     student_id: int | None = Field(default=None, gt=0)
     student_ids: list[int] = Field(default_factory=list, max_length=1000)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    title: Name | None = None
     room_id: int | None = Field(default=None, gt=0)
-    date: dt.date
+    date: Day
     start_time: Clock
     end_time: Clock
 
     @model_validator(mode="after")
     def _shape(self) -> SessionCreate:
         if self.end_time <= self.start_time:
-            raise ValueError("end_time must be after start_time")
-        if self.kind == "PRIVATE" and (self.student_id is None or self.student_ids):
-            raise ValueError("a private lesson has exactly one student_id")
-        if self.kind == "GROUP" and (self.student_id is not None or self.title is None):
-            raise ValueError("a group lesson has a title and student_ids, not student_id")
+            raise field_error("end_time", "end_time must be after start_time", self.end_time)
+        if self.kind == "PRIVATE" and self.student_id is None:
+            raise field_error("student_id", "a private lesson has exactly one student_id", None)
+        if self.kind == "PRIVATE" and self.student_ids:
+            message = "a private lesson has one student_id, not student_ids"
+            raise field_error("student_ids", message, self.student_ids)
+        if self.kind == "GROUP" and self.student_id is not None:
+            message = "a group lesson has student_ids, not student_id"
+            raise field_error("student_id", message, self.student_id)
+        if self.kind == "GROUP" and self.title is None:
+            raise field_error("title", "a group lesson has a title", None)
         return self
 
 
@@ -58,11 +65,11 @@ class SessionMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date | None = None
+    date: Day | None = None
     start_time: Clock | None = None
     end_time: Clock | None = None
     room_id: int | None = Field(default=None, gt=0)
-    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+    reason: Reason | None = None
 
     @model_validator(mode="after")
     def _something(self) -> SessionMove:
@@ -72,14 +79,15 @@ class SessionMove(BaseModel):
             and self.end_time is None
             and self.room_id is None
         ):
-            raise ValueError("give at least one of date, start_time, end_time, room_id")
+            message = "give at least one of date, start_time, end_time, room_id"
+            raise field_error("date", message, None)
         return self
 
 
 class SessionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
+    reason: GivenReason
 
 
 class SessionRead(BaseModel):

@@ -37,6 +37,7 @@ def _install_api(app: FastAPI) -> None:
     from komawari.series.api import router as series_router
     from komawari.sessions.api import router as session_router
     from komawari.web import problems
+    from komawari.web.calendar import ACCESS_LOG_FILTER
     from komawari.web.calendar import router as calendar_router
     from komawari.web.routing import MAX_BODY_BYTES
 
@@ -52,6 +53,8 @@ def _install_api(app: FastAPI) -> None:
     ):
         app.include_router(router)
     problems.install(app, max_body=MAX_BODY_BYTES)
+    # Feed URLs carry their secret key; the access log must not keep it.
+    logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)
     _install_pages(app)
 
     def openapi() -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Query, Response
 
@@ -23,6 +25,31 @@ Key = Annotated[
 ICS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "iCal"}
 }
+
+
+def redact_keys(target: str) -> str:
+    """Return a request target with the value of every `key` query parameter hidden."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = [
+        f"{name}=[redacted]" if unquote_plus(name) == "key" else f"{name}{eq}{value}"
+        for name, eq, value in (p.partition("=") for p in query.split("&"))
+    ]
+    return f"{path}?{'&'.join(parts)}"
+
+
+class RedactFeedKeys(logging.Filter):
+    """Hide feed keys in access-log records (uvicorn passes the request target as an arg)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's text arguments; keep the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_keys(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+ACCESS_LOG_FILTER = RedactFeedKeys()
 
 
 def _ics(body: bytes) -> Response:

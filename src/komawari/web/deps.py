@@ -128,6 +128,16 @@ async def idempotency_claim(
     )
 
 
+def refuse_idempotency_key(request: Request) -> None:
+    """Refuse an Idempotency-Key: the answer holds a secret that must not be stored."""
+    if "idempotency-key" in request.headers:
+        raise InvalidInput(
+            "Idempotency-Key",
+            "not accepted here: the answer holds a secret shown once, which is never stored "
+            "for a replay; send the request again without the header",
+        )
+
+
 Id = Annotated[int, Path(gt=0, le=MAX_ID, description="A positive id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Cursor = Annotated[

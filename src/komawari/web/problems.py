@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -21,13 +20,6 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 INVALID = "/problems/invalid-input"
 _LOC_ROOTS = {"body", "query", "path", "header", "cookie"}
-_WORD = re.compile(r"[A-Za-z_]+")
-# Fields a model-level message may name ("end_time must be after start_time").
-_FIELDS = {
-    "branch_id", "teacher_id", "student_id", "student_ids", "title", "capacity", "room_id",
-    "weekdays", "start_time", "end_time", "first_date", "last_date", "interval_weeks", "date",
-    "from_date", "until_date", "reason", "kind", "name", "time_zone", "series_id",
-}  # fmt: skip
 
 
 class FieldError(BaseModel):
@@ -51,14 +43,13 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
-def _field_of(loc: tuple[Any, ...], message: str) -> str:
+def _field_of(loc: tuple[Any, ...]) -> str:
+    # Validators raise errors located at their field, so the location is the field; an
+    # error of the whole body (not JSON, not an object) has none beyond its root.
     parts = [str(p) for p in loc]
     if parts and parts[0] in _LOC_ROOTS:
         parts = parts[1:]
-    if parts:
-        return ".".join(parts)
-    named = next((w for w in _WORD.findall(message) if w in _FIELDS), None)
-    return named or "body"
+    return ".".join(parts) or "body"
 
 
 def _validation(exc: RequestValidationError) -> dict[str, Any]:
@@ -70,7 +61,7 @@ def _validation(exc: RequestValidationError) -> dict[str, Any]:
             loc = ("body",)
         errors.append(
             {
-                "field": _field_of(loc, message),
+                "field": _field_of(loc),
                 "message": message,
                 "loc": [p if isinstance(p, int) else str(p) for p in loc],
             }

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from komawari.auth import idempotency
-from komawari.web.deps import current_principal, idempotency_claim
+from komawari.web.deps import current_principal, idempotency_claim, refuse_idempotency_key
 from komawari.web.problems import ERROR_RESPONSES, PROBLEM_JSON, problem_of, problem_response
 
 MAX_BODY_BYTES = 1_000_000
@@ -18,10 +18,15 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class KomawariRoute(APIRoute):
-    """A route whose POST honours Idempotency-Key and stores its answer with its changes."""
+    """A route whose POST honours Idempotency-Key and stores its answer with its changes.
+
+    A route that depends on `refuse_idempotency_key` (its answer holds a secret) does not.
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if "POST" in (kwargs.get("methods") or ()):
+        given = kwargs.get("dependencies") or []
+        refused = any(d.dependency is refuse_idempotency_key for d in given)
+        if "POST" in (kwargs.get("methods") or ()) and not refused:
             kwargs["dependencies"] = [
                 *(kwargs.get("dependencies") or []),
                 Depends(idempotency_claim),

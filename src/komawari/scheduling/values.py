@@ -1,0 +1,94 @@
+"""The values Komawari accepts: dates within bounds, human text, time-zone names.
+
+Pure rules over plain values, one authority for every path (API, CLI, import, move):
+each check returns the value or raises ValueError saying what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Collection
+from datetime import date, datetime
+from functools import lru_cache
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
+FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
+
+# C0, DEL and C1: they move terminal cursors, set window titles and break calendar files.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Letters by category that still render as nothing (Hangul fillers, the braille blank).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Names a zone database may hold that are not zones: host-dependent copies and aliases.
+_NOT_ZONE_PREFIXES = ("posix/", "right/")
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
+def check_day(value: date) -> date:
+    """Return `value` if its year is within MIN_YEAR..MAX_YEAR, else raise ValueError."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"{value.isoformat()} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+def check_moment(value: datetime) -> datetime:
+    """Return `value` if its year is within MIN_YEAR..MAX_YEAR, else raise ValueError."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+def clamp_year(year: int) -> int:
+    """Return `year` within MIN_YEAR..MAX_YEAR (for rows stored before the bounds held)."""
+    return min(max(year, MIN_YEAR), MAX_YEAR)
+
+
+def check_text(value: str) -> str:
+    """Return `value` if it holds no control character (C0, DEL, C1), else raise ValueError."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"contains the control character U+{ord(found[0]):04X} at position {found.start()}"
+        )
+    return value
+
+
+def _visible(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LNPS" and char not in _BLANK_LETTERS
+
+
+def check_name(value: str) -> str:
+    """Return `value` if it has no control character and at least one visible character."""
+    check_text(value)
+    if not any(_visible(c) for c in value):
+        raise ValueError("has no visible character (only spaces or invisible characters)")
+    return value
+
+
+def printable(value: str) -> str:
+    """Return `value` with each control character written as an escape such as \\x1b."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
+
+
+def _is_zone_name(name: str) -> bool:
+    """Return whether `name` can be a branch's zone: no host alias or posix/right copy."""
+    return name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
+
+
+@lru_cache(maxsize=1)
+def python_zones() -> frozenset[str]:
+    """Return the zone names Python's tz database knows that can be a branch's zone."""
+    return frozenset(n for n in zoneinfo.available_timezones() if _is_zone_name(n))
+
+
+def check_zone(name: str, known: Collection[str] | None = None) -> str:
+    """Return `name` if it is an IANA zone that `known` (default: Python's) holds."""
+    if name not in python_zones():
+        raise ValueError(f"{name!r} is not an IANA time zone (such as Asia/Tokyo)")
+    if known is not None and name not in known:
+        raise ValueError(
+            f"{name!r} is not in the database server's time-zone data; "
+            "update the server's tzdata or choose another zone"
+        )
+    return name
