@@ -139,4 +139,5 @@ def series_detail(
         events=listing.history(db, series.id),
         since=first,
         created="created" in page.request.query_params,
+        done=page.request.query_params.get("done"),
     )

@@ -75,6 +75,7 @@ def _install_pages(app: FastAPI) -> None:
     """Add the staff pages (after the API's error handlers, which the pages wrap)."""
     from komawari.auth.pages import router as auth_pages
     from komawari.ops.pages import router as ops_pages
+    from komawari.series.action_pages import router as series_action_pages
     from komawari.series.pages import router as series_pages
     from komawari.sessions.pages import router as session_pages
     from komawari.web import pages
@@ -82,6 +83,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(auth_pages)
     app.include_router(session_pages)
     app.include_router(series_pages)
+    app.include_router(series_action_pages)
     app.include_router(ops_pages)
     pages.install(app)
 

@@ -3,6 +3,7 @@ and errors shown as pages (the API keeps problem+json)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from komawari.web import csrf, i18n, problems, templating
 from komawari.web.deps import Caller, Db, SignInRequired, is_api, signed_in
 
 STATIC = templating.TEMPLATES.parent / "static"
+log = logging.getLogger(__name__)
 LANG_COOKIE = "komawari_lang"  # a signed-out visitor's choice of language
 
 
@@ -85,6 +87,8 @@ CsrfChecked = Depends(csrf.require)
 
 def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     problem = problems.problem_of(exc)
+    if problem["status"] >= 500:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     locale = i18n.negotiate(
         request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
     )
