@@ -41,7 +41,7 @@ def _statuses(engine: Engine, series_id: int) -> dict[SessionStatus, int]:
             .where(ClassSession.series_id == series_id)
             .group_by(ClassSession.status)
         ).all()
-    return {row[0]: row[1] for row in rows}  # noqa: C416 - rows are Row objects
+    return {row[0]: row[1] for row in rows}
 
 
 def _items(html: str, list_id: str) -> int:
