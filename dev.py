@@ -29,6 +29,7 @@ TASKS = {
     "lint": "ruff (lint and format check) and mypy --strict",
     "format": "ruff format and ruff check --fix",
     "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
+    "screenshots": "run the browser tests and copy their screenshots into docs/screenshots",
     "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
     "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
     "setup": "create .venv and install Komawari with its dev tools",
@@ -122,6 +123,15 @@ def main(argv: list[str]) -> int:
         return run("ruff", "format", ".") or run("ruff", "check", "--fix", ".")
     if task == "migrations":
         return run("alembic", "upgrade", "head") or run("alembic", "check")
+    if task == "screenshots":
+        ensure_browser()
+        code = run("pytest", "-q", "tests/browser", *rest)
+        shots, docs = ROOT / "artifacts" / "screenshots", ROOT / "docs" / "screenshots"
+        docs.mkdir(exist_ok=True)
+        for png in sorted(shots.glob("*.png")):
+            shutil.copyfile(png, docs / png.name)
+            print(f"docs/screenshots/{png.name}")
+        return code
     if task == "i18n":
         locales, pot = "src/komawari/web/locales", "src/komawari/web/locales/messages.pot"
         return (

@@ -13,6 +13,8 @@ from komawari.auth.enums import Role
 from komawari.branches.models import Branch
 from komawari.db.engine import session_scope
 from komawari.series.models import ClassSeries
+from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
 from komawari.web.cli import DEMO_PASSWORD, DEMO_USER
 from tests.browser.conftest import axe_violations, shot
 from tests.web.pages import PASSWORD, make_user
@@ -31,6 +33,18 @@ def _next(weekday: int) -> date:
     return today + timedelta(days=(weekday - today.isoweekday()) % 7 + 7)
 
 
+def _clash_day(engine: Engine) -> date:
+    """Return the day of the demo school's double booking."""
+    with session_scope(engine) as s:
+        found = s.scalar(
+            select(ClassSession.date).where(
+                ClassSession.status == SessionStatus.CONFLICTED, ClassSession.series_id.is_(None)
+            )
+        )
+    assert found is not None, "the demo school books one lesson over another"
+    return found
+
+
 def _series_count(engine: Engine) -> int:
     with session_scope(engine) as s:
         return s.scalar(select(func.count()).select_from(ClassSeries)) or 0
@@ -43,8 +57,11 @@ def test_staff_read_the_day_preview_a_series_meet_its_duplicate_and_cancel_a_cla
     assert re.search(r"/branches/\d+/day$", page.url), page.url
     assert page.locator("h1").inner_text().startswith("Shibuya")
     thursday = _next(4)
-    page.goto(f"{page.url}?date={thursday}")
-    assert page.locator("article.lesson").count() >= 1
+    day = page.url
+    page.goto(f"{day}?date={_clash_day(demo_school)}")
+    assert page.locator("article.lesson").count() >= 2
+    assert page.locator("article.lesson.clash").count() == 2, "both sides of the clash show"
+    assert page.locator("article.status-conflicted .badge.bad").count() == 1
     shot(page, "day-en-desktop")
     assert axe_violations(page) == []
     page.set_viewport_size({"width": 375, "height": 800})
@@ -117,7 +134,7 @@ def test_the_pages_switch_to_japanese(page: Any, site: str, demo_school: Engine)
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "ja"
     assert "時間割" in page.locator("header").inner_text()
-    page.goto(f"{page.url.split('?')[0]}?date={_next(4)}")
+    page.goto(f"{page.url.split('?')[0]}?date={_clash_day(demo_school)}")
     shot(page, "day-ja-desktop")
     page.set_viewport_size({"width": 375, "height": 800})
     shot(page, "day-ja-375")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,9 +14,14 @@ from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries
 from komawari.generation.enums import RunTrigger
 from komawari.people import service as people
+from komawari.people.models import Student
 from komawari.scheduling.timerules import today_in
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
+from komawari.sessions import service as sessions_service
+from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
+from komawari.sessions.schemas import SessionCreate
 
 DEMO = Actor("system", "demo")
 BRANCHES = (("Shibuya", "Asia/Tokyo"), ("Yokohama", "Asia/Tokyo"))
@@ -135,7 +140,39 @@ def create(session: Session, *, seed: int = 7) -> dict[str, int]:
         )
         made["series"] += 1
         made["sessions"] += result.counts.created if result else 0
+    made["double_bookings"] = _double_booking(session, bs[0], students[-1])
     return made
+
+
+def _double_booking(session: Session, branch: Branch, student: Student) -> int:
+    """Book one lesson over another of the same teacher next week, as happens in a real
+    office: the day page then shows a clash, and both lessons say so."""
+    first = today_in(branch.time_zone) + timedelta(days=7)
+    taken = session.scalars(
+        select(ClassSession)
+        .where(
+            ClassSession.branch_id == branch.id,
+            ClassSession.date >= first,
+            ClassSession.status == SessionStatus.CONFIRMED,
+            ClassSession.student_id.is_not(None),
+        )
+        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
+        .limit(1)
+    ).first()
+    if taken is None:  # pragma: no cover - the demo always has lessons next week
+        return 0
+    start = (datetime.combine(taken.date, taken.start_time) + timedelta(minutes=30)).time()
+    end = (datetime.combine(taken.date, taken.end_time) + timedelta(minutes=30)).time()
+    booking = SessionCreate(
+        branch_id=branch.id,
+        teacher_id=taken.teacher_id,
+        student_id=student.id,
+        date=taken.date,
+        start_time=start,
+        end_time=end,
+    )
+    sessions_service.create_one_off(session, session_in=booking, actor=DEMO)
+    return 1
 
 
 def week_start(session: Session) -> date:
