@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -16,17 +16,20 @@ from komawari.auth.dependencies import (
     ReadableSession,
     ReadableStudent,
     ReadableTeacher,
+    StaffCaller,
     WritableSession,
 )
 from komawari.auth.enums import Role
+from komawari.auth.policy import Principal
 from komawari.branches import service as branches
-from komawari.errors import InvalidInput
+from komawari.errors import DuplicateSession, InvalidInput
+from komawari.series import listing
 from komawari.sessions import day_page
 from komawari.sessions import service as sessions
-from komawari.sessions.schemas import SessionCancel
+from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove
 from komawari.web import forms
 from komawari.web.deps import Db
-from komawari.web.pages import CsrfChecked, UserPage
+from komawari.web.pages import CsrfChecked, Page, UserPage
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,6 +106,27 @@ def student_week(
     return page.render("week.html", view=view, today=_today())
 
 
+@router.get("/sessions/new")
+def session_new(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
+    """Show the form that books a one-off lesson."""
+    fields = forms.values(request.query_params.multi_items())
+    return _one_off_form(page, db, who, fields)
+
+
+def _one_off_form(
+    page: Page, db: Db, who: Principal, fields: dict[str, Any], *, status: int = 200,
+    errors: dict[str, str] | None = None, existing: int | None = None,
+) -> Response:  # fmt: skip
+    return page.render(
+        "session_new.html",
+        status,
+        fields=fields,
+        errors=errors or {},
+        existing=existing,
+        choices=listing.choices(db, branch_ids=policy.visible_branches(who)),
+    )
+
+
 @router.get("/sessions/{session_id}")
 def session_detail(row: ReadableSession, page: UserPage, who: Me, db: Db) -> Response:
     """Show a lesson, its clashes from both sides, and (staff) the form to cancel it."""
@@ -138,3 +162,40 @@ def session_cancel(
             reason=reason,
         )
     return RedirectResponse(f"/sessions/{row.id}?done=cancel", status_code=303)
+
+
+@router.post("/sessions/{session_id}/move", dependencies=[CsrfChecked])
+async def session_move(
+    row: WritableSession, request: Request, page: UserPage, who: Me, db: Db
+) -> Response:
+    """Move a lesson to another day, time or room; the page then shows what that did."""
+    fields = forms.values((await request.form()).multi_items())
+    try:
+        sessions.move(db, row.id, move_in=SessionMove.model_validate(fields), actor=who.actor)
+    except (ValidationError, InvalidInput, DuplicateSession) as exc:
+        errors = {"form": exc.detail} if isinstance(exc, DuplicateSession) else forms.errors(exc)
+        return page.render(
+            "session_detail.html",
+            409 if isinstance(exc, DuplicateSession) else 422,
+            view=day_page.session_view(db, row.id),
+            done=None,
+            may_write=True,
+            errors=errors,
+            move=fields,
+        )
+    return RedirectResponse(f"/sessions/{row.id}?done=move", status_code=303)
+
+
+@router.post("/sessions", dependencies=[CsrfChecked])
+async def session_create(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
+    """Book a one-off lesson; an exact duplicate is named, a clash is shown after booking."""
+    fields = forms.values((await request.form()).multi_items())
+    try:
+        wanted = SessionCreate.model_validate(fields)
+        policy.require_write_in(who, wanted.branch_id)
+        made = sessions.create_one_off(db, session_in=wanted, actor=who.actor)
+    except DuplicateSession as exc:  # the database's guard is the authority
+        return _one_off_form(page, db, who, fields, status=409, existing=exc.existing_id)
+    except (ValidationError, InvalidInput) as exc:
+        return _one_off_form(page, db, who, fields, status=422, errors=forms.errors(exc))
+    return RedirectResponse(f"/sessions/{made.id}?done=create", status_code=303)

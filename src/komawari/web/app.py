@@ -74,6 +74,7 @@ def _install_api(app: FastAPI) -> None:
 def _install_pages(app: FastAPI) -> None:
     """Add the staff pages (after the API's error handlers, which the pages wrap)."""
     from komawari.auth.pages import router as auth_pages
+    from komawari.branches.pages import router as branch_pages
     from komawari.ops.pages import router as ops_pages
     from komawari.series.action_pages import router as series_action_pages
     from komawari.series.pages import router as series_pages
@@ -85,6 +86,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(series_pages)
     app.include_router(series_action_pages)
     app.include_router(ops_pages)
+    app.include_router(branch_pages)
     pages.install(app)
 
 

@@ -1,0 +1,77 @@
+"""Pages: a branch's closure days; adding one first shows the lessons it will cancel."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from komawari.auth.dependencies import Me, ReadableBranch, WritableBranch
+from komawari.branches import service as branches
+from komawari.branches.schemas import ClosureCreate
+from komawari.errors import KomawariError
+from komawari.web import forms
+from komawari.web.deps import Db
+from komawari.web.pages import CsrfChecked, Page, UserPage
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(
+    page: Page, db: Db, branch_id: int, fields: dict[str, Any], *, status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    preview, problems = None, dict(errors or {})
+    if fields.get("date") and not problems:
+        try:
+            wanted = ClosureCreate.model_validate(fields)
+            preview = branches.preview_closure(db, branch_id, wanted.date)
+        except ValidationError as exc:
+            problems = forms.errors(exc)
+    return page.render(
+        "closures.html",
+        status,
+        branch=branches.get(db, branch_id),
+        closures=branches.closures(db, branch_id),
+        fields=fields,
+        errors=problems,
+        preview=preview,
+        done=page.request.query_params.get("done"),
+    )
+
+
+@router.get("/branches/{branch_id}/closures")
+def closures(branch: ReadableBranch, request: Request, page: UserPage, db: Db) -> Response:
+    """List a branch's closure days; with a date, show what closing it would cancel."""
+    fields = forms.values(request.query_params.multi_items())
+    fields.pop("done", None)
+    return _render(page, db, branch.id, fields)
+
+
+@router.post("/branches/{branch_id}/closures", dependencies=[CsrfChecked])
+async def add_closure(
+    branch: WritableBranch, request: Request, page: UserPage, who: Me, db: Db
+) -> Response:
+    """Close the branch on a day: its lessons that day are cancelled (kept, with a reason)."""
+    fields = forms.values((await request.form()).multi_items())
+    try:
+        wanted = ClosureCreate.model_validate(fields)
+        branches.add_closure(db, branch.id, wanted.date, reason=wanted.reason, actor=who.actor)
+    except ValidationError as exc:
+        return _render(page, db, branch.id, fields, status=422, errors=forms.errors(exc))
+    except KomawariError as exc:
+        return _render(page, db, branch.id, fields, status=exc.status_code,
+                       errors={"date": exc.detail})  # fmt: skip
+    return RedirectResponse(f"/branches/{branch.id}/closures?done=added", status_code=303)
+
+
+@router.post("/branches/{branch_id}/closures/remove", dependencies=[CsrfChecked])
+def remove_closure(
+    branch: WritableBranch, who: Me, db: Db, day: Annotated[date, Form(alias="date")]
+) -> Response:
+    """Reopen a day: the lessons cancelled for it come back."""
+    branches.remove_closure(db, branch.id, day, actor=who.actor)
+    return RedirectResponse(f"/branches/{branch.id}/closures?done=removed", status_code=303)
