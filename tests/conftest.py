@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -23,6 +28,8 @@ from sqlalchemy.orm import Session
 from komawari.db import guards, migrate
 from komawari.db.engine import normalise_url
 from komawari.db.registry import Base
+from komawari.web.app import create_app
+from tests.factories.world import World, free_port, make_world
 
 # CI explores the same examples every run (a red build names a reproducible case); a
 # developer's machine explores new ones each time.
@@ -113,3 +120,41 @@ def schema_restore_guards(engine: Engine) -> None:
         for guard in guards.GUARDS:
             if states[guard.name] != "ok":
                 conn.execute(text(guard.ddl))
+
+
+# The application on real PostgreSQL (committed data, emptied after each test).
+
+
+@pytest.fixture
+def app(committed_engine: Engine) -> FastAPI:
+    return create_app(committed_engine, periodic=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def world(committed_engine: Engine) -> World:
+    return make_world(committed_engine)
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve the app with uvicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -12,7 +12,7 @@ from komawari.auth import users, web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.models import SignInFailure, User, WebSession
 from komawari.db.engine import session_scope
-from tests.api.conftest import World
+from tests.factories.world import World
 from tests.web.pages import PASSWORD, csrf_of, make_user, sign_in
 
 

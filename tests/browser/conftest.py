@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from komawari.db.engine import session_scope
 from komawari.ops import demo
 from komawari.web.cli import demo_sign_in
-from tests.api.conftest import app, live_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -60,7 +59,7 @@ def demo_school(committed_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def site(demo_school: Engine, app: FastAPI, live_server: str) -> str:  # noqa: F811
+def site(demo_school: Engine, app: FastAPI, live_server: str) -> str:
     return live_server
 
 

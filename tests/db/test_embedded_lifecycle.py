@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -68,7 +68,7 @@ def _serve(port: int) -> list[str]:
 
 
 def test_serve_stops_its_embedded_database_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start(_serve(port), tmp_path, port)
     postmaster = _postmaster(tmp_path)
     proc.send_signal(signal.SIGTERM)
@@ -80,12 +80,12 @@ def test_serve_stops_its_embedded_database_on_sigterm(tmp_path: Path) -> None:
 def test_a_killed_server_s_database_is_stopped_by_the_next_one(tmp_path: Path) -> None:
     # SIGKILL leaves the killed process in pgserver's handle file; unless that stale entry
     # is pruned, the next server's clean stop leaves the database running for good.
-    port = _free_port()
+    port = free_port()
     killed = _start(_serve(port), tmp_path, port)
     postmaster = _postmaster(tmp_path)
     killed.kill()
     killed.communicate(timeout=30)
-    port = _free_port()
+    port = free_port()
     proc = _start(_serve(port), tmp_path, port)
     assert _postmaster(tmp_path) == postmaster, "the running database was reused"
     proc.send_signal(signal.SIGTERM)
@@ -98,7 +98,7 @@ def test_a_killed_server_s_database_is_stopped_by_the_next_one(tmp_path: Path) -
     "how", ["sigterm-to-dev-py", "ctrl-c-to-the-group"], ids=["sigterm", "ctrl-c"]
 )
 def test_dev_py_run_hands_signals_to_the_server(tmp_path: Path, how: str) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start([sys.executable, "dev.py", "run", "--port", str(port)], tmp_path, port)
     postmaster = _postmaster(tmp_path)
     if how == "sigterm-to-dev-py":

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from komawari.generation import job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
-from tests.generation import workload
+from tests.factories import generation as workload
 
 pytestmark = pytest.mark.concurrency
 

@@ -17,7 +17,7 @@ from komawari.generation import job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
-from tests.generation import workload
+from tests.factories import generation as workload
 
 
 class Flaky:

@@ -18,7 +18,7 @@ from komawari.cli.main import app
 from komawari.db import engine as komawari_db
 from komawari.db.registry import Base
 from komawari.ops import guards
-from tests.ops.legacy_data import LegacyExport, incident_export, load_as_legacy
+from tests.factories.legacy import LegacyExport, incident_export, load_as_legacy
 
 TEST_ACTOR = Actor("test", "pytest")
 Snapshot = dict[str, list[tuple[Any, ...]]]

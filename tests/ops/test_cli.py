@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from typer.testing import Result
 
 from komawari.db import guards
+from tests.factories.legacy import LegacyExport, incident_export
 from tests.ops.conftest import Snapshot, json_of, snapshot
-from tests.ops.legacy_data import LegacyExport, incident_export
 
 Cli = Callable[..., Result]
 

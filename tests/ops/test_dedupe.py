@@ -16,8 +16,8 @@ from komawari.ops import dedupe, doctor, guards
 from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.sessions.enums import SessionStatus
 from tests import factories as f
+from tests.factories.legacy import INCIDENT_DAY, LegacyExport
 from tests.ops.conftest import TEST_ACTOR, snapshot
-from tests.ops.legacy_data import INCIDENT_DAY, LegacyExport
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # before every lesson of the export
 

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from komawari.ops import dedupe, doctor, guards
+from tests.factories.legacy import INCIDENT_DAY, PAIR, LegacyExport
 from tests.ops.conftest import TEST_ACTOR
-from tests.ops.legacy_data import INCIDENT_DAY, PAIR, LegacyExport
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 

@@ -18,8 +18,8 @@ from komawari.ops.legacy_report import ImportReport
 from komawari.series.enums import SeriesStatus
 from komawari.sessions.enums import SessionStatus
 from tests import factories as f
+from tests.factories.legacy import INCIDENT_DAY, MON_THU, LegacyExport, incident_export
 from tests.ops.conftest import snapshot
-from tests.ops.legacy_data import INCIDENT_DAY, MON_THU, LegacyExport, incident_export
 
 
 def _run(db: Session, export: LegacyExport, **options: object) -> ImportReport:

@@ -6,13 +6,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from komawari.auth.enums import Role
-from tests.api.conftest import World, app, client, world  # noqa: F401
+from tests.factories.world import World
 from tests.web.pages import make_user, sign_in
 
 
 def test_the_operator_page_is_for_admins_and_shows_what_to_check(
-    client: TestClient,  # noqa: F811
-    world: World,  # noqa: F811
+    client: TestClient,
+    world: World,
     committed_engine: Engine,
 ) -> None:
     make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])

@@ -16,7 +16,7 @@ from komawari.series.enums import SeriesStatus
 from komawari.series.models import ClassSeries
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
-from tests.api.conftest import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, series_body
 from tests.web.pages import csrf_of, make_user, sign_in
 
 

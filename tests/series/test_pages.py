@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from komawari.auth.enums import Role
-from tests.api.conftest import World, counts, next_weekday
+from tests.factories.world import World, counts, next_weekday
 from tests.web.pages import csrf_of, make_user, sign_in
 
 

@@ -14,7 +14,7 @@ from komawari.sessions import service as sessions
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionCreate
-from tests.api.conftest import World
+from tests.factories.world import World
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 3)

@@ -13,7 +13,7 @@ from komawari.auth.enums import Role
 from komawari.db.engine import session_scope
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
-from tests.api.conftest import World, counts
+from tests.factories.world import World, counts
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 17)

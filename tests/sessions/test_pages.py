@@ -16,7 +16,7 @@ from komawari.db.engine import session_scope
 from komawari.people import service as people
 from komawari.sessions import service as sessions
 from komawari.sessions.schemas import SessionCreate
-from tests.api.conftest import World
+from tests.factories.world import World
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 3)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from komawari.db.engine import session_scope
 from komawari.web.calendar import redact_keys
-from tests.api.conftest import World, _free_port, bearer, series_body
+from tests.factories.world import World, bearer, free_port, series_body
 
 FEED = {"owner_type": "teacher", "owner_id": 1}
 
@@ -106,7 +106,7 @@ def test_feed_keys_do_not_reach_the_access_log(
 ) -> None:
     url = _feed_url(client, world)
     key = url.split("key=")[1]
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info"))
     records = _Records()
     access = logging.getLogger("uvicorn.access")

@@ -18,7 +18,7 @@ from komawari.cli.main import app as cli
 from komawari.db import engine as db
 from komawari.db.engine import session_scope
 from komawari.errors import Unauthorized
-from tests.api.conftest import World, bearer, series_body
+from tests.factories.world import World, bearer, series_body
 
 
 @pytest.mark.parametrize(

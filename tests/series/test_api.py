@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from komawari.db.engine import session_scope
 from komawari.generation.models import GenerationRun
-from tests.api.conftest import World, bearer, counts, next_weekday, series_body
+from tests.factories.world import World, bearer, counts, next_weekday, series_body
 
 
 @pytest.mark.parametrize(

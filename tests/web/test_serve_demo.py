@@ -18,7 +18,7 @@ from komawari.cli.main import app as cli
 from komawari.db import engine as db
 from komawari.web.app import create_app
 from komawari.web.cli import demo_admin_token
-from tests.api.conftest import bearer
+from tests.factories.world import bearer
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def cli_db(committed_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterato
     db.get_engine.cache_clear()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -45,7 +45,7 @@ def test_serve_demo_prints_the_url_and_a_token_that_works(
 ) -> None:
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
-    port = _free_port()
+    port = free_port()
     result = CliRunner().invoke(cli, ["serve", "--demo", "--port", str(port)])
     assert result.exit_code == 0, result.output
     assert f"http://127.0.0.1:{port}/" in result.output

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
-from tests.api.conftest import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, series_body
 
 
 def _feed_url(client: TestClient, w: World, owner_type: str, owner_id: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import World, bearer, series_body
+from tests.factories.world import World, bearer, series_body
 
 MISSING = 9_000_000
 

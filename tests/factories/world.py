@@ -1,18 +1,12 @@
-"""The real application on real PostgreSQL (committed data, emptied after each test)."""
+"""A small school made through the services: two branches, people, rooms, and a user
+and token per role; and the helpers API and page tests share."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pytest
-import uvicorn
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from komawari.audit.models import AuditEvent
@@ -24,7 +18,6 @@ from komawari.db.engine import session_scope
 from komawari.people import service as people
 from komawari.series.models import ClassSeries
 from komawari.sessions.models import ClassSession
-from komawari.web.app import create_app
 
 SETUP = Actor("test", "setup")
 
@@ -99,22 +92,6 @@ def make_world(engine: Engine) -> World:
         )
 
 
-@pytest.fixture
-def app(committed_engine: Engine) -> FastAPI:
-    return create_app(committed_engine, periodic=False)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-
-
-@pytest.fixture
-def world(committed_engine: Engine) -> World:
-    return make_world(committed_engine)
-
-
 def series_body(w: World, **changes: object) -> dict[str, object]:
     """Return a valid private series body at branch A."""
     body: dict[str, object] = {
@@ -140,26 +117,8 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a free TCP port on the loopback address."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve the app with uvicorn on a free loopback port; yield its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from komawari.db.engine import session_scope
 from komawari.series import service as series_service
-from tests.api.conftest import World, bearer, counts, series_body
+from tests.factories.world import World, bearer, counts, series_body
 
 
 def _post(client: TestClient, token: str, key: str, body: dict[str, object]) -> httpx.Response:

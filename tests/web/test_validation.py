@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.conftest import World, bearer, counts, series_body
+from tests.factories.world import World, bearer, counts, series_body
 
 PROBLEM = "application/problem+json"
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from komawari.db.engine import session_scope
-from tests.api.conftest import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, series_body
 
 B_MARK = "Osaka"  # branch B's name; no answer to a staff token of A may carry it
 

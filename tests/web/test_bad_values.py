@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from komawari.db.engine import session_scope
-from tests.api.conftest import World, bearer, counts, next_weekday, series_body
+from tests.factories.world import World, bearer, counts, next_weekday, series_body
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, series_body
 
 
 def _one_off(w: World, **changes: object) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from komawari.db.engine import session_scope
 from komawari.series.models import ClassSeries
 from komawari.sessions.models import ClassSession
-from tests.api.conftest import World, bearer, series_body
+from tests.factories.world import World, bearer, series_body
 
 pytestmark = pytest.mark.concurrency
 N = 20

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine, create_engine
 
 from komawari.web.app import create_app
-from tests.api.conftest import World, bearer, make_world, series_body
 from tests.conftest import truncate_all
+from tests.factories.world import World, bearer, make_world, series_body
 
 EXAMPLES = 10
 CHECKS = [

@@ -1,3 +1,0 @@
-"""Page and API tests of the auth domain run on the application fixtures of tests/api."""
-
-from tests.api.conftest import app, client, world  # noqa: F401
