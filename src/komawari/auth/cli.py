@@ -11,7 +11,7 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.auth import feeds, service
 from komawari.auth.enums import Role
-from komawari.cli.support import cell, friendly, name_text
+from komawari.cli.support import Id, cell, friendly, name_text
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(
@@ -93,7 +93,7 @@ def list_(
 
 @app.command("revoke", help="Revoke a token: it stops working at once.")
 @friendly
-def revoke(token_id: int) -> None:
+def revoke(token_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         token = service.revoke_token(s, token_id, actor=Actor.cli())
         out.print(f"token {token.id} ({token.prefix}...) revoked")

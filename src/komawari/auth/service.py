@@ -56,6 +56,9 @@ def ensure_user(
     username = username.strip()
     if not username or len(username) > 150:
         raise InvalidInput("user", "a user name of 1 to 150 characters is required")
+    # Before the user is added: a pending user would be flushed by this query.
+    if teacher_id is not None and session.get(Teacher, teacher_id) is None:
+        raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
     user = get_user(session, username)
     created = user is None
     if user is None:
@@ -68,8 +71,6 @@ def ensure_user(
     elif role is not None and role != user.role:
         raise InvalidInput("role", f"user {username!r} exists with role {user.role.value}")
     if teacher_id is not None:
-        if session.get(Teacher, teacher_id) is None:
-            raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
         user.teacher_id = teacher_id
     session.flush()
     for branch_id in dict.fromkeys(branch_ids or []):

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli.support import free_text, friendly, opt_date, req_date
+from komawari.cli.support import Id, free_text, friendly, opt_date, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.weekdays import mask_names
@@ -77,7 +77,7 @@ def create(
 
 @app.command("show", help="Show a series.")
 @friendly
-def show(series_id: int) -> None:
+def show(series_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         typer.echo(SeriesRead.model_validate(service.get(s, series_id)).model_dump_json(indent=2))
 
@@ -113,7 +113,7 @@ def list_(
 @app.command("pause", help="Pause: no more generation (future sessions kept unless --cancel).")
 @friendly
 def pause(
-    series_id: int,
+    series_id: Id,
     reason: str | None = typer.Option(None, "--reason", callback=free_text),
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
 ) -> None:
@@ -126,7 +126,7 @@ def pause(
 
 @app.command("resume", help="Resume from today (never backfills the past) and generate.")
 @friendly
-def resume(series_id: int) -> None:
+def resume(series_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         _, result = lifecycle.resume(s, series_id, actor=Actor.cli())
         out.print(f"series {series_id} resumed; {result.counts.created} session(s) created")
@@ -135,7 +135,7 @@ def resume(series_id: int) -> None:
 @app.command("end", help="Shorten or end: sessions after the last date are cancelled.")
 @friendly
 def end(
-    series_id: int,
+    series_id: Id,
     last: str = typer.Option(..., "--last", help="New last date."),
     reason: str | None = typer.Option(None, "--reason", callback=free_text),
 ) -> None:
@@ -149,7 +149,7 @@ def end(
 @app.command("extend", help="Give a later last date (or --open) and generate at once.")
 @friendly
 def extend(
-    series_id: int,
+    series_id: Id,
     last: str | None = typer.Option(None, "--last"),
     open_ended: bool = typer.Option(False, "--open", help="No last date."),
 ) -> None:
@@ -168,7 +168,7 @@ def extend(
 @app.command("change-from", help='"This and following": a new pattern from a date.')
 @friendly
 def change_from(
-    series_id: int,
+    series_id: Id,
     from_date: str = typer.Option(..., "--from"),
     days: str | None = typer.Option(None, "--days"),
     start: str | None = typer.Option(None, "--start"),
@@ -197,7 +197,7 @@ def change_from(
 @app.command("enrol", help="Enrol a student in a group series from a date.")
 @friendly
 def enrol(
-    series_id: int,
+    series_id: Id,
     student: int = typer.Option(..., "--student"),
     from_date: str = typer.Option(..., "--from"),
 ) -> None:

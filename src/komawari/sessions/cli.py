@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli.support import cell, friendly, name_text, req_date
+from komawari.cli.support import Id, cell, friendly, name_text, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.sessions import queries, service
 from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
@@ -47,9 +47,7 @@ def add(
 
 @app.command("cancel", help="Cancel a session with a reason.")
 @friendly
-def cancel(
-    session_id: int, reason: str = typer.Option(..., "--reason", callback=name_text)
-) -> None:
+def cancel(session_id: Id, reason: str = typer.Option(..., "--reason", callback=name_text)) -> None:
     with session_scope(ready_engine()) as s:
         service.cancel(s, session_id, reason=reason, actor=Actor.cli())
         out.print(f"session {session_id} cancelled")
@@ -58,7 +56,7 @@ def cancel(
 @app.command("move", help="Move a session to another date or time.")
 @friendly
 def move(
-    session_id: int,
+    session_id: Id,
     day: str | None = typer.Option(None, "--date"),
     start: str | None = typer.Option(None, "--start"),
     end: str | None = typer.Option(None, "--end"),
