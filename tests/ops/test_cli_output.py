@@ -26,3 +26,11 @@ def test_the_restore_prompt_names_the_database_readably() -> None:
     assert describe_database(tcp) == "database 'school' on db.example:5433 as postgres"
     socket = make_url("postgresql+psycopg://postgres@/komawari?host=/tmp/pg/run")
     assert describe_database(socket) == "database 'komawari' on /tmp/pg/run as postgres"
+
+
+def test_guard_names_are_never_cut_in_a_narrow_table(cli: Cli) -> None:
+    from komawari.db.guards import GUARDS
+
+    shown = cli("guards", "status").output
+    for guard in GUARDS:
+        assert guard.name in shown
