@@ -99,3 +99,32 @@ def test_a_week_per_teacher_and_per_student(komawari: Run) -> None:
     student = komawari("student", "week", "1", "--date", "2030-01-07")
     assert "Sato Haruka" in student.output
     assert komawari("teacher", "week", "9").exit_code == 2
+
+
+def test_series_unenrol_takes_a_student_out_from_a_date(komawari: Run) -> None:
+    _school(komawari)
+    assert komawari("student", "add", "Mori Aoi").exit_code == 0
+    group = komawari(
+        "series", "create", "--branch", "1", "--teacher", "2", "--title", "Reading",
+        "--capacity", "3", "--students", "1,2", "--days", "sat", "--start", "10:00",
+        "--end", "11:00", "--first", "2030-01-05", "--last", "2030-01-26",
+    )  # fmt: skip
+    assert group.exit_code == 0, group.output
+    assert komawari("generate", "--through", "2030-01-31").exit_code == 0
+    left = komawari("series", "unenrol", "1", "--student", "2", "--from", "2030-01-19")
+    assert left.exit_code == 0, left.output
+    assert "removed from 2 session(s)" in left.output
+    again = komawari("series", "unenrol", "1", "--student", "2", "--from", "2030-01-19")
+    assert again.exit_code == 2
+
+
+def test_unknown_ids_are_errors_in_series_list_and_generate(komawari: Run) -> None:
+    _school(komawari)
+    for args, named in (
+        (("series", "list", "--branch", "99"), "branch 99 does not exist"),
+        (("generate", "--branch", "99"), "branch 99 does not exist"),
+        (("generate", "--series", "99"), "series 99 does not exist"),
+    ):
+        result = komawari(*args)
+        assert result.exit_code == 2, result.output
+        assert named in result.output

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
+from komawari.branches import service as branches
 from komawari.cli.support import Id, free_text, friendly, opt_date, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.generation.enums import RunTrigger
@@ -17,7 +18,8 @@ from komawari.series import enrolment, lifecycle, service
 from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesRead
 
 app = typer.Typer(
-    help="Class series: create, pause, resume, end, extend, change.", no_args_is_help=True
+    help="Class series: create, pause, resume, end, extend, change, enrol, unenrol.",
+    no_args_is_help=True,
 )
 out = Console()
 
@@ -89,6 +91,8 @@ def list_(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     with session_scope(ready_engine()) as s:
+        if branch is not None:
+            branches.get(s, branch)  # an unknown branch is an error, not an empty list
         rows = [
             SeriesRead.model_validate(r)
             for r in service.list_series(s, branch_ids=[branch] if branch else None, limit=10_000)
@@ -210,3 +214,24 @@ def enrol(
             actor=Actor.cli(),
         )
         out.print(f"student {student} enrolled in series {series_id} from {from_date}")
+
+
+@app.command("unenrol", help="End a student's enrolment in a group series from a date.")
+@friendly
+def unenrol(
+    series_id: Id,
+    student: int = typer.Option(..., "--student"),
+    from_date: str = typer.Option(..., "--from", help="First day without the student."),
+) -> None:
+    with session_scope(ready_engine()) as s:
+        removed = enrolment.unenrol(
+            s,
+            series_id,
+            student_id=student,
+            from_date=req_date(from_date, "--from"),
+            actor=Actor.cli(),
+        )
+        out.print(
+            f"student {student} leaves series {series_id} from {from_date}: "
+            f"removed from {removed} session(s)"
+        )
