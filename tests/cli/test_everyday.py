@@ -6,18 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from komawari.sessions import cli as sessions_cli
-
 Run = Callable[..., Any]
 DAY = "2030-01-10"  # a Thursday
-
-
-@pytest.fixture(autouse=True)
-def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Rich draws 80 columns when stdout is not a terminal; names would wrap.
-    monkeypatch.setattr(sessions_cli.out, "width", 200)
 
 
 def _school(komawari: Run) -> None:

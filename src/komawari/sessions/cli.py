@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -25,7 +26,9 @@ from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
 
 app = typer.Typer(help="Sessions: one-off lessons, cancel, move, list.", no_args_is_help=True)
-out = Console()
+# Piped, Rich would draw 80 columns; a listing read in a file or by grep needs room.
+out = Console(width=None if sys.stdout.isatty() else 160)
+_WHOLE = {"date", "id", "time", "series", "status"}
 
 
 @app.command("add", help="Book a one-off private lesson.")
@@ -155,8 +158,9 @@ def print_sessions(
     table = Table()
     heads = ["branch"] * with_branch + ["date"] * with_date
     for head in (*heads, "id", "time", "teacher", "student / group", "room", "series", "status"):
-        table.add_column(head)
-    table.add_column("conflicts with")
+        # Short values never wrap or shorten; names wrap whole, never cut to "…".
+        table.add_column(head, no_wrap=head in _WHOLE, overflow="fold")
+    table.add_column("conflicts with", overflow="fold")
     for r in reads:
         table.add_row(
             *([cell(sites[r.branch_id])] if with_branch else []),
