@@ -130,6 +130,24 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
         ("get", "/api/rooms"): (f"/api/rooms?branch_id={sb}", None),
         ("post", "/api/rooms"): ("/api/rooms", {"branch_id": sb, "name": "B2", "capacity": 3}),
         ("get", "/api/rooms/{room_id}"): (f"/api/rooms/{w.room_b}", None),
+        ("patch", "/api/teachers/{teacher_id}"): (
+            f"/api/teachers/{w.teacher_2}",
+            {"name": "Renamed teacher"},
+        ),
+        ("post", "/api/teachers/{teacher_id}/deactivate"): (
+            f"/api/teachers/{w.teacher_2}/deactivate",
+            None,
+        ),
+        ("patch", "/api/students/{student_id}"): (
+            f"/api/students/{w.student_3}",
+            {"name": "Renamed student"},
+        ),
+        ("post", "/api/students/{student_id}/deactivate"): (
+            f"/api/students/{w.student_3}/deactivate",
+            None,
+        ),
+        ("patch", "/api/rooms/{room_id}"): (f"/api/rooms/{w.room_b}", {"name": "B3"}),
+        ("post", "/api/rooms/{room_id}/deactivate"): (f"/api/rooms/{w.room_b}/deactivate", None),
         ("get", "/api/class-series"): (f"/api/class-series?branch_id={sb}", None),
         ("post", "/api/class-series"): (
             "/api/class-series",
@@ -221,6 +239,8 @@ def test_a_staff_token_of_a_neither_sees_nor_changes_anything_of_b(
             ok = response.status_code in (403, 404) or route in {
                 "POST /api/teachers",  # people are school-wide, not branch data
                 "POST /api/students",
+                "PATCH /api/teachers/{teacher_id}",
+                "PATCH /api/students/{student_id}",
             }
         if not ok:
             problems.append(f"{route}: {response.status_code} {response.text[:200]}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 
 import typer
 from rich.console import Console
@@ -11,8 +13,31 @@ from rich.table import Table
 from komawari.audit.service import Actor
 from komawari.auth import feeds, service
 from komawari.auth.enums import Role
-from komawari.cli.support import cell, friendly, name_text
+from komawari.cli.support import Id, cell, friendly, name_text
 from komawari.db.engine import ready_engine, session_scope
+
+_LIFETIME = re.compile(r"^([1-9]\d{0,4})([hdw])$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_lifetime(value: str | None) -> timedelta | None:
+    """Turn 90d, 12w or 24h into a duration (None: no expiry)."""
+    match = _LIFETIME.match(value.strip().lower()) if value else None
+    if value is None:
+        return None
+    if match is None:
+        raise ValueError(f"{value!r} is not a lifetime such as 90d, 12w or 24h")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def lifetime(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """Check --expires-in, naming it when it is wrong."""
+    try:
+        parse_lifetime(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expires-in") from exc
+    return value
+
 
 app = typer.Typer(
     help="API tokens: create, list, revoke (and users, passwords, calendar feed keys).",
@@ -31,6 +56,12 @@ def create(
     branch: list[int] = typer.Option([], "--branch", help="Staff: a branch id (repeatable)."),
     teacher: int | None = typer.Option(None, "--teacher", help="Teacher users: teacher id."),
     name: str = typer.Option("cli", "--name", help="A label for the token.", callback=name_text),
+    expires_in: str | None = typer.Option(
+        None,
+        "--expires-in",
+        help="Lifetime such as 90d, 12w or 24h (default: no expiry).",
+        callback=lifetime,
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     with session_scope(ready_engine()) as s:
@@ -42,7 +73,9 @@ def create(
             teacher_id=teacher,
             actor=Actor.cli(),
         )
-        token, secret = service.create_token(s, user=row, name=name, actor=Actor.cli())
+        token, secret = service.create_token(
+            s, user=row, name=name, actor=Actor.cli(), expires_in=parse_lifetime(expires_in)
+        )
         branches = service.user_branch_ids(s, row.id)
         info = {
             "token_id": token.id,
@@ -51,13 +84,15 @@ def create(
             "role": row.role.value,
             "branch_ids": branches,
             "user_created": created,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         }
     if as_json:
         typer.echo(json.dumps(info))
         return
     if created:
         out.print(f"user {user!r} created ({info['role']})")
-    out.print(f"token {info['token_id']} for {user!r}; shown once, keep it safe:")
+    until = f", valid until {info['expires_at']}" if info["expires_at"] else ", no expiry"
+    out.print(f"token {info['token_id']} for {user!r}{until}; shown once, keep it safe:")
     typer.echo(secret)
 
 
@@ -79,13 +114,16 @@ def list_(
                 "created_at": t.created_at.isoformat(),
                 "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
                 "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                "expires_at": t.expires_at.isoformat() if t.expires_at else None,
             }
             for t, u in service.list_tokens(s, username=user, include_revoked=include_revoked)
         ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("id", "user", "role", "name", "prefix", "created", "last used", "revoked")
+    table = Table(
+        "id", "user", "role", "name", "prefix", "created", "last used", "revoked", "expires"
+    )
     for r in rows:
         table.add_row(*(cell(r[k] or "") for k in r))
     out.print(table)
@@ -93,7 +131,7 @@ def list_(
 
 @app.command("revoke", help="Revoke a token: it stops working at once.")
 @friendly
-def revoke(token_id: int) -> None:
+def revoke(token_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         token = service.revoke_token(s, token_id, actor=Actor.cli())
         out.print(f"token {token.id} ({token.prefix}...) revoked")

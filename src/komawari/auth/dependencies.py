@@ -184,6 +184,29 @@ def readable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
     return people.get_student(db, student_id)
 
 
+@_policy
+def writable_room(room_id: Id, db: Db, who: StaffCaller) -> Room:
+    """Return the room if the caller may change its branch's data."""
+    room = people.get_room(db, room_id)
+    policy.require(who, policy.branch_access(who, room.branch_id), Access.WRITE, f"room {room_id}")
+    return room
+
+
+@_policy
+def writable_teacher(teacher_id: Id, db: Db, who: StaffCaller) -> Teacher:
+    """Return the teacher if the caller may change them (staff and admins)."""
+    access = policy.teacher_access(who, teacher_id)
+    policy.require(who, access, Access.WRITE, f"teacher {teacher_id}")
+    return people.get_teacher(db, teacher_id)
+
+
+@_policy
+def writable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
+    """Return the student if the caller may change them (staff and admins)."""
+    policy.require(who, policy.student_access(who), Access.WRITE, f"student {student_id}")
+    return people.get_student(db, student_id)
+
+
 ReadableBranch = Annotated[Branch, Depends(readable_branch)]
 WritableBranch = Annotated[Branch, Depends(writable_branch)]
 ReadableSeries = Annotated[ClassSeries, Depends(readable_series)]
@@ -194,6 +217,9 @@ ReadableRun = Annotated[GenerationRun, Depends(readable_run)]
 ReadableRoom = Annotated[Room, Depends(readable_room)]
 ReadableTeacher = Annotated[Teacher, Depends(readable_teacher)]
 ReadableStudent = Annotated[Student, Depends(readable_student)]
+WritableRoom = Annotated[Room, Depends(writable_room)]
+WritableTeacher = Annotated[Teacher, Depends(writable_teacher)]
+WritableStudent = Annotated[Student, Depends(writable_student)]
 
 
 # A request body that creates something in a branch: 403 for a branch not the caller's.

@@ -58,6 +58,8 @@ class ApiToken(IdMixin, CreatedMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(128))
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # None: the token does not expire (the default of `token create`).
+    expires_at: Mapped[datetime | None] = mapped_column()
 
 
 class IdempotencyKey(IdMixin, Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -56,6 +56,9 @@ def ensure_user(
     username = username.strip()
     if not username or len(username) > 150:
         raise InvalidInput("user", "a user name of 1 to 150 characters is required")
+    # Before the user is added: a pending user would be flushed by this query.
+    if teacher_id is not None and session.get(Teacher, teacher_id) is None:
+        raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
     user = get_user(session, username)
     created = user is None
     if user is None:
@@ -68,8 +71,6 @@ def ensure_user(
     elif role is not None and role != user.role:
         raise InvalidInput("role", f"user {username!r} exists with role {user.role.value}")
     if teacher_id is not None:
-        if session.get(Teacher, teacher_id) is None:
-            raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
         user.teacher_id = teacher_id
     session.flush()
     for branch_id in dict.fromkeys(branch_ids or []):
@@ -146,7 +147,14 @@ def verify_password(session: Session, *, username: str, password: str) -> User:
     return user
 
 
-def create_token(session: Session, *, user: User, name: str, actor: Actor) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    actor: Actor,
+    expires_in: timedelta | None = None,
+) -> tuple[ApiToken, str]:
     """Create an API token for `user`; return it and its secret (shown once, never stored)."""
     secret = new_secret()
     token = ApiToken(
@@ -154,6 +162,8 @@ def create_token(session: Session, *, user: User, name: str, actor: Actor) -> tu
         name=(name.strip() or "token")[:150],
         prefix=secret[:12],
         token_hash=hash_secret(secret),
+        # None: the token never expires (the default; `token create --expires-in 90d`).
+        expires_at=datetime.now(UTC) + expires_in if expires_in is not None else None,
     )
     session.add(token)
     session.flush()
@@ -163,7 +173,12 @@ def create_token(session: Session, *, user: User, name: str, actor: Actor) -> tu
         action="token.create",
         subject_type="token",
         subject_id=token.id,
-        details={"user": user.username, "name": token.name, "prefix": token.prefix},
+        details={
+            "user": user.username,
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
     )
     return token, secret
 
@@ -212,15 +227,20 @@ def authenticate(session: Session, secret: str | None) -> Principal:
     if not secret:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
     row = session.execute(
-        select(ApiToken.id, ApiToken.revoked_at, User)
+        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_secret(secret))
     ).first()
     if row is None:
         raise Unauthorized("the API token is not valid")
-    token_id, revoked_at, user = row
+    token_id, revoked_at, expires_at, user = row
     if revoked_at is not None:
         raise Unauthorized("the API token was revoked")
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise Unauthorized(
+            f"the API token expired at {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC;"
+            " ask for a new one"
+        )
     if not user.is_active:
         raise Unauthorized("the user of this API token is disabled")
     # Non-blocking: a concurrent request holding the row just skips the update.

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from komawari.audit.service import Actor
 from komawari.branches import service
-from komawari.cli.support import Name, cell, free_text, friendly, req_date
+from komawari.cli.support import Id, Name, cell, free_text, friendly, req_date
 from komawari.db.engine import ready_engine, session_scope
 
 app = typer.Typer(help="Branches (sites) and their closure days.", no_args_is_help=True)
@@ -56,7 +56,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 @closure.command("add", help="Close a branch on a day (cancels that day's sessions).")
 @friendly
 def closure_add(
-    branch: int,
+    branch: Id,
     day: str,
     reason: str = typer.Option("closed", "--reason", callback=free_text),
     apply: bool = typer.Option(False, "--apply", help="Change data; else a preview."),
@@ -88,7 +88,7 @@ def closure_remove(branch: int, day: str) -> None:
 @closure.command("holidays", help="Load Japan's public holidays of a year as closures.")
 @friendly
 def holidays(
-    branch: int,
+    branch: Id,
     year: int,
     apply: bool = typer.Option(False, "--apply", help="Change data; else a preview."),
 ) -> None:

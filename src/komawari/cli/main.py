@@ -6,13 +6,35 @@ import sys
 
 import typer
 
+from komawari.cli import support
+from komawari.cli.support import OneLineErrors
+
 app = typer.Typer(
     name="komawari",
     help="Komawari schedules recurring lessons for multi-branch schools, without duplicates.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an unexpected error."
+    ),
+) -> None:
+    support.set_debug(debug)
+
+
+def _plain_help(typer_app: typer.Typer) -> None:
+    # Click's plain help: Rich's panels label every flag `<bool>`.
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
 
 
 def _register() -> None:
@@ -43,6 +65,7 @@ def _register() -> None:
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
     app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)
     register_ops(app)
+    _plain_help(app)
 
 
 _register()

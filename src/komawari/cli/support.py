@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Annotated, Any, TypeVar
@@ -11,6 +12,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError, OperationalError
+from typer._click import ClickException  # Typer carries its own copy of Click
+from typer.core import TyperArgument, TyperGroup
 
 from komawari.errors import KomawariError
 from komawari.scheduling import values
@@ -21,6 +25,85 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+_state = {"debug": False}
+DEBUG_HINT = "rerun with --debug for the traceback (komawari --debug COMMAND ...)"
+
+
+def set_debug(on: bool) -> None:
+    """Let unexpected errors through with their traceback (the global --debug)."""
+    _state["debug"] = on
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {cell(message)}", highlight=False, soft_wrap=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage error is one line naming the option, exit 2 (no panel)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; print a usage error as one line; exit as click would."""
+        _negative_ids_as_values(self)
+        try:
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+        except ClickException as exc:
+            if not standalone_mode:
+                raise
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            _fail(exc.format_message() + where)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            err.print("aborted; nothing changed")
+            sys.exit(EXIT_PROBLEMS)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _negative_ids_as_values(group: TyperGroup) -> None:
+    # Click reads "-5" as an unknown option; commands that take an id read it as a value,
+    # so that the id's own check can say what is wrong with it.
+    for command in group.commands.values():
+        if isinstance(command, TyperGroup):
+            _negative_ids_as_values(command)
+        elif any(isinstance(p, TyperArgument) and _is_id(p) for p in command.params):
+            command.ignore_unknown_options = True
+
+
+def _is_id(param: TyperArgument) -> bool:
+    callback = getattr(param.callback, "__wrapped__", param.callback)  # Typer wraps it
+    return callback is positive_id
+
+
+def positive_id(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    """Refuse an id below 1, naming the argument."""
+    if isinstance(value, int) and value < 1:
+        name = (param.name or "id").upper()
+        raise typer.BadParameter(
+            f"{value} is not an id (ids are whole numbers from 1)", param_hint=name
+        )
+    return value
+
+
+Id = Annotated[int, typer.Argument(callback=positive_id)]
 
 
 def cell(value: object) -> str:
@@ -29,21 +112,36 @@ def cell(value: object) -> str:
 
 
 def friendly(func: F) -> F:
-    """Turn Komawari's errors into one clear line and exit code 2, never a traceback."""
+    """Turn every error into one clear line (exit 2, or 1 for the unexpected), no traceback."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except KomawariError as exc:
-            err.print(f"[bold red]error:[/] {cell(exc.detail)}", highlight=False)
+            _fail(exc.detail)
             raise typer.Exit(EXIT_USAGE) from None
         except ValidationError as exc:
             for problem in exc.errors():
                 where = ".".join(str(p) for p in problem["loc"]) or "input"
-                message = cell(f"{where}: {problem['msg']}")
-                err.print(f"[bold red]error:[/] {message}", highlight=False)
+                _fail(f"{where}: {problem['msg']}")
             raise typer.Exit(EXIT_USAGE) from None
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            if isinstance(exc, OperationalError):
+                _fail(f"the database could not answer: {_first_line(exc)}")
+                raise typer.Exit(EXIT_USAGE) from None
+            if isinstance(exc, DBAPIError):
+                name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+                _fail(f"the database refused the change ({name or type(exc.orig).__name__})")
+                err.print(DEBUG_HINT, highlight=False)
+                raise typer.Exit(EXIT_USAGE) from None
+            _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
+            err.print(DEBUG_HINT, highlight=False)
+            raise typer.Exit(EXIT_PROBLEMS) from None
 
     return wrapper  # type: ignore[return-value]
 

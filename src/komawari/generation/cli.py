@@ -10,11 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
+from komawari.branches import service as branches
+from komawari.cli.progress import progress
 from komawari.cli.support import friendly
-from komawari.db.engine import ready_engine
+from komawari.db.engine import ready_engine, session_scope
 from komawari.generation import job, service
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.parsing import parse_date
+from komawari.series import service as series_service
 
 out = Console()
 
@@ -37,7 +40,14 @@ def generate(
 ) -> None:
     """Materialise the occurrences of ACTIVE series up to the horizon."""
     scope = service.Scope(branch_id=branch, series_id=series, through=_date(through))
-    result = job.run(ready_engine(), trigger=RunTrigger.CLI, scope=scope, actor=Actor.cli())
+    engine = ready_engine()
+    with session_scope(engine) as s:  # unknown ids are errors before a run is recorded
+        if branch is not None:
+            branches.get(s, branch)
+        if series is not None:
+            series_service.get(s, series)
+    with progress("generating"):
+        result = job.run(engine, trigger=RunTrigger.CLI, scope=scope, actor=Actor.cli())
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
         return

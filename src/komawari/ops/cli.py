@@ -14,9 +14,11 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy import URL
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.cli.progress import progress
 from komawari.cli.support import EXIT_PROBLEMS, err, friendly, opt_date
 from komawari.config import get_settings
 from komawari.db import migrate
@@ -26,6 +28,7 @@ from komawari.ops import dedupe as dedupes
 from komawari.ops import doctor as doctors
 from komawari.ops import guards as guard_ops
 from komawari.ops import legacy_import, render
+from komawari.ops.legacy_text import ENCODINGS
 
 out = Console()
 guards_app = typer.Typer(
@@ -33,6 +36,7 @@ guards_app = typer.Typer(
 )
 import_app = typer.Typer(help="Import from other systems.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+DEDUPE_STEPS = ("planning", "backing up", "repairing")
 
 
 def _emit(as_json: bool, payload: dict[str, Any]) -> None:
@@ -68,18 +72,24 @@ def dedupe(
 ) -> None:
     """Cancel exact duplicates keeping the earliest, pause duplicate series (dry run first)."""
     engine = ready_engine()
-    with err.status("planning the repair"), session_scope(engine) as s:
-        result = dedupes.run(s, apply=False)
-    if apply and not result.nothing_to_do:
-        path = None
-        if not no_backup:
-            with err.status("backing up"):
+    with progress("dedupe", DEDUPE_STEPS) as step:
+        step("planning")
+        with session_scope(engine) as s:
+            result = dedupes.run(s, apply=False)
+        if apply and not result.nothing_to_do:
+            path = None
+            if not no_backup:
+                step("backing up")
                 path = str(backups.backup(engine, folder=get_settings().backup_dir).path)
-            if not as_json:
-                out.print(f"backup: {path}")
-        with err.status("repairing"), session_scope(engine) as s:
-            result = dedupes.run(s, apply=True, backup=path)
-    _emit(as_json, result.as_dict())
+                if not as_json:
+                    out.print(f"backup: {path}")
+            step("repairing")
+            with session_scope(engine) as s:
+                result = dedupes.run(s, apply=True, backup=path)
+    payload = result.as_dict()
+    if result.nothing_to_do:  # nothing was done: there is no repair to name
+        payload.pop("repair_id", None)
+    _emit(as_json, payload)
     if not as_json:
         if result.nothing_to_do:
             out.print("[green]nothing to do[/]: no duplicate lessons or series")
@@ -153,7 +163,7 @@ def backup(
     as_json: bool = JSON,
 ) -> None:
     """Back up the database with pg_dump (custom format), verified with pg_restore --list."""
-    with err.status("backing up"):
+    with progress("backing up"):
         archive = backups.backup(get_engine(), folder=get_settings().backup_dir, out=out_path)
     _emit(as_json, {"path": str(archive.path), "tables": sorted(archive.tables)})
     if not as_json:
@@ -170,7 +180,7 @@ def restore(
     """Replace the database's contents with a backup (a safety backup is taken first)."""
     engine = get_engine()
     archive = backups.check(path)
-    target = engine.url.render_as_string(hide_password=True)
+    target = describe_database(engine.url)
     if not yes and not typer.confirm(
         f"Replace every Komawari table of {target} with {path.name} (taken "
         f"{archive.header.get('Archive created at', '?')})?",
@@ -179,10 +189,11 @@ def restore(
         err.print("restore cancelled; nothing changed")
         raise typer.Exit(EXIT_PROBLEMS)
     safety = None
-    if not no_backup and migrate.current_revision(engine) is not None:
-        with err.status("safety backup of the current state"):
+    with progress("restore", ("safety backup", "restoring")) as step:
+        if not no_backup and migrate.current_revision(engine) is not None:
+            step("safety backup")
             safety = str(backups.backup(engine, folder=get_settings().backup_dir).path)
-    with err.status("restoring"):
+        step("restoring")
         backups.restore(engine, path)
     # The plain engine: the database is now the backup's, at the backup's revision.
     with session_scope(get_engine()) as s:
@@ -214,9 +225,15 @@ def import_legacy(
     apply: bool = typer.Option(False, "--apply", help="Write (the default only reports)."),
     strict: bool = typer.Option(False, "--strict", help="Load nothing if any row is bad."),
     branch: str | None = typer.Option(None, "--branch", help="Branch of unplaced one-offs."),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help=f"{' or '.join(ENCODINGS)} (a BOM is fine)."
+    ),
     as_json: bool = JSON,
 ) -> None:
-    with err.status("importing") as status, session_scope(ready_engine()) as s:
+    if encoding.lower() not in ENCODINGS:
+        known = ", ".join(ENCODINGS)
+        raise typer.BadParameter(f"{encoding!r} is not one of {known}", param_hint="--encoding")
+    with progress("import", legacy_import.STEPS) as step, session_scope(ready_engine()) as s:
         report = legacy_import.run(
             s,
             series_path=series,
@@ -225,12 +242,20 @@ def import_legacy(
             strict=strict,
             default_branch=branch,
             time_zone=get_settings().default_timezone,
-            progress=lambda step: status.update(f"importing: {step}"),
+            progress=step,
+            encoding=encoding.lower(),
         )
     _emit(as_json, report.as_dict())
     if not as_json:
         render.imported(out, report)
     _exit(EXIT_PROBLEMS if report.errors else 0)
+
+
+def describe_database(url: URL) -> str:
+    """Name a database for a person: its name, host and port (or socket folder), user."""
+    host = url.host or str(url.query.get("host", "")) or "the local socket"
+    where = f"{host}:{url.port}" if url.port else host
+    return f"database {url.database!r} on {where}" + (f" as {url.username}" if url.username else "")
 
 
 def register(app: typer.Typer) -> None:

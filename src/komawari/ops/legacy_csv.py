@@ -6,15 +6,14 @@ and every problem of the row in one message; the other rows are still read.
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
-from komawari.errors import InvalidInput
+from komawari.ops.legacy_text import records
 from komawari.scheduling import values
 from komawari.scheduling.parsing import parse_date, parse_time
 from komawari.scheduling.weekdays import WeekdayError, to_mask
@@ -198,30 +197,12 @@ def parse_days(value: str) -> int:
         raise ValueError(str(exc)) from exc
 
 
-def _records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str | None]]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(str(path), f"cannot read the file: {exc.strerror}") from exc
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [c.strip() for c in reader.fieldnames or []]
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise InvalidInput(
-                str(path), f"line 1: missing column(s) {', '.join(missing)}; expected {required}"
-            )
-        reader.fieldnames = header
-        for record in reader:
-            yield reader.line_num, record
-
-
-def read_series(path: Path) -> tuple[list[LegacySeries], list[RowError]]:
+def read_series(path: Path, encoding: str = "utf-8") -> tuple[list[LegacySeries], list[RowError]]:
     """Read the series file."""
     rows: list[LegacySeries] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for line, record in _records(path, SERIES_COLUMNS):
+    for line, record in records(path, SERIES_COLUMNS, encoding):
         row = _Row(record)
         legacy_id = row.text("id", ID_LENGTH)
         row.unique(legacy_id, seen)
@@ -242,12 +223,14 @@ def read_series(path: Path) -> tuple[list[LegacySeries], list[RowError]]:
     return rows, errors
 
 
-def read_sessions(path: Path) -> tuple[list[LegacySession], list[RowError]]:
+def read_sessions(
+    path: Path, encoding: str = "utf-8"
+) -> tuple[list[LegacySession], list[RowError]]:
     """Read the sessions file (an optional `branch` column places one-off lessons)."""
     rows: list[LegacySession] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for line, record in _records(path, SESSION_COLUMNS):
+    for line, record in records(path, SESSION_COLUMNS, encoding):
         row = _Row(record)
         legacy_id = row.text("id", ID_LENGTH)
         row.unique(legacy_id, seen)

@@ -34,6 +34,8 @@ from komawari.ops.sql import rules
 from komawari.sessions import reevaluate
 
 Progress = Callable[[str], None]
+# The steps an import reports to its `progress` callback, in order.
+STEPS = ("reading", "staging", "names", "series", "sessions", "conflicts")
 
 
 def _place_sessions(
@@ -112,6 +114,7 @@ def _load(
     actor: Actor,
     time_zone: str,
     progress: Progress,
+    dry: bool,
 ) -> None:
     reevaluate.lock_schedule(session)
     params = {
@@ -119,9 +122,10 @@ def _load(
         **q.BINDS,
         "reason": rules.DUPLICATE_REASON,
         "time_zone": time_zone,
+        "dry_ids": q.DRY_IDS if dry else None,
     }
     progress("staging")
-    for ddl in q.CREATE_STAGES:
+    for ddl in q.CREATE_STAGES + ((q.CREATE_DRY_IDS,) if dry else ()):
         session.execute(text(ddl))
     _copy(
         session,
@@ -172,14 +176,14 @@ def _load(
     for sql in q.RESOLVE:
         session.execute(text(sql))
     progress("series")
-    session.execute(text(q.NUMBER_SERIES))
+    session.execute(text(q.NUMBER_SERIES), params)
     session.execute(text(q.SERIES_DATES))
     session.execute(text(q.SERIES_ENDS))
     session.execute(text(q.SERIES_DEDUPE))
     done = session.execute(text(q.INSERT_SERIES), params).one()
     c["series"], c["series_paused"] = int(done.created), int(done.paused)
     progress("sessions")
-    session.execute(text(q.NUMBER_SESSIONS))
+    session.execute(text(q.NUMBER_SESSIONS), params)
     for sql in (q.SESSION_SERIES, q.SESSION_STATES, q.SESSION_EXACT, q.SESSION_OCCURRENCE):
         session.execute(text(sql), params)
     inserted = session.execute(text(q.INSERT_SESSIONS), params).all()
@@ -206,14 +210,15 @@ def run(
     time_zone: str = "Asia/Tokyo",
     actor: Actor | None = None,
     progress: Progress | None = None,
+    encoding: str = "utf-8",
 ) -> ImportReport:
     """Read a legacy export and load it (with `apply`), deduplicated; report either way."""
     actor = actor or Actor("import", f"legacy:{sessions_path.name}", repair_id=uuid.uuid4())
     report = ImportReport(applied=False, strict=strict, repair_id=actor.repair_id or uuid.uuid4())
     tell = progress or (lambda _: None)
     tell("reading")
-    series, series_errors = read_series(series_path)
-    rows, session_errors = read_sessions(sessions_path)
+    series, series_errors = read_series(series_path, encoding)
+    rows, session_errors = read_sessions(sessions_path, encoding)
     report.series_read = len(series) + len(series_errors)
     report.sessions_read = len(rows) + len(session_errors)
     bad_series = {e.legacy_id: e for e in series_errors if e.legacy_id}
@@ -228,7 +233,16 @@ def run(
         return report
     savepoint = session.begin_nested()
     try:
-        _load(session, report, series, rows, actor=actor, time_zone=time_zone, progress=tell)
+        _load(
+            session,
+            report,
+            series,
+            rows,
+            actor=actor,
+            time_zone=time_zone,
+            progress=tell,
+            dry=not apply,
+        )
         if not report.nothing_to_do:
             audit.record(
                 session,

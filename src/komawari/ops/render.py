@@ -20,7 +20,12 @@ def _state(state: str) -> str:
 
 def guards(out: Console, states: dict[str, str]) -> None:
     """Print each guard: name, table, state and what it promises."""
-    table = Table("guard", "table", "state", "promise", title="uniqueness guards")
+    table = Table(title="uniqueness guards")
+    # Guard names differ only at their end: never cut, other columns wrap instead.
+    longest = max(len(g.name) for g in db_guards.GUARDS)
+    table.add_column("guard", no_wrap=True, min_width=longest)
+    for head in ("table", "state", "promise"):
+        table.add_column(head)
     for guard in db_guards.GUARDS:
         table.add_row(guard.name, guard.table, _state(states[guard.name]), guard.promise)
     out.print(table)

@@ -7,20 +7,25 @@ from collections.abc import Sequence
 from fastapi import APIRouter
 
 from komawari.auth.dependencies import (
+    AdminCaller,
     NewRoom,
     ReadableRoom,
     ReadableStudent,
     ReadableTeacher,
     StaffCaller,
     VisibleBranchIds,
+    WritableRoom,
+    WritableStudent,
+    WritableTeacher,
 )
-from komawari.people import queries
+from komawari.people import queries, status
 from komawari.people import service as people_service
 from komawari.people.models import Student, Teacher
 from komawari.people.schemas import (
     PersonCreate,
     PersonPage,
     PersonRead,
+    Rename,
     RoomPage,
     RoomRead,
 )
@@ -99,3 +104,44 @@ def create_room(body: NewRoom, db: Db, who: Caller) -> RoomRead:
 def get_room(room: ReadableRoom) -> RoomRead:
     """Return a room."""
     return RoomRead.model_validate(room)
+
+
+@teachers.patch("/{teacher_id}", summary="Rename a teacher")
+def rename_teacher(body: Rename, teacher: WritableTeacher, db: Db, who: Caller) -> PersonRead:
+    """Give a teacher a new name (409 when another teacher has it)."""
+    row = status.rename(db, "teacher", teacher.id, name=body.name, actor=who.actor)
+    return PersonRead.model_validate(row)
+
+
+@teachers.post("/{teacher_id}/deactivate", summary="Deactivate a teacher (admins)")
+def deactivate_teacher(teacher: WritableTeacher, db: Db, who: AdminCaller) -> PersonRead:
+    """No new bookings for the teacher at any branch; their lessons stay (409 while a series
+    names them). Admins only: it changes what every branch may book."""
+    return PersonRead.model_validate(status.deactivate(db, "teacher", teacher.id, actor=who.actor))
+
+
+@students.patch("/{student_id}", summary="Rename a student")
+def rename_student(body: Rename, student: WritableStudent, db: Db, who: Caller) -> PersonRead:
+    """Give a student a new name (409 when another student has it)."""
+    row = status.rename(db, "student", student.id, name=body.name, actor=who.actor)
+    return PersonRead.model_validate(row)
+
+
+@students.post("/{student_id}/deactivate", summary="Deactivate a student (admins)")
+def deactivate_student(student: WritableStudent, db: Db, who: AdminCaller) -> PersonRead:
+    """No new bookings for the student at any branch; their lessons stay (409 while a series
+    names them). Admins only: it changes what every branch may book."""
+    return PersonRead.model_validate(status.deactivate(db, "student", student.id, actor=who.actor))
+
+
+@rooms.patch("/{room_id}", summary="Rename a room")
+def rename_room(body: Rename, room: WritableRoom, db: Db, who: Caller) -> RoomRead:
+    """Give a room a new name (409 when another room of its branch has it)."""
+    row = status.rename(db, "room", room.id, name=body.name, actor=who.actor)
+    return RoomRead.model_validate(row)
+
+
+@rooms.post("/{room_id}/deactivate", summary="Deactivate a room")
+def deactivate_room(room: WritableRoom, db: Db, who: Caller) -> RoomRead:
+    """No new bookings in the room; its lessons stay (409 while a series names it)."""
+    return RoomRead.model_validate(status.deactivate(db, "room", room.id, actor=who.actor))

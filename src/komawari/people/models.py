@@ -17,6 +17,8 @@ class Teacher(IdMixin, CreatedMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # A deactivated person cannot be booked; their lessons stay.
+    active: Mapped[bool] = mapped_column(server_default="true")
 
 
 class Student(IdMixin, CreatedMixin, Base):
@@ -28,6 +30,8 @@ class Student(IdMixin, CreatedMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # A deactivated person cannot be booked; their lessons stay.
+    active: Mapped[bool] = mapped_column(server_default="true")
 
 
 class Room(IdMixin, CreatedMixin, Base):
@@ -41,3 +45,4 @@ class Room(IdMixin, CreatedMixin, Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(server_default="true")

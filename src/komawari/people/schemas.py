@@ -29,7 +29,16 @@ class PersonRead(BaseModel):
     id: int
     name: str
     email: str | None
+    active: bool
     created_at: datetime
+
+
+class Rename(BaseModel):
+    """A new name for a teacher, student or room (unique as on creation)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Sato"}]})
+
+    name: Name
 
 
 class PersonPage(BaseModel):
@@ -59,6 +68,7 @@ class RoomRead(BaseModel):
     branch_id: int
     name: str
     capacity: int
+    active: bool
     created_at: datetime
 
 

@@ -12,7 +12,8 @@ from komawari.errors import Conflict, InvalidInput
 from komawari.people.models import Room, Student, Teacher
 
 
-def _name(value: str) -> str:
+def clean_name(value: str) -> str:
+    """Return a name stripped, or raise InvalidInput when it is blank or too long."""
     value = value.strip()
     if not value:
         raise InvalidInput("name", "must not be blank")
@@ -25,7 +26,7 @@ def create_teacher(
     session: Session, *, name: str, actor: Actor, email: str | None = None
 ) -> Teacher:
     """Create a teacher (names are unique)."""
-    name = _name(name)
+    name = clean_name(name)
     if session.scalar(select(Teacher.id).where(Teacher.name == name)) is not None:
         raise Conflict(f"a teacher called {name!r} already exists")
     row = Teacher(name=name, email=email)
@@ -46,7 +47,7 @@ def create_student(
     session: Session, *, name: str, actor: Actor, email: str | None = None
 ) -> Student:
     """Create a student (names are unique)."""
-    name = _name(name)
+    name = clean_name(name)
     if session.scalar(select(Student.id).where(Student.name == name)) is not None:
         raise Conflict(f"a student called {name!r} already exists")
     row = Student(name=name, email=email)
@@ -67,7 +68,7 @@ def create_room(
     session: Session, *, branch_id: int, name: str, capacity: int, actor: Actor
 ) -> Room:
     """Create a room at a branch."""
-    name = _name(name)
+    name = clean_name(name)
     if session.get(Branch, branch_id) is None:
         raise InvalidInput("branch_id", f"branch {branch_id} does not exist")
     if capacity < 1:

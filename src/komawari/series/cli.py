@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from komawari.audit.service import Actor
-from komawari.cli.support import free_text, friendly, opt_date, req_date
+from komawari.branches import service as branches
+from komawari.cli.support import Id, free_text, friendly, opt_date, req_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.weekdays import mask_names
@@ -17,7 +18,8 @@ from komawari.series import enrolment, lifecycle, service
 from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesRead
 
 app = typer.Typer(
-    help="Class series: create, pause, resume, end, extend, change.", no_args_is_help=True
+    help="Class series: create, pause, resume, end, extend, change, enrol, unenrol.",
+    no_args_is_help=True,
 )
 out = Console()
 
@@ -77,7 +79,7 @@ def create(
 
 @app.command("show", help="Show a series.")
 @friendly
-def show(series_id: int) -> None:
+def show(series_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         typer.echo(SeriesRead.model_validate(service.get(s, series_id)).model_dump_json(indent=2))
 
@@ -89,6 +91,8 @@ def list_(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     with session_scope(ready_engine()) as s:
+        if branch is not None:
+            branches.get(s, branch)  # an unknown branch is an error, not an empty list
         rows = [
             SeriesRead.model_validate(r)
             for r in service.list_series(s, branch_ids=[branch] if branch else None, limit=10_000)
@@ -113,7 +117,7 @@ def list_(
 @app.command("pause", help="Pause: no more generation (future sessions kept unless --cancel).")
 @friendly
 def pause(
-    series_id: int,
+    series_id: Id,
     reason: str | None = typer.Option(None, "--reason", callback=free_text),
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
 ) -> None:
@@ -126,7 +130,7 @@ def pause(
 
 @app.command("resume", help="Resume from today (never backfills the past) and generate.")
 @friendly
-def resume(series_id: int) -> None:
+def resume(series_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         _, result = lifecycle.resume(s, series_id, actor=Actor.cli())
         out.print(f"series {series_id} resumed; {result.counts.created} session(s) created")
@@ -135,7 +139,7 @@ def resume(series_id: int) -> None:
 @app.command("end", help="Shorten or end: sessions after the last date are cancelled.")
 @friendly
 def end(
-    series_id: int,
+    series_id: Id,
     last: str = typer.Option(..., "--last", help="New last date."),
     reason: str | None = typer.Option(None, "--reason", callback=free_text),
 ) -> None:
@@ -149,7 +153,7 @@ def end(
 @app.command("extend", help="Give a later last date (or --open) and generate at once.")
 @friendly
 def extend(
-    series_id: int,
+    series_id: Id,
     last: str | None = typer.Option(None, "--last"),
     open_ended: bool = typer.Option(False, "--open", help="No last date."),
 ) -> None:
@@ -168,7 +172,7 @@ def extend(
 @app.command("change-from", help='"This and following": a new pattern from a date.')
 @friendly
 def change_from(
-    series_id: int,
+    series_id: Id,
     from_date: str = typer.Option(..., "--from"),
     days: str | None = typer.Option(None, "--days"),
     start: str | None = typer.Option(None, "--start"),
@@ -197,7 +201,7 @@ def change_from(
 @app.command("enrol", help="Enrol a student in a group series from a date.")
 @friendly
 def enrol(
-    series_id: int,
+    series_id: Id,
     student: int = typer.Option(..., "--student"),
     from_date: str = typer.Option(..., "--from"),
 ) -> None:
@@ -210,3 +214,24 @@ def enrol(
             actor=Actor.cli(),
         )
         out.print(f"student {student} enrolled in series {series_id} from {from_date}")
+
+
+@app.command("unenrol", help="End a student's enrolment in a group series from a date.")
+@friendly
+def unenrol(
+    series_id: Id,
+    student: int = typer.Option(..., "--student"),
+    from_date: str = typer.Option(..., "--from", help="First day without the student."),
+) -> None:
+    with session_scope(ready_engine()) as s:
+        removed = enrolment.unenrol(
+            s,
+            series_id,
+            student_id=student,
+            from_date=req_date(from_date, "--from"),
+            actor=Actor.cli(),
+        )
+        out.print(
+            f"student {student} leaves series {series_id} from {from_date}: "
+            f"removed from {removed} session(s)"
+        )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput
-from komawari.people.models import Student
+from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind
 from komawari.series.models import SeriesEnrolment
 from komawari.series.service import get
@@ -34,8 +34,7 @@ def enrol(
     series = get(session, series_id)
     if series.kind != SeriesKind.GROUP:
         raise InvalidInput("series_id", "enrolment is for group series")
-    if session.get(Student, student_id) is None:
-        raise InvalidInput("student_id", f"student {student_id} does not exist")
+    people_status.check_bookable(session, student_ids=[student_id])
     overlapping = session.scalar(
         select(func.count())
         .select_from(SeriesEnrolment)

@@ -19,7 +19,7 @@ from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
-from komawari.people.models import Room, Student, Teacher
+from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.series.schemas import SeriesCreate
@@ -69,15 +69,13 @@ def check_refs(
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {branch_id} does not exist")
-    if session.get(Teacher, teacher_id) is None:
-        raise InvalidInput("teacher_id", f"teacher {teacher_id} does not exist")
-    for sid in student_ids:
-        if session.get(Student, sid) is None:
-            raise InvalidInput("student_id", f"student {sid} does not exist")
-    if room_id is not None:
-        room = session.get(Room, room_id)
-        if room is None or room.branch_id != branch_id:
-            raise InvalidInput("room_id", f"room {room_id} does not exist at branch {branch_id}")
+    people_status.check_bookable(
+        session,
+        teacher_id=teacher_id,
+        student_ids=student_ids,
+        room_id=room_id,
+        branch_id=branch_id,
+    )
     return branch
 
 

@@ -44,6 +44,8 @@ def list_sessions(
     """List sessions in (date, start, id) order; teachers see their own only."""
     if date is not None and (date_from is not None or date_to is not None):
         raise InvalidInput("date", "give date, or from and to, not both")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput("from", f"{date_from} is after to ({date_to})")
     rows = queries.search(
         db,
         branch_ids=visible.branch_ids,

@@ -13,7 +13,8 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSession, InvalidInput, NotFound
-from komawari.people.models import Room, Student, Teacher
+from komawari.people import status as people_status
+from komawari.people.models import Room
 from komawari.series.enums import SeriesKind
 from komawari.sessions import reevaluate
 from komawari.sessions.enums import SessionStatus
@@ -79,16 +80,14 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
     branch = session.get(Branch, session_in.branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
-    if session.get(Teacher, session_in.teacher_id) is None:
-        raise InvalidInput("teacher_id", f"teacher {session_in.teacher_id} does not exist")
     students = [session_in.student_id] if session_in.student_id else session_in.student_ids
-    for sid in students:
-        if session.get(Student, sid) is None:
-            raise InvalidInput("student_id", f"student {sid} does not exist")
-    if session_in.room_id is not None:
-        room = session.get(Room, session_in.room_id)
-        if room is None or room.branch_id != branch.id:
-            raise InvalidInput("room_id", f"room {session_in.room_id} is not at this branch")
+    people_status.check_bookable(
+        session,
+        teacher_id=session_in.teacher_id,
+        student_ids=students,
+        room_id=session_in.room_id,
+        branch_id=branch.id,
+    )
     row = ClassSession(
         branch_id=branch.id,
         time_zone=branch.time_zone,

@@ -70,11 +70,6 @@ def _validation(exc: RequestValidationError) -> dict[str, Any]:
     return _problem(INVALID, "Invalid input", 422, detail, errors=errors)
 
 
-def _first_line(exc: StatementError) -> str:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
 def _problem(kind: str, title: str, status: int, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": kind, "title": title, "status": status, "detail": detail, **extra}
 
@@ -96,13 +91,16 @@ def problem_of(exc: Exception) -> dict[str, Any]:
         if exc.status_code == 404 and detail == phrase:
             detail = "no such resource or route; see /docs for the API"
         return _problem("about:blank", phrase, exc.status_code, detail)
+    # The database's own words stay in the log: they can quote other rows' values.
     if isinstance(exc, IntegrityError):
         name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "unknown"
-        return GuardViolation(name, _first_line(exc)).to_problem()
+        log.warning("refused by the database (%s): %s", name, exc.orig)
+        return GuardViolation(name, "the database refused the change").to_problem()
     if isinstance(exc, DataError) or (
         isinstance(exc, StatementError) and isinstance(exc.orig, ValueError)
     ):
-        detail = f"a value is not valid for the database: {_first_line(exc)}"
+        log.warning("a value the database cannot store: %s", exc.orig or exc)
+        detail = "a value is not valid for the database (out of range or malformed)"
         return _problem(INVALID, "Invalid input", 422, detail)
     if isinstance(exc, OperationalError):
         detail = "the database could not answer; retry shortly"

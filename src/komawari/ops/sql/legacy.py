@@ -51,6 +51,21 @@ RETURNING s.line
 """  # noqa: S608 - composed from module constants; values are bind parameters
 
 
+# A dry run takes its ids from a temporary sequence, so that it consumes no id of the real
+# tables (a sequence never gives back what it handed out). They start far above any real
+# id and rise in file order, as the real ones would: ties in booking order break the same.
+DRY_IDS = "pg_temp.komawari_legacy_dry_ids"
+CREATE_DRY_IDS = f"CREATE TEMP SEQUENCE {DRY_IDS} START WITH {2**62}"
+
+
+def next_id(table: str) -> str:
+    """Return SQL for the next id of `table`: its sequence, or the dry run's (:dry_ids)."""
+    return (
+        f"nextval(coalesce(CAST(:dry_ids AS regclass),"
+        f" CAST(pg_get_serial_sequence('{table}', 'id') AS regclass)))"
+    )
+
+
 def _upsert_names(
     table: str, subject_type: str, names: str, *, zone: bool = False
 ) -> tuple[str, audit.AuditRows]:
@@ -66,9 +81,10 @@ def _upsert_names(
     sql = f"""
     WITH names AS ({names}),
     created AS (
-        INSERT INTO {table} (name{", time_zone" if zone else ""})
-        SELECT name{", CAST(:time_zone AS varchar)" if zone else ""} FROM names
-         WHERE name IS NOT NULL ORDER BY name
+        INSERT INTO {table} (id, name{", time_zone" if zone else ""})
+        SELECT {next_id(table)}, name{", CAST(:time_zone AS varchar)" if zone else ""}
+          FROM names
+         WHERE name IS NOT NULL AND name NOT IN (SELECT name FROM {table}) ORDER BY name
         ON CONFLICT (name) DO NOTHING
         RETURNING id, name
     ),
@@ -112,7 +128,7 @@ def _numbered(stage: str, table: str) -> str:
     """Return SQL giving each staged row its id from `table`'s sequence, in file order."""
     return f"""
     UPDATE {stage} x SET new_id = n.id
-      FROM (SELECT line, nextval(pg_get_serial_sequence('{table}', 'id')) AS id
+      FROM (SELECT line, {next_id(table)} AS id
               FROM (SELECT line FROM {stage} ORDER BY line) o) n
      WHERE x.line = n.line
     """  # noqa: S608 - composed from module constants; values are bind parameters

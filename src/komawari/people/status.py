@@ -1,0 +1,139 @@
+"""Renaming and deactivating teachers, students and rooms; who may still be booked.
+
+A deactivated teacher, student or room cannot be booked (a one-off lesson, a new series or
+pattern, an enrolment); their lessons stay. Deactivation is refused while a series that is
+not ENDED still names them: generation never books someone who left, and the staff decide
+what happens to those lessons (end the series, or change its teacher from a date).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, cast
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from komawari.audit import service as audit
+from komawari.audit.service import Actor
+from komawari.errors import Conflict, InvalidInput
+from komawari.people import queries
+from komawari.people.models import Room, Student, Teacher
+from komawari.people.service import clean_name
+from komawari.series.enums import SeriesStatus
+from komawari.series.models import ClassSeries, SeriesEnrolment
+
+Kind = Literal["teacher", "student", "room"]
+Person = Teacher | Student | Room
+
+
+MODELS: dict[Kind, type[Teacher] | type[Student] | type[Room]] = {
+    "teacher": Teacher,
+    "student": Student,
+    "room": Room,
+}
+
+
+def get(session: Session, kind: Kind, row_id: int) -> Person:
+    """Return the teacher, student or room, or raise NotFound."""
+    if kind == "teacher":
+        return queries.get_teacher(session, row_id)
+    if kind == "student":
+        return queries.get_student(session, row_id)
+    return queries.get_room(session, row_id)
+
+
+def _bookable(session: Session, kind: Kind, row_id: int, field: str) -> None:
+    row = cast(Person | None, session.get(MODELS[kind], row_id))
+    if row is None:
+        raise InvalidInput(field, f"{kind} {row_id} does not exist")
+    if not row.active:
+        raise InvalidInput(field, f"{kind} {row_id} ({row.name}) is deactivated")
+
+
+def check_bookable(
+    session: Session,
+    *,
+    teacher_id: int | None = None,
+    student_ids: list[int] | tuple[int, ...] = (),
+    room_id: int | None = None,
+    branch_id: int | None = None,
+) -> None:
+    """Raise InvalidInput naming the field of anyone who does not exist or is deactivated."""
+    if teacher_id is not None:
+        _bookable(session, "teacher", teacher_id, "teacher_id")
+    for student_id in student_ids:
+        _bookable(session, "student", student_id, "student_id")
+    if room_id is not None:
+        room = session.get(Room, room_id)
+        if room is None or (branch_id is not None and room.branch_id != branch_id):
+            raise InvalidInput("room_id", f"room {room_id} does not exist at branch {branch_id}")
+        _bookable(session, "room", room_id, "room_id")
+
+
+def rename(session: Session, kind: Kind, row_id: int, *, name: str, actor: Actor) -> Person:
+    """Give a teacher, student or room a new name (unique as on creation)."""
+    row = get(session, kind, row_id)
+    name = clean_name(name)
+    model = type(row)
+    same = select(model.id).where(model.name == name, model.id != row.id)
+    if isinstance(row, Room):
+        same = same.where(Room.branch_id == row.branch_id)
+    if session.scalar(same) is not None:
+        raise Conflict(f"a {kind} called {name!r} already exists")
+    before, row.name = row.name, name
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind}.rename",
+        subject_type=kind,
+        subject_id=row.id,
+        branch_id=row.branch_id if isinstance(row, Room) else None,
+        details={"from": before, "to": name},
+    )
+    return row
+
+
+def _live_series(session: Session, row: Person) -> list[int]:
+    """Return the ids of the series, not ENDED, that name `row`."""
+    live = ClassSeries.status != SeriesStatus.ENDED
+    if isinstance(row, Teacher):
+        names = ClassSeries.teacher_id == row.id
+    elif isinstance(row, Room):
+        names = ClassSeries.room_id == row.id
+    else:
+        enrolled = select(SeriesEnrolment.series_id).where(
+            SeriesEnrolment.student_id == row.id,
+            or_(SeriesEnrolment.until_date.is_(None), SeriesEnrolment.until_date >= date.today()),
+        )
+        names = or_(ClassSeries.student_id == row.id, ClassSeries.id.in_(enrolled))
+    query = select(ClassSeries.id).where(live, names).order_by(ClassSeries.id)
+    return list(session.scalars(query))
+
+
+def deactivate(session: Session, kind: Kind, row_id: int, *, actor: Actor) -> Person:
+    """Deactivate a teacher, student or room: no new bookings; their lessons stay."""
+    row = get(session, kind, row_id)
+    if not row.active:
+        return row
+    series = _live_series(session, row)
+    if series:
+        listed = ", ".join(map(str, series[:10])) + (", ..." if len(series) > 10 else "")
+        raise Conflict(
+            f"{kind} {row_id} is still on series {listed}; end them (or change them from a "
+            "date) first",
+            series_ids=series,
+        )
+    row.active = False
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind}.deactivate",
+        subject_type=kind,
+        subject_id=row.id,
+        branch_id=row.branch_id if isinstance(row, Room) else None,
+        details={"name": row.name},
+    )
+    return row

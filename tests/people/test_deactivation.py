@@ -1,0 +1,130 @@
+"""Deactivated teachers, students and rooms cannot be booked; their lessons stay."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+
+from tests.factories.world import World, bearer, next_weekday, series_body
+
+
+def _add(client: TestClient, w: World, kind: str, name: str) -> int:
+    response = client.post(f"/api/{kind}", json={"name": name}, headers=bearer(w.admin))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _one_off(w: World, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_1,
+        "student_id": w.student_1,
+        "date": next_weekday(2).isoformat(),
+        "start_time": "10:00",
+        "end_time": "11:00",
+    }
+    body.update(changes)
+    return body
+
+
+def test_a_deactivated_teacher_keeps_their_lessons_and_gets_no_new_ones(
+    client: TestClient, world: World
+) -> None:
+    admin = bearer(world.admin)
+    kato = _add(client, world, "teachers", "Kato")
+    booked = client.post(
+        "/api/class-sessions", json=_one_off(world, teacher_id=kato), headers=admin
+    )
+    assert booked.status_code == 201, booked.text
+    gone = client.post(f"/api/teachers/{kato}/deactivate", headers=admin)
+    assert gone.status_code == 200
+    assert gone.json()["active"] is False
+    later = _one_off(world, teacher_id=kato, start_time="12:00", end_time="13:00")
+    refused = client.post("/api/class-sessions", json=later, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "teacher_id"
+    assert "is deactivated" in refused.json()["detail"]
+    series = client.post(
+        "/api/class-series", json=series_body(world, teacher_id=kato), headers=admin
+    )
+    assert series.status_code == 422
+    assert series.json()["errors"][0]["field"] == "teacher_id"
+    kept = client.get(f"/api/class-sessions/{booked.json()['id']}", headers=admin)
+    assert kept.status_code == 200
+    assert kept.json()["status"] == "CONFIRMED"
+
+
+def test_a_deactivated_student_is_not_enrolled_and_a_room_not_booked(
+    client: TestClient, world: World
+) -> None:
+    admin = bearer(world.admin)
+    yui = _add(client, world, "students", "Yui")
+    assert client.post(f"/api/students/{yui}/deactivate", headers=admin).status_code == 200
+    group = client.post(
+        "/api/class-series",
+        json=series_body(
+            world,
+            kind="GROUP",
+            student_id=None,
+            title="Reading",
+            capacity=3,
+            student_ids=[world.student_1],
+            weekdays=["sun"],
+        ),
+        headers=admin,
+    )
+    assert group.status_code == 201, group.text
+    enrol = client.post(
+        f"/api/class-series/{group.json()['id']}/enrolments",
+        json={"student_id": yui, "from_date": date.today().isoformat()},
+        headers=admin,
+    )
+    assert enrol.status_code == 422
+    assert enrol.json()["errors"][0]["field"] == "student_id"
+    room = client.post(
+        "/api/rooms", json={"branch_id": world.branch_a, "name": "Annex", "capacity": 2},
+        headers=admin,
+    ).json()["id"]  # fmt: skip
+    assert client.post(f"/api/rooms/{room}/deactivate", headers=admin).status_code == 200
+    refused = client.post("/api/class-sessions", json=_one_off(world, room_id=room), headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "room_id"
+
+
+def test_deactivation_waits_until_no_live_series_names_them(
+    client: TestClient, world: World
+) -> None:
+    admin = bearer(world.admin)
+    ono = _add(client, world, "teachers", "Ono")
+    series = client.post(
+        "/api/class-series", json=series_body(world, teacher_id=ono), headers=admin
+    ).json()["id"]
+    refused = client.post(f"/api/teachers/{ono}/deactivate", headers=admin)
+    assert refused.status_code == 409
+    assert refused.json()["series_ids"] == [series]
+    ended = client.post(
+        f"/api/class-series/{series}/end",
+        json={"last_date": date.today().isoformat()},
+        headers=admin,
+    )
+    assert ended.status_code == 200, ended.text
+    assert client.post(f"/api/teachers/{ono}/deactivate", headers=admin).status_code == 200
+
+
+def test_staff_rename_people_but_only_admins_deactivate_them(
+    client: TestClient, world: World
+) -> None:
+    staff = bearer(world.staff_a)
+    ito = _add(client, world, "teachers", "Ito")
+    renamed = client.patch(f"/api/teachers/{ito}", json={"name": "Ito Ren"}, headers=staff)
+    assert renamed.status_code == 200
+    assert renamed.json()["name"] == "Ito Ren"
+    _add(client, world, "teachers", "Abe")
+    clash = client.patch(f"/api/teachers/{ito}", json={"name": "Abe"}, headers=staff)
+    assert clash.status_code == 409
+    assert client.post(f"/api/teachers/{ito}/deactivate", headers=staff).status_code == 403
+    teacher = bearer(world.teacher)
+    assert client.patch(
+        f"/api/students/{world.student_1}", json={"name": "x"}, headers=teacher
+    ).status_code in (403, 404)
