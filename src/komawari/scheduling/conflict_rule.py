@@ -1,4 +1,4 @@
-"""The conflict rule of DOMAIN.md, over plain values.
+"""The conflict rule (promise 5 of docs/architecture.md), over plain values.
 
 Two non-cancelled sessions conflict when their times overlap (half-open) and they share
 a teacher, a student or a room. A non-cancelled session is CONFLICTED exactly when some
