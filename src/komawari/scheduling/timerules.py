@@ -1,4 +1,5 @@
-"""The time rules (docs/architecture.md, "Time"): wall-clock values in a branch's zone, instants derived here.
+"""The time rules (docs/architecture.md, "Time"): wall-clock values in a branch's zone,
+instants derived here.
 
 A local time in a spring-forward gap is read with the offset before the gap (RFC 5545
 3.3.5: 02:30 becomes 03:30); a repeated one in a fall-back means the first (PEP 495
