@@ -76,6 +76,7 @@ def _install_pages(app: FastAPI) -> None:
     from komawari.auth.pages import router as auth_pages
     from komawari.branches.pages import router as branch_pages
     from komawari.ops.pages import router as ops_pages
+    from komawari.people.pages import router as people_pages
     from komawari.series.action_pages import router as series_action_pages
     from komawari.series.pages import router as series_pages
     from komawari.sessions.pages import router as session_pages
@@ -87,6 +88,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(series_action_pages)
     app.include_router(ops_pages)
     app.include_router(branch_pages)
+    app.include_router(people_pages)
     pages.install(app)
 
 
