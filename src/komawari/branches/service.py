@@ -16,7 +16,7 @@ from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.timerules import UnknownZoneError, zone
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -104,7 +104,7 @@ def add_closure(
     session: Session, branch_id: int, day: date, *, reason: str, actor: Actor
 ) -> list[int]:
     """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
     get(session, branch_id)
     savepoint = session.begin_nested()
     try:
@@ -148,7 +148,7 @@ def add_closure(
 
 def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor) -> dict[str, int]:
     """Reopen a day: sessions cancelled for the closure come back, generation fills the rest."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
     closure = session.scalar(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
     )

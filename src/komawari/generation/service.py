@@ -27,7 +27,7 @@ from komawari.db.engine import session_scope
 from komawari.generation import sql
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -130,10 +130,10 @@ def generate_batch(
     use_lock: bool = True,
 ) -> Counts:
     """Materialise the pending occurrences of `series_ids` in the current transaction."""
-    if use_lock:
-        reevaluate.lock_schedule(session)
+    if use_lock:  # what the new rows will hold, before the insert takes its booking time
+        locks.lock_series(session, series_ids, with_sessions=False)
     params = {**scope.params(), "ids": series_ids, "run_id": run_id, "actor": actor.name}
-    session.execute(text(sql.NO_NESTLOOP))
+    session.execute(text(sql.NO_NESTLOOP_MERGEJOIN_JIT))
     row = session.execute(text(sql.GENERATE_SQL), params).one()
     session.execute(text(sql.NESTLOOP))
     conflicted = int(row.conflicted)
@@ -202,7 +202,6 @@ def generate_in(
 ) -> RunResult:
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
     scope = scope.pinned()
-    reevaluate.lock_schedule(session)
     run = _start_run(session, trigger, scope, actor)
     counts = Counts()
     after = 0
@@ -247,8 +246,6 @@ def run(
 
             def one_batch(after: int = after) -> tuple[list[int], Counts]:
                 with session_scope(engine) as s:
-                    if use_lock:
-                        reevaluate.lock_schedule(s)
                     ids = pending_series(s, scope, after=after, limit=size)
                     if not ids:
                         return ids, Counts()

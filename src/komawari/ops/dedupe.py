@@ -19,7 +19,7 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.ops import bulk, rules
 from komawari.scheduling.weekdays import mask_names
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 
 _CANCEL_SET = (
     "status = 'CANCELLED', cancel_reason = coalesce(s.cancel_reason, :reason),"
@@ -248,7 +248,8 @@ def repair(
     session: Session, *, actor: Actor, backup: str | None = None, now: datetime | None = None
 ) -> DedupeResult:
     """Apply every step in the current transaction and re-evaluate conflicts (flush only)."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
+    reevaluate.jit_off(session)
     if actor.repair_id is None:
         actor = replace(actor, repair_id=uuid.uuid4())
     assert actor.repair_id is not None  # for the type checker

@@ -30,7 +30,7 @@ from komawari.ops.legacy_csv import (
     read_sessions,
 )
 from komawari.ops.legacy_report import ImportReport, count_file
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 
 Progress = Callable[[str], None]
 
@@ -120,7 +120,8 @@ def _load(
     time_zone: str,
     progress: Progress,
 ) -> None:
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
+    reevaluate.jit_off(session)
     params = {**bulk.actor_params(actor), "reason": rules.DUPLICATE_REASON, "time_zone": time_zone}
     progress("staging")
     for ddl in q.CREATE_STAGES:
