@@ -1,8 +1,8 @@
 """Generation: materialise the occurrences of ACTIVE series up to the horizon.
 
 Correctness rests on the database: the (series, original date) key and ON CONFLICT ON
-CONSTRAINT with that name. The schedule lock only saves duplicate effort and keeps the
-conflict verdicts of concurrent writers consistent; the rows left are the same without it.
+CONSTRAINT with that name. The resource locks only save duplicate effort and keep the
+conflict verdicts of concurrent writers consistent; the rows left are the same without them.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def with_retry(func: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
             state = getattr(exc.orig, "sqlstate", None)
             constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
             # A lesson committed by a concurrent writer after this statement's snapshot
-            # (only possible without the schedule lock): the retry sees it and skips it.
+            # (only possible without the resource locks): the retry sees it and skips it.
             lost_race = state == "23505" and constraint == "ux_class_sessions_unique_1on1"
             if (state not in RETRYABLE and not lost_race) or attempt == attempts:
                 raise
@@ -137,7 +137,7 @@ def generate_batch(
     row = session.execute(text(sql.GENERATE_SQL), params).one()
     session.execute(text(sql.NESTLOOP))
     conflicted = int(row.conflicted)
-    if row.lost_races and use_lock:  # pragma: no cover - the lock leaves no race to lose
+    if row.lost_races and use_lock:  # pragma: no cover - the locks leave no race to lose
         # A row lost to a concurrent writer may have been counted as a blocker.
         created_ids = [int(i) for i in row.created_ids]
         reevaluate.evaluate(session, created_ids)

@@ -125,6 +125,9 @@ def unenrol(
     )
     removed = 0
     if ids:
+        # The student's other lessons that these sessions blocked: after the removal they
+        # are no longer neighbours, yet their verdicts change (as in a move).
+        freed = reevaluate.neighbours(session, ids)
         removed = len(
             session.scalars(
                 delete(SessionAttendee)
@@ -139,7 +142,7 @@ def unenrol(
                 .returning(SessionAttendee.session_id)
             ).all()
         )
-        reevaluate.evaluate(session, ids)
+        reevaluate.evaluate(session, [*ids, *freed])
     audit.record(
         session,
         actor=actor,
