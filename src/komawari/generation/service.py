@@ -246,6 +246,8 @@ def run(
 
             def one_batch(after: int = after) -> tuple[list[int], Counts]:
                 with session_scope(engine) as s:
+                    if use_lock:
+                        locks.lock_generation(s)
                     ids = pending_series(s, scope, after=after, limit=size)
                     if not ids:
                         return ids, Counts()

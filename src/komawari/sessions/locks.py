@@ -88,3 +88,12 @@ def lock_series(
 def lock_whole_schedule(session: Session) -> None:
     """Make every other writer of the schedule wait until this transaction ends."""
     session.execute(text(sql.LOCK_WHOLE_SCHEDULE))
+
+
+def lock_generation(session: Session) -> None:
+    """Make other generation runs wait until this transaction ends (before their batch).
+
+    Taken before any other lock, so it keeps the global order. Without it concurrent runs
+    pick the same batch, wait for its resources, and each then finds it done.
+    """
+    session.execute(text(sql.LOCK_GENERATION))

@@ -25,7 +25,7 @@ def students_of(s: str) -> str:
 # Buckets bound the advisory locks held at once in the whole database to their total
 # (4,865), whatever the concurrency: each is exclusive, so one transaction holds it. Ids
 # below a kind's count each get a bucket of their own.
-SCHEDULE, TEACHER_LOCK, STUDENT_LOCK, ROOM_LOCK = (0x4B4D5300 + n for n in range(4))
+GENERATION, SCHEDULE, TEACHER_LOCK, STUDENT_LOCK, ROOM_LOCK = (0x4B4D5300 + n for n in range(5))
 BUCKETS = {TEACHER_LOCK: 512, STUDENT_LOCK: 4096, ROOM_LOCK: 256}
 
 
@@ -93,6 +93,8 @@ SELECT k.kind, k.bucket,
 """  # noqa: S608 - composed from this module's constants
 
 LOCK_WHOLE_SCHEDULE = f"SELECT pg_advisory_xact_lock({SCHEDULE}, 0)"  # noqa: S608 - a module constant
+# First in the global order: a generation run takes it before any other lock.
+LOCK_GENERATION = f"SELECT pg_advisory_xact_lock({GENERATION}, 0)"  # noqa: S608 - a module constant
 
 # Set-based statements are planned from estimates that a fresh batch makes stale; JIT
 # compiling them costs seconds where running them costs milliseconds.
