@@ -21,10 +21,10 @@ def students_of(s: str) -> str:
 
 
 # Lock kinds (the first int4 key of the two-key advisory lock, apart from the idempotency
-# lock's space) and how many buckets each kind's ids are folded into (id modulo count).
-# Buckets bound the advisory locks held at once in the whole database to their total
-# (4,865), whatever the concurrency: each is exclusive, so one transaction holds it. Ids
-# below a kind's count each get a bucket of their own.
+# lock's space; sorted as listed) and how many buckets each resource kind's ids are folded
+# into (id modulo count). Buckets bound the resource locks held at once in a database to
+# their total (4,864), whatever the concurrency: each is exclusive, so one transaction
+# holds it. Ids below a kind's count each get a bucket of their own.
 GENERATION, SCHEDULE, TEACHER_LOCK, STUDENT_LOCK, ROOM_LOCK = (0x4B4D5300 + n for n in range(5))
 BUCKETS = {TEACHER_LOCK: 512, STUDENT_LOCK: 4096, ROOM_LOCK: 256}
 
