@@ -16,6 +16,7 @@ from komawari.generation import job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from tests.factories import generation as workload
+from tests.sessions.verdicts import assert_verdicts_follow_the_rule
 
 pytestmark = pytest.mark.concurrency
 
@@ -71,6 +72,8 @@ def test_16_processes_started_together_leave_exactly_one_run_s_rows(
         ).one()
     assert runs[0] == 16
     assert runs[1] == len(workload.expected(committed_engine))
+    # Each batch locks its series' teachers, students and rooms: verdicts as the rule says.
+    assert_verdicts_follow_the_rule(committed_engine)
 
 
 def test_without_the_lock_the_keys_alone_still_leave_one_run_s_rows(
@@ -94,6 +97,7 @@ def test_16_threads_leave_exactly_one_run_s_rows(committed_engine: Engine) -> No
         )
     _assert_exactly_one_run(committed_engine)
     assert sum(r.counts.created for r in results) == len(workload.expected(committed_engine))
+    assert_verdicts_follow_the_rule(committed_engine)
 
 
 def test_running_again_and_again_changes_nothing(committed_engine: Engine) -> None:

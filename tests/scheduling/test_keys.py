@@ -47,9 +47,6 @@ def test_the_lesson_span_is_26_hours_in_python_and_sql() -> None:
 
 
 # Sessions' conflict SQL still writes the span; its own change renders LESSON_SPAN_SQL.
-_NOT_YET = {"sessions/reevaluate.py"}
-
-
 def test_the_lesson_span_is_written_once_in_the_source() -> None:
     src = Path(keys.__file__).parents[1]
     written = {
@@ -57,4 +54,4 @@ def test_the_lesson_span_is_written_once_in_the_source() -> None:
         for p in src.rglob("*.py")
         if "migrations" not in p.parts and re.search(r"26 hours|26 \* 3600|hours=26", p.read_text())
     }
-    assert written - _NOT_YET == {"scheduling/keys.py"}
+    assert written == {"scheduling/keys.py"}

@@ -17,7 +17,7 @@ from komawari.config import get_settings
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -102,7 +102,7 @@ def add_closure(
     session: Session, branch_id: int, day: date, *, reason: str, actor: Actor
 ) -> list[int]:
     """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
     get(session, branch_id)
     savepoint = session.begin_nested()
     try:
@@ -146,7 +146,7 @@ def add_closure(
 
 def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor) -> dict[str, int]:
     """Reopen a day: sessions cancelled for the closure come back, generation fills the rest."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
     closure = session.scalar(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
     )

@@ -28,7 +28,7 @@ from komawari.generation import service
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
-from komawari.sessions import reevaluate
+from komawari.sessions import locks
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def run(
             def one_batch(after: int = after) -> tuple[list[int], RunCounts]:
                 with session_scope(engine) as s:
                     if use_lock:
-                        reevaluate.lock_schedule(s)
+                        locks.lock_generation(s)
                     ids = service.pending_series(s, scope, after=after, limit=size)
                     if not ids:
                         return ids, RunCounts()

@@ -3,8 +3,8 @@
 These functions take the session first, flush but never commit; the engine-level job
 that owns one transaction per batch and retries them is `generation/job.py`.
 Correctness rests on the database: the (series, original date) key and ON CONFLICT ON
-CONSTRAINT with that name. The schedule lock only saves duplicate effort and keeps the
-conflict verdicts of concurrent writers consistent; the rows left are the same without it.
+CONSTRAINT with that name. The resource locks only save duplicate effort and keep the
+conflict verdicts of concurrent writers consistent; the rows left are the same without them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from komawari.generation import sql
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -85,14 +85,14 @@ def generate_batch(
     use_lock: bool = True,
 ) -> RunCounts:
     """Materialise the pending occurrences of `series_ids` in the current transaction."""
-    if use_lock:
-        reevaluate.lock_schedule(session)
+    if use_lock:  # what the new rows will hold, before the insert takes its booking time
+        locks.lock_series(session, series_ids, with_sessions=False)
     params = {**scope.params(), "ids": series_ids, "run_id": run_id, "actor": actor.name}
-    session.execute(text(sql.NO_NESTLOOP))
+    session.execute(text(sql.NO_NESTLOOP_MERGEJOIN_JIT))
     row = session.execute(text(sql.GENERATE_SQL), params).one()
     session.execute(text(sql.NESTLOOP))
     conflicted = int(row.conflicted)
-    if row.lost_races and use_lock:  # pragma: no cover - the lock leaves no race to lose
+    if row.lost_races and use_lock:  # pragma: no cover - the locks leave no race to lose
         # A row lost to a concurrent writer may have been counted as a blocker.
         created_ids = [int(i) for i in row.created_ids]
         reevaluate.evaluate(session, created_ids)
@@ -172,7 +172,6 @@ def generate_in(
 ) -> RunResult:
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
     scope = scope.pinned()
-    reevaluate.lock_schedule(session)
     run = start_run(session, trigger=trigger, scope=scope, actor=actor)
     counts = RunCounts()
     after = 0

@@ -56,7 +56,7 @@ _MEETS = """
 # probes of verdict_sql.py (a lateral still runs as a nested loop, which is what a probe wants).
 # JIT off too: a disabled plan type adds a huge cost, which would trigger JIT compiling
 # that costs seconds.
-NO_NESTLOOP = (
+NO_NESTLOOP_MERGEJOIN_JIT = (
     "SELECT set_config('enable_nestloop', 'off', true),"
     " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
 )

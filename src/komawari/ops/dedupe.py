@@ -21,7 +21,7 @@ from komawari.ops.sql import audit as audit_sql
 from komawari.ops.sql import dedupe as q
 from komawari.ops.sql import rules
 from komawari.scheduling.weekdays import mask_names
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 
 
 @dataclass
@@ -112,7 +112,8 @@ def repair(
     session: Session, *, actor: Actor, backup: str | None = None, now: datetime | None = None
 ) -> DedupeResult:
     """Apply every step in the current transaction and re-evaluate conflicts (flush only)."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
+    reevaluate.jit_off(session)
     if actor.repair_id is None:
         actor = replace(actor, repair_id=uuid.uuid4())
     assert actor.repair_id is not None  # for the type checker

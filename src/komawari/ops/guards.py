@@ -19,7 +19,7 @@ from komawari.db import guards
 from komawari.errors import Conflict, InvalidInput
 from komawari.ops import doctor
 from komawari.ops.sql import guards as guard_sql
-from komawari.sessions import reevaluate
+from komawari.sessions import locks
 
 DEDUPE_COMMAND = "komawari dedupe --apply"
 
@@ -71,7 +71,7 @@ def turn_off(
     session: Session, *, actor: Actor, names: list[str] | None = None, reason: str | None = None
 ) -> GuardChange:
     """Drop the uniqueness guards (all, or those named) and record it."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
     states = doctor.guard_states(session)
     dropped, unchanged = [], []
     for guard in by_name(names):
@@ -94,7 +94,7 @@ def turn_off(
 
 def turn_on(session: Session, *, actor: Actor) -> GuardChange:
     """Re-create every missing or invalid guard; refuse while duplicates exist."""
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
     states = doctor.guard_states(session)
     todo = [g for g in guards.GUARDS if states[g.name] != "ok"]
     if not todo:

@@ -31,7 +31,7 @@ from komawari.ops.legacy_report import ImportReport, count_file
 from komawari.ops.sql import audit as audit_sql
 from komawari.ops.sql import legacy as q
 from komawari.ops.sql import rules
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 
 Progress = Callable[[str], None]
 # The steps an import reports to its `progress` callback, in order.
@@ -116,7 +116,8 @@ def _load(
     progress: Progress,
     dry: bool,
 ) -> None:
-    reevaluate.lock_schedule(session)
+    locks.lock_whole_schedule(session)
+    reevaluate.jit_off(session)
     params = {
         **audit_sql.actor_params(actor),
         **q.BINDS,

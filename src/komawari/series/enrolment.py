@@ -15,7 +15,7 @@ from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind
 from komawari.series.models import SeriesEnrolment
 from komawari.series.service import get
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 
@@ -30,7 +30,7 @@ def enrol(
     until_date: date | None = None,
 ) -> SeriesEnrolment:
     """Enrol a student in a group series from a date; its future sessions gain the student."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id], students=[student_id])
     series = get(session, series_id)
     if series.kind != SeriesKind.GROUP:
         raise InvalidInput("series_id", "enrolment is for group series")
@@ -98,7 +98,7 @@ def unenrol(
     session: Session, series_id: int, *, student_id: int, from_date: date, actor: Actor
 ) -> int:
     """End a student's enrolment the day before `from_date`; later sessions drop the student."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id])
     series = get(session, series_id)
     current = session.scalars(
         select(SeriesEnrolment).where(
@@ -124,6 +124,9 @@ def unenrol(
     )
     removed = 0
     if ids:
+        # The student's other lessons that these sessions blocked: after the removal they
+        # are no longer neighbours, yet their verdicts change (as in a move).
+        freed = reevaluate.neighbours(session, ids)
         removed = len(
             session.scalars(
                 delete(SessionAttendee)
@@ -138,7 +141,7 @@ def unenrol(
                 .returning(SessionAttendee.session_id)
             ).all()
         )
-        reevaluate.evaluate(session, ids)
+        reevaluate.evaluate(session, [*ids, *freed])
     audit.record(
         session,
         actor=actor,

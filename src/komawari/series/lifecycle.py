@@ -23,7 +23,7 @@ from komawari.series.enums import SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.series.schemas import SeriesChange
 from komawari.series.service import check_refs, find_active_duplicate, get, insert_guarded
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -74,7 +74,7 @@ def pause(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, list[int]]:
     """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id])
     series = get(session, series_id)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
@@ -109,7 +109,7 @@ def resume(
     session: Session, series_id: int, *, actor: Actor, now: datetime | None = None
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Resume a paused series from today (never backfilling the past) and generate."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id])
     series = get(session, series_id)
     if series.status != SeriesStatus.PAUSED:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
@@ -150,7 +150,7 @@ def end(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, list[int]]:
     """Shorten or end a series: sessions after the new last date are cancelled with a reason."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id])
     series = get(session, series_id)
     if series.status == SeriesStatus.ENDED:
         raise InvalidInput("status", f"series {series_id} is already ENDED")
@@ -195,7 +195,7 @@ def extend(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Give a series a later last date (None: open-ended) and generate at once."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id])
     series = get(session, series_id)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
@@ -232,7 +232,7 @@ def change_from(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Change "this and following": end the old series the day before, start a new one."""
-    reevaluate.lock_schedule(session)
+    locks.lock_series(session, [series_id], teachers=[change.teacher_id], rooms=[change.room_id])
     old = get(session, series_id)
     if old.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {old.status}, not ACTIVE")

@@ -54,12 +54,7 @@ def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> Serie
             )
         )
         created = {r.id for r in rows}
-        group = queries.attendees(session, [r.id for r in rows if r.student_id is None])
-        students = {r.id: {r.student_id} if r.student_id else set(group[r.id]) for r in rows}
-        refs = queries.conflict_refs(
-            session,
-            ((r.id, r.teacher_id, r.room_id, students[r.id], list(r.conflicts_with)) for r in rows),
-        )
+        refs = queries.conflict_refs(session, ((r.id, list(r.conflicts_with)) for r in rows))
         sessions = [
             WouldBeSession(
                 date=r.date,

@@ -23,7 +23,7 @@ from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from komawari.series.schemas import SeriesCreate
-from komawari.sessions import reevaluate
+from komawari.sessions import locks
 
 GUARD_NAMES = ("ux_class_series_active_private", "ux_class_series_active_group")
 
@@ -108,8 +108,10 @@ def create(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult | None]:
     """Create a series (refusing an ACTIVE duplicate) and materialise it up to the horizon."""
-    reevaluate.lock_schedule(session)
     students = [series_in.student_id] if series_in.student_id else series_in.student_ids
+    locks.lock_resources(
+        session, teachers=[series_in.teacher_id], students=students, rooms=[series_in.room_id]
+    )
     check_refs(
         session,
         branch_id=series_in.branch_id,

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Room, Student, Teacher
 from komawari.series.enums import SeriesKind
+from komawari.sessions import sql
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import BranchSchedule
@@ -122,35 +123,31 @@ def _dicts(session: Session, query: Select[*tuple[Any, ...]]) -> list[dict[str, 
 
 
 def conflict_refs(
-    session: Session, rows: Iterable[tuple[int, int, int | None, set[int], list[int]]]
+    session: Session, rows: Iterable[tuple[int, list[int]]]
 ) -> dict[int, list[dict[str, Any]]]:
-    """Describe (as ConflictRef fields) the blockers of (id, teacher, room, students, blockers)."""
-    items = list(rows)
-    wanted = sorted({b for *_, blockers in items for b in blockers})
-    if not wanted:
+    """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs."""
+    items = [(sid, blockers) for sid, blockers in rows if blockers]
+    if not items:
         return {}
+    wanted = sorted({b for _, blockers in items for b in blockers})
     blockers = {r["id"]: r for r in _dicts(session, _select().where(ClassSession.id.in_(wanted)))}
-    group = attendees(session, [i for i, r in blockers.items() if r["kind"] == SeriesKind.GROUP])
-    refs: dict[int, list[dict[str, Any]]] = {}
-    for sid, teacher_id, room_id, students, ids in items:
-        out = []
-        for bid in ids:
-            b = blockers.get(bid)
-            if b is None:
-                continue
-            theirs = {b["student_id"]} if b["student_id"] else set(group.get(bid, []))
-            shared = [
-                name
-                for name, same in (
-                    ("teacher", b["teacher_id"] == teacher_id),
-                    ("student", bool(students & theirs)),
-                    ("room", room_id is not None and b["room_id"] == room_id),
-                )
-                if same
-            ]
-            out.append({**b, "session_id": bid, "shared": shared})
-        refs[sid] = out
-    return refs
+    pairs = [(sid, bid) for sid, ids in items for bid in ids]
+    # What each pair shares comes from the SQL that finds the pairs (sessions.sql).
+    shared = {
+        (int(r.a_id), int(r.b_id)): [k for k in ("teacher", "student", "room") if r._mapping[k]]
+        for r in session.execute(
+            text(sql.SHARED),
+            {"a_ids": [a for a, _ in pairs], "b_ids": [b for _, b in pairs]},
+        )
+    }
+    return {
+        sid: [
+            {**blockers[bid], "session_id": bid, "shared": shared[(sid, bid)]}
+            for bid in ids
+            if bid in blockers
+        ]
+        for sid, ids in items
+    }
 
 
 def branch_day(session: Session, *, branch_id: int, day: date) -> BranchSchedule:
@@ -167,13 +164,7 @@ def branch_day(session: Session, *, branch_id: int, day: date) -> BranchSchedule
     group = attendees(session, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
-    refs = conflict_refs(
-        session,
-        (
-            (r["id"], r["teacher_id"], r["room_id"], set(r["student_ids"]), r["conflicts_with"])
-            for r in rows
-        ),
-    )
+    refs = conflict_refs(session, ((r["id"], r["conflicts_with"]) for r in rows))
     teachers: list[dict[str, Any]] = []
     status_count = dict.fromkeys(SessionStatus, 0)
     for r in rows:

@@ -16,7 +16,7 @@ from komawari.errors import DuplicateSession, InvalidInput, NotFound
 from komawari.people import status as people_status
 from komawari.people.models import Room
 from komawari.series.enums import SeriesKind
-from komawari.sessions import reevaluate
+from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
@@ -76,7 +76,13 @@ def _guarded(
 
 def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
     """Book a one-off lesson; conflicts are shown, exact duplicates refused."""
-    reevaluate.lock_schedule(session)
+    # Before the insert, so its booking time (the statement's start) follows the locks.
+    locks.lock_resources(
+        session,
+        teachers=[session_in.teacher_id],
+        students=[session_in.student_id, *session_in.student_ids],
+        rooms=[session_in.room_id],
+    )
     branch = session.get(Branch, session_in.branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
@@ -122,7 +128,7 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
     """Cancel a session with a reason; the sessions it blocked are re-evaluated at once."""
     if not reason.strip():
         raise InvalidInput("reason", "a cancellation needs a reason")
-    reevaluate.lock_schedule(session)
+    locks.lock_sessions(session, [session_id])
     row = get(session, session_id)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is already cancelled")
@@ -148,7 +154,7 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
 
 def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
     """Move a session to another date or time; it keeps its (series, original date)."""
-    reevaluate.lock_schedule(session)
+    locks.lock_resources(session, sessions=[session_id], rooms=[move_in.room_id])
     row = get(session, session_id)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
