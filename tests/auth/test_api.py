@@ -174,7 +174,7 @@ def test_feed_keys_users_and_passwords_from_the_cli(
     url = made.output.strip().splitlines()[-1]
     assert url.startswith(f"http://127.0.0.1:8000/calendar/teachers/{world.teacher_1}.ics?key=")
     assert client.get(url.removeprefix("http://127.0.0.1:8000")).status_code == 200
-    users = json.loads(runner.invoke(cli, ["token", "users", "--json"]).output)
+    users = json.loads(runner.invoke(cli, ["user", "list", "--json"]).output)
     assert {u["user"] for u in users} == {"admin", "staff-a", "teacher-1"}
     set_pw = runner.invoke(
         cli, ["token", "password", "--user", "admin"], input="correct horse battery\n" * 2

@@ -8,53 +8,33 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from komawari.audit.service import Actor
 from komawari.auth.enums import Role
-from komawari.db.engine import session_scope
-from komawari.sessions import service as sessions
 from komawari.sessions.enums import SessionStatus
-from komawari.sessions.models import ClassSession
-from komawari.sessions.schemas import SessionCreate
-from tests.factories.world import World
+from tests.factories.world import World, book, status_of
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 17)
 
 
-def _lesson(engine: Engine, w: World) -> int:
-    body = {"branch_id": w.branch_a, "teacher_id": w.teacher_1, "student_id": w.student_1,
-            "date": DAY, "start_time": "18:00", "end_time": "19:00"}  # fmt: skip
-    with session_scope(engine) as s:
-        made = sessions.create_one_off(
-            s, session_in=SessionCreate.model_validate(body), actor=Actor("test", "setup")
-        )
-        return made.id
-
-
-def _status(engine: Engine, session_id: int) -> SessionStatus:
-    with session_scope(engine) as s:
-        return s.get_one(ClassSession, session_id).status
-
-
 def test_a_closure_shows_what_it_cancels_then_cancels_it_and_reopening_restores_it(
     client: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    lesson = _lesson(committed_engine, world)
+    lesson = book(committed_engine, world, DAY, "18:00", "19:00")
     make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
     assert sign_in(client, "office") == 303
     url = f"/branches/{world.branch_a}/closures"
     preview = client.get(url, params={"date": str(DAY), "reason": "exams"})
     assert preview.status_code == 200
     assert f"/sessions/{lesson}" in preview.text.split('id="cancelled"')[1]
-    assert _status(committed_engine, lesson) == SessionStatus.CONFIRMED
+    assert status_of(committed_engine, lesson) == SessionStatus.CONFIRMED
     token = csrf_of(preview.text)
     added = client.post(url, data={"csrf_token": token, "date": str(DAY), "reason": "exams"})
     assert added.status_code == 200
     assert "exams" in added.text
-    assert _status(committed_engine, lesson) == SessionStatus.CANCELLED
+    assert status_of(committed_engine, lesson) == SessionStatus.CANCELLED
     reopened = client.post(f"{url}/remove", data={"csrf_token": token, "date": str(DAY)})
     assert reopened.status_code == 200
-    assert _status(committed_engine, lesson) == SessionStatus.CONFIRMED
+    assert status_of(committed_engine, lesson) == SessionStatus.CONFIRMED
 
 
 def test_a_bad_closure_date_is_named_and_another_branch_is_not_found(

@@ -17,6 +17,7 @@ from komawari.branches import service as branches
 from komawari.db.engine import session_scope
 from komawari.people import service as people
 from komawari.series.models import ClassSeries
+from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 SETUP = Actor("test", "setup")
@@ -122,3 +123,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def book(engine: Engine, w: World, day: date, start: str, end: str, **changes: object) -> int:
+    """Book a one-off lesson through the service (teacher 1, student 1 at branch A unless
+    `changes` says otherwise); return its id."""
+    from komawari.sessions import service as sessions
+    from komawari.sessions.schemas import SessionCreate
+
+    body: dict[str, object] = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_1,
+        "student_id": w.student_1,
+        "date": day,
+        "start_time": start,
+        "end_time": end,
+    } | changes
+    with session_scope(engine) as s:
+        made = sessions.create_one_off(
+            s, session_in=SessionCreate.model_validate(body), actor=SETUP
+        )
+        return made.id
+
+
+def status_of(engine: Engine, session_id: int) -> SessionStatus:
+    """Return a session's status as committed."""
+    with session_scope(engine) as s:
+        return s.get_one(ClassSession, session_id).status

@@ -7,40 +7,20 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from komawari.audit.service import Actor
 from komawari.auth.enums import Role
-from komawari.db.engine import session_scope
-from komawari.sessions import service as sessions
 from komawari.sessions.enums import SessionStatus
-from komawari.sessions.models import ClassSession
-from komawari.sessions.schemas import SessionCreate
-from tests.factories.world import World
+from tests.factories.world import World, book, status_of
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 3)
 
 
-def _book(engine: Engine, w: World, start: str, end: str, student: int) -> int:
-    body = {"branch_id": w.branch_a, "teacher_id": w.teacher_1, "student_id": student,
-            "date": DAY, "start_time": start, "end_time": end}  # fmt: skip
-    with session_scope(engine) as s:
-        made = sessions.create_one_off(
-            s, session_in=SessionCreate.model_validate(body), actor=Actor("test", "setup")
-        )
-        return made.id
-
-
-def _status(engine: Engine, session_id: int) -> SessionStatus:
-    with session_scope(engine) as s:
-        return s.get_one(ClassSession, session_id).status
-
-
 def test_cancelling_the_blocker_turns_its_clash_partner_confirmed(
     client: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    first = _book(committed_engine, world, "20:00", "21:00", world.student_1)
-    later = _book(committed_engine, world, "20:30", "21:30", world.student_2)
-    assert _status(committed_engine, later) == SessionStatus.CONFLICTED
+    first = book(committed_engine, world, DAY, "20:00", "21:00", student_id=world.student_1)
+    later = book(committed_engine, world, DAY, "20:30", "21:30", student_id=world.student_2)
+    assert status_of(committed_engine, later) == SessionStatus.CONFLICTED
     make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
     assert sign_in(client, "office") == 303
     page = client.get(f"/sessions/{first}")
@@ -49,14 +29,14 @@ def test_cancelling_the_blocker_turns_its_clash_partner_confirmed(
         f"/sessions/{first}/cancel", data={"csrf_token": csrf_of(page.text), "reason": " "}
     )
     assert missing.status_code == 422
-    assert _status(committed_engine, first) == SessionStatus.CONFIRMED
+    assert status_of(committed_engine, first) == SessionStatus.CONFIRMED
     done = client.post(
         f"/sessions/{first}/cancel",
         data={"csrf_token": csrf_of(page.text), "reason": "teacher ill"},
     )
     assert done.status_code == 200
     assert "The lesson is cancelled." in done.text
-    assert _status(committed_engine, later) == SessionStatus.CONFIRMED
+    assert status_of(committed_engine, later) == SessionStatus.CONFIRMED
     section = done.text.split('id="re-evaluated"')[1]
     assert f"/sessions/{later}" in section
     assert "Confirmed" in section
@@ -65,11 +45,11 @@ def test_cancelling_the_blocker_turns_its_clash_partner_confirmed(
 def test_staff_of_another_branch_can_neither_see_nor_cancel_a_lesson(
     client: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    lesson = _book(committed_engine, world, "18:00", "19:00", world.student_1)
+    lesson = book(committed_engine, world, DAY, "18:00", "19:00", student_id=world.student_1)
     make_user(committed_engine, "elsewhere", Role.STAFF, branch_ids=[world.branch_b])
     assert sign_in(client, "elsewhere") == 303
     token = csrf_of(client.get(f"/branches/{world.branch_b}/day").text)
     assert client.get(f"/sessions/{lesson}").status_code == 404
     refused = client.post(f"/sessions/{lesson}/cancel", data={"csrf_token": token, "reason": "x"})
     assert refused.status_code == 404
-    assert _status(committed_engine, lesson) == SessionStatus.CONFIRMED
+    assert status_of(committed_engine, lesson) == SessionStatus.CONFIRMED

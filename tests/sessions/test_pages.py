@@ -15,27 +15,11 @@ from komawari.branches import service as branches
 from komawari.db.engine import session_scope
 from komawari.people import service as people
 from komawari.sessions import service as sessions
-from komawari.sessions.schemas import SessionCreate
-from tests.factories.world import World
+from tests.factories.world import World, book
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = date(2026, 12, 3)
 SETUP = Actor("test", "setup")
-
-
-def _book(engine: Engine, w: World, start: str, end: str, **changes: object) -> int:
-    body: dict[str, object] = {
-        "branch_id": w.branch_a,
-        "teacher_id": w.teacher_1,
-        "student_id": w.student_1,
-        "date": DAY,
-        "start_time": start,
-        "end_time": end,
-    } | changes
-    with session_scope(engine) as s:
-        return sessions.create_one_off(
-            s, session_in=SessionCreate.model_validate(body), actor=SETUP
-        ).id
 
 
 @pytest.fixture
@@ -59,8 +43,8 @@ def _block(html: str, session_id: int) -> str:
 def test_a_clash_shows_on_the_later_booking_and_on_the_one_booked_first(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    first = _book(committed_engine, world, "20:00", "21:30")
-    later = _book(committed_engine, world, "21:00", "22:00", student_id=world.student_2)
+    first = book(committed_engine, world, DAY, "20:00", "21:30")
+    later = book(committed_engine, world, DAY, "21:00", "22:00", student_id=world.student_2)
     html = _day(office, world)
     assert "Clash</p>" in _block(html, later)
     assert f"#lesson-{first}" in _block(html, later)
@@ -72,8 +56,8 @@ def test_a_clash_shows_on_the_later_booking_and_on_the_one_booked_first(
 def test_lessons_that_touch_end_to_start_do_not_clash_on_the_page(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    a = _book(committed_engine, world, "18:00", "19:00")
-    b = _book(committed_engine, world, "19:00", "20:00", student_id=world.student_2)
+    a = book(committed_engine, world, DAY, "18:00", "19:00")
+    b = book(committed_engine, world, DAY, "19:00", "20:00", student_id=world.student_2)
     html = _day(office, world)
     assert "clash" not in _block(html, a).split('"')[1]
     assert "Clash" not in _block(html, b)
@@ -83,7 +67,7 @@ def test_lessons_that_touch_end_to_start_do_not_clash_on_the_page(
 def test_cancelled_lessons_sit_behind_a_toggle(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    gone = _book(committed_engine, world, "16:00", "17:00")
+    gone = book(committed_engine, world, DAY, "16:00", "17:00")
     with session_scope(committed_engine) as s:
         sessions.cancel(s, gone, reason="student ill", actor=SETUP)
     assert f'id="lesson-{gone}"' not in _day(office, world)
@@ -106,7 +90,7 @@ def test_closures_and_public_holidays_are_marked(
 def test_rooms_can_be_the_columns(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    lesson = _book(committed_engine, world, "16:00", "17:00", room_id=world.room_a)
+    lesson = book(committed_engine, world, DAY, "16:00", "17:00", room_id=world.room_a)
     html = _day(office, world, "&by=room")
     assert "A1" in html
     assert f'id="lesson-{lesson}"' in html
@@ -134,16 +118,16 @@ def test_the_page_costs_the_same_queries_for_a_full_day(
     # The few lessons already have a room, a group and a clash: the queries that only run
     # when such lessons exist are counted in both cases.
     for i in range(3):
-        _book(committed_engine, world, f"1{i}:00", f"1{i}:50", teacher_id=teachers[i],
+        book(committed_engine, world, DAY, f"1{i}:00", f"1{i}:50", teacher_id=teachers[i],
               student_id=students[i], room_id=world.room_a)  # fmt: skip
-    _book(committed_engine, world, "10:30", "11:00", teacher_id=teachers[0], kind="GROUP",
+    book(committed_engine, world, DAY, "10:30", "11:00", teacher_id=teachers[0], kind="GROUP",
           student_id=None, student_ids=[students[38], students[39]], title="Club")  # fmt: skip
-    _book(committed_engine, world, "10:45", "11:30", teacher_id=teachers[0],
+    book(committed_engine, world, DAY, "10:45", "11:30", teacher_id=teachers[0],
           student_id=students[37])  # a clash whose blocker is the group lesson  # fmt: skip
     few = queries_of_the_page()
     for i in range(3, 37):
         hour = 10 + i % 10
-        _book(committed_engine, world, f"{hour}:00", f"{hour}:45", teacher_id=teachers[i % 6],
+        book(committed_engine, world, DAY, f"{hour}:00", f"{hour}:45", teacher_id=teachers[i % 6],
               student_id=students[i], room_id=world.room_a if i % 4 == 0 else None)  # fmt: skip
     assert queries_of_the_page() == few
 
@@ -165,7 +149,7 @@ def test_another_branchs_day_is_not_found_and_a_teacher_may_not_see_it(
 def test_a_teachers_and_a_students_week_show_their_lessons(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    lesson = _book(committed_engine, world, "17:00", "18:00")
+    lesson = book(committed_engine, world, DAY, "17:00", "18:00")
     week = office.get(f"/teachers/{world.teacher_1}/week?date={DAY}")
     assert week.status_code == 200
     assert "17:00\u201318:00" in week.text

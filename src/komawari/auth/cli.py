@@ -40,7 +40,7 @@ def lifetime(ctx: typer.Context, param: typer.CallbackParam, value: str | None) 
 
 
 app = typer.Typer(
-    help="API tokens: create, list, revoke (and users, passwords, calendar feed keys).",
+    help="API tokens: create, list, revoke (and passwords, calendar feed keys; users: komawari user).",
     no_args_is_help=True,
 )
 out = Console()
@@ -135,30 +135,6 @@ def revoke(token_id: Id) -> None:
     with session_scope(ready_engine()) as s:
         token = service.revoke_token(s, token_id, actor=Actor.cli())
         out.print(f"token {token.id} ({token.prefix}...) revoked")
-
-
-@app.command("users", help="List users, their roles and branches.")
-@friendly
-def users(as_json: bool = typer.Option(False, "--json")) -> None:
-    with session_scope(ready_engine()) as s:
-        rows = [
-            {
-                "id": u.id,
-                "user": u.username,
-                "role": u.role.value,
-                "branch_ids": service.user_branch_ids(s, u.id),
-                "teacher_id": u.teacher_id,
-                "active": u.is_active,
-            }
-            for u in service.list_users(s)
-        ]
-    if as_json:
-        typer.echo(json.dumps(rows))
-        return
-    table = Table("id", "user", "role", "branches", "teacher", "active")
-    for r in rows:
-        table.add_row(*(cell(v) for v in r.values()))
-    out.print(table)
 
 
 @app.command("password", help="Set a user's password (argon2), asked twice.")
