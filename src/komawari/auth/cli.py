@@ -40,7 +40,7 @@ def lifetime(ctx: typer.Context, param: typer.CallbackParam, value: str | None) 
 
 
 app = typer.Typer(
-    help="API tokens: create, list, revoke (and passwords, calendar feed keys; users: komawari user).",
+    help="API tokens: create, list, revoke (and passwords, calendar feed keys).",
     no_args_is_help=True,
 )
 out = Console()
