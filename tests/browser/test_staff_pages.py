@@ -190,3 +190,31 @@ def test_the_operator_page_reads_cleanly(page: Any, site: str, demo_school: Engi
     assert page.locator("#skipped svg rect").count() == 57
     shot(page, "operator")
     assert axe_violations(page) == []
+
+
+def test_every_other_page_reads_cleanly(page: Any, site: str, demo_school: Engine) -> None:
+    with session_scope(demo_school) as s:
+        lesson = s.scalar(
+            select(ClassSession.id).where(
+                ClassSession.status == SessionStatus.CONFLICTED, ClassSession.series_id.is_(None)
+            )
+        )
+        series = s.scalar(select(ClassSeries.id).order_by(ClassSeries.id))
+        branch = s.scalar(select(Branch.id).order_by(Branch.id))
+        teacher = s.scalar(select(ClassSession.teacher_id).where(ClassSession.id == lesson))
+    _sign_in(page, site)
+    for path in (
+        f"/sessions/{lesson}",
+        f"/sessions/new?branch_id={branch}",
+        "/series",
+        f"/series/{series}",
+        f"/series/{series}/pause",
+        f"/branches/{branch}/closures",
+        f"/teachers/{teacher}/week",
+        "/teachers",
+        "/rooms",
+    ):
+        assert page.goto(f"{site}{path}").status == 200, path
+        assert axe_violations(page) == [], path
+    page.goto(f"{site}/sessions/{lesson}")
+    shot(page, "lesson")
