@@ -54,13 +54,22 @@ def _postmaster(data_dir: Path) -> int:
     return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
 
 
-def _assert_stopped(data_dir: Path, postmaster: int) -> None:
+def _assert_stopped(data_dir: Path, postmaster: int, output: str = "") -> None:
+    # A loaded machine (CI runs the suite beside the embedded test server) can take
+    # seconds to finish a shutdown checkpoint: wait up to a minute before judging.
     pid_file = data_dir / "pgdata" / "postmaster.pid"
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if not pid_file.exists() and not _alive(postmaster):
             return
-        time.sleep(0.1)
-    raise AssertionError("the embedded server was left running")
+        time.sleep(0.2)
+    if _alive(postmaster):
+        os.kill(postmaster, signal.SIGKILL)  # leave no server behind for later tests
+    handles = data_dir / "pgdata" / ".handle_pids.json"
+    listed = handles.read_text() if handles.exists() else "(no handle file)"
+    raise AssertionError(
+        f"the embedded server was left running; handles {listed}; output:\n{output[-3000:]}"
+    )
 
 
 def _serve(port: int) -> list[str]:
@@ -72,9 +81,9 @@ def test_serve_stops_its_embedded_database_on_sigterm(tmp_path: Path) -> None:
     proc = _start(_serve(port), tmp_path, port)
     postmaster = _postmaster(tmp_path)
     proc.send_signal(signal.SIGTERM)
-    output, _ = proc.communicate(timeout=60)
+    output, _ = proc.communicate(timeout=90)
     assert "Traceback" not in output
-    _assert_stopped(tmp_path, postmaster)
+    _assert_stopped(tmp_path, postmaster, output)
 
 
 def test_a_killed_server_s_database_is_stopped_by_the_next_one(tmp_path: Path) -> None:
@@ -91,7 +100,7 @@ def test_a_killed_server_s_database_is_stopped_by_the_next_one(tmp_path: Path) -
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert "Traceback" not in output
-    _assert_stopped(tmp_path, postmaster)
+    _assert_stopped(tmp_path, postmaster, output)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +118,7 @@ def test_dev_py_run_hands_signals_to_the_server(tmp_path: Path, how: str) -> Non
     assert proc.returncode == 0, output[-2000:]
     assert "Traceback" not in output
     assert "KeyboardInterrupt" not in output
-    _assert_stopped(tmp_path, postmaster)
+    _assert_stopped(tmp_path, postmaster, output)
 
 
 def _alive(pid: int) -> bool:
