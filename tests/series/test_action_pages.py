@@ -120,3 +120,26 @@ def test_another_branchs_series_cannot_be_changed(
     assert office.post(f"/series/{theirs}/pause", data={"csrf_token": token}).status_code == 404
     with session_scope(committed_engine) as s:
         assert s.get_one(ClassSeries, theirs).status == SeriesStatus.ACTIVE
+
+
+def test_changing_from_a_date_shows_the_lessons_cancelled_and_made_then_does_it(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    series = _series(office, world)
+    first = next_weekday(4, weeks=0)
+    change = {"from_date": str(first + timedelta(weeks=2)), "start_time": "18:00",
+              "end_time": "19:30"}  # fmt: skip
+    page = office.get(f"/series/{series}/change-from", params=change)
+    assert page.status_code == 200
+    cancelled, made = _items(page.text, "cancelled"), _items(page.text, "created")
+    assert cancelled > 0
+    assert made == cancelled, "the same Thursdays, at the new time"
+    assert "18:00" in page.text.split('id="created"')[1]
+    done = office.post(f"/series/{series}/change-from",
+                       data={"csrf_token": csrf_of(page.text), **change},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    new_id = int(done.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    assert new_id != series
+    assert _statuses(committed_engine, series).get(SessionStatus.CANCELLED, 0) == cancelled
+    assert _statuses(committed_engine, new_id)[SessionStatus.CONFIRMED] == made

@@ -16,14 +16,14 @@ from komawari.auth.policy import Principal
 from komawari.errors import KomawariError
 from komawari.series import changes, lifecycle, listing
 from komawari.series.models import ClassSeries
-from komawari.series.schemas import SeriesEnd, SeriesExtend, SeriesPause
+from komawari.series.schemas import SeriesChange, SeriesEnd, SeriesExtend, SeriesPause
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, UserPage
 
 router = APIRouter(include_in_schema=False)
 
-Action = Literal["pause", "resume", "extend", "end"]
+Action = Literal["pause", "resume", "extend", "end", "change-from"]
 
 
 class _Nothing(BaseModel):
@@ -35,6 +35,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "resume": _Nothing,
     "extend": SeriesExtend,
     "end": SeriesEnd,
+    "change-from": SeriesChange,
 }
 
 
@@ -50,6 +51,8 @@ def _change(
         return lambda: lifecycle.resume(db, series.id, actor=who.actor)
     if action == "extend":
         return lambda: lifecycle.extend(db, series.id, last_date=body.last_date, actor=who.actor)
+    if action == "change-from":
+        return lambda: lifecycle.change_from(db, series.id, change=body, actor=who.actor)
     return lambda: lifecycle.end(
         db, series.id, last_date=body.last_date, actor=who.actor, reason=body.reason
     )
@@ -84,6 +87,9 @@ def _page(
         fields=fields,
         errors=problems,
         preview=preview,
+        choices=listing.choices(db, branch_ids=[series.branch_id])
+        if action == "change-from"
+        else None,
     )
 
 
@@ -103,10 +109,11 @@ async def series_action(
     fields = _fields((await request.form()).multi_items(), action)
     try:
         body = SCHEMAS[action].model_validate(fields)
-        _change(db, series, who, action, body)()
+        made = _change(db, series, who, action, body)()
     except ValidationError as exc:
         return _page(page, db, series, who, action, fields, status=422, errors=forms.errors(exc))
     except KomawariError as exc:
         return _page(page, db, series, who, action, fields, status=exc.status_code,
                      errors={"form": exc.detail})  # fmt: skip
-    return RedirectResponse(f"/series/{series.id}?done={action}", status_code=303)
+    shown = made[0].id if action == "change-from" and isinstance(made, tuple) else series.id
+    return RedirectResponse(f"/series/{shown}?done={action}", status_code=303)

@@ -8,7 +8,7 @@ preview can never disagree with what the change does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from komawari.people.models import Student, Teacher
+from komawari.series.models import ClassSeries
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -72,10 +73,12 @@ def _states(session: Session, where: ColumnElement[bool]) -> dict[int, State]:
     return {r[0]: State(*r[:6], tuple(r[6] or ()), r[7], r[8]) for r in rows}
 
 
-def _snapshot(session: Session, series_id: int, also: Iterable[int] = ()) -> dict[int, State]:
+def _snapshot(
+    session: Session, series_ids: Sequence[int], also: Iterable[int] = ()
+) -> dict[int, State]:
     """Return the state of the series' lessons, of every lesson they clash with, and of
     the lessons `also` (the clash partners of before, which may have stopped clashing)."""
-    states = _states(session, ClassSession.series_id == series_id)
+    states = _states(session, ClassSession.series_id.in_(series_ids))
     if not states:
         return states
     blockers = {b for s in states.values() for b in s.conflicts_with} | set(also)
@@ -90,13 +93,15 @@ def _snapshot(session: Session, series_id: int, also: Iterable[int] = ()) -> dic
 
 def preview(session: Session, series_id: int, change: Callable[[], object]) -> ChangePreview:
     """Run `change` in a savepoint, read what it did to lessons, and undo it."""
-    before = _snapshot(session, series_id)
+    before = _snapshot(session, [series_id])
     savepoint = session.begin_nested()
     result = ChangePreview()
     try:
-        change()
+        made = change()
         session.flush()
-        after = _snapshot(session, series_id, also=before)
+        # A change from a date makes a new series: its lessons are part of the effect.
+        series_ids = [series_id, *_new_series(made, series_id)]
+        after = _snapshot(session, series_ids, also=before)
         result = _diff(before, after)
     except Exception as exc:  # the change refuses: the confirmation says why
         detail = getattr(exc, "detail", None)
@@ -106,6 +111,11 @@ def preview(session: Session, series_id: int, change: Callable[[], object]) -> C
     finally:
         savepoint.rollback()
     return result
+
+
+def _new_series(made: object, series_id: int) -> list[int]:
+    first = made[0] if isinstance(made, tuple) and made else made
+    return [first.id] if isinstance(first, ClassSeries) and first.id != series_id else []
 
 
 def _diff(before: dict[int, State], after: dict[int, State]) -> ChangePreview:
