@@ -9,11 +9,13 @@ when its tests fail (pytest exit 1); its tests are first run once without any mu
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.mutation.sql_mutants import MUTANTS, Mutant
@@ -47,35 +49,47 @@ def chosen(modules: list[str] | None) -> list[Mutant]:
     return [mt for mt in MUTANTS if any(mt.file.startswith(m.strip("/")) for m in modules)]
 
 
-def run(modules: list[str] | None = None, *, verbose: bool = False) -> dict[str, object]:
-    """Apply each chosen mutant in a scratch copy and run its tests; summarise."""
+def run(
+    modules: list[str] | None = None, *, verbose: bool = False, jobs: int = 2
+) -> dict[str, object]:
+    """Apply each chosen mutant in a scratch copy (one per job) and run its tests; summarise."""
     mutants = chosen(modules)
-    killed, survived, errors = [], [], []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="komawari-mutants-") as tmp:
-        scratch = Path(tmp) / "src"
-        shutil.copytree(ROOT / "src", scratch, ignore=shutil.ignore_patterns("__pycache__"))
-        clean = run_tests(scratch, tuple(sorted({t for mt in mutants for t in mt.tests})))
+        copies: queue.Queue[Path] = queue.Queue()
+        for i in range(jobs):
+            scratch = Path(tmp) / f"job{i}" / "src"
+            shutil.copytree(ROOT / "src", scratch, ignore=shutil.ignore_patterns("__pycache__"))
+            copies.put(scratch)
+        clean = run_tests(
+            Path(tmp) / "job0" / "src", tuple(sorted({t for mt in mutants for t in mt.tests}))
+        )
         if mutants and clean.returncode != 0:
             print(clean.stdout[-3000:], file=sys.stderr)
             return {"error": "the mutants' tests fail without any mutant"}
-        for mt in mutants:
+
+        def one(mt: Mutant) -> int:
+            scratch = copies.get()
             path = scratch / "komawari" / mt.file
             original = path.read_text()
-            path.write_text(apply(original, mt))
             try:
+                path.write_text(apply(original, mt))
                 code = run_tests(scratch, mt.tests).returncode
             finally:
                 path.write_text(original)
-            # 1: a test failed. 0: all passed. Anything else: the tests could not run.
-            {0: survived, 1: killed}.get(code, errors).append(mt.name)
+                copies.put(scratch)
             if verbose:
                 state = {0: "SURVIVED", 1: "killed"}.get(code, f"error {code}")
                 print(f"{state:>9}  {mt.name}", file=sys.stderr, flush=True)
+            return code
+
+        with ThreadPoolExecutor(jobs) as pool:
+            codes = list(pool.map(one, mutants))
+    # 1: a test failed. 0: all passed. Anything else: the tests could not run.
     return {
-        "killed": len(killed),
-        "survived": survived,
-        "errors": errors,
-        "score": round(len(killed) / len(mutants), 3) if mutants else None,
+        "killed": codes.count(1),
+        "survived": [mt.name for mt, c in zip(mutants, codes, strict=True) if c == 0],
+        "errors": [mt.name for mt, c in zip(mutants, codes, strict=True) if c not in (0, 1)],
+        "score": round(codes.count(1) / len(mutants), 3) if mutants else None,
         "seconds": round(time.monotonic() - started, 1),
     }
