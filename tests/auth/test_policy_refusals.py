@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from komawari.auth import policy
-from komawari.auth.policy import Access
+from komawari.auth.enums import Role
+from komawari.auth.policy import Access, Principal
 from komawari.errors import Forbidden, NotFound
 from tests.auth.test_policy import ADMIN, OTHER_TEACHER, OWN_TEACHER, STAFF_A, TEACHER, A, B
 
@@ -73,3 +74,14 @@ def test_a_teacher_s_session_list_is_their_own_and_other_filters_are_404() -> No
         policy.session_filter(TEACHER, branch_id=None, teacher_id=OTHER_TEACHER)
     staff = policy.session_filter(STAFF_A, branch_id=None, teacher_id=OTHER_TEACHER)
     assert (staff.branch_ids, staff.teacher_id) == ([A], OTHER_TEACHER)
+
+
+def test_a_teacher_refused_a_change_is_told_what_a_teacher_may_do() -> None:
+    with pytest.raises(Forbidden, match=r"^a teacher's token may read the teacher's own sessions"):
+        policy.require(TEACHER, Access.READ, Access.WRITE, "session 4")
+
+
+def test_a_teacher_s_user_without_a_teacher_is_refused() -> None:
+    nobody = Principal(9, "x", Role.TEACHER, 9, frozenset())
+    with pytest.raises(Forbidden, match=r"^this teacher's token names no teacher$"):
+        policy.session_filter(nobody, branch_id=None, teacher_id=None)

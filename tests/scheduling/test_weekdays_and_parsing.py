@@ -29,7 +29,7 @@ def test_a_weekday_set_is_one_mask_whatever_the_order_and_repeats() -> None:
     assert weekdays.to_mask(["thu", 1, "mon", "4"]) == 0b0001001
     assert weekdays.to_mask(["sun"]) == 0b1000000
     assert weekdays.to_mask(range(1, 8)) == weekdays.ALL_DAYS
-    with pytest.raises(weekdays.WeekdayError, match="at least one"):
+    with pytest.raises(weekdays.WeekdayError, match=r"^at least one weekday is required$"):
         weekdays.to_mask([])
 
 
@@ -77,6 +77,7 @@ def test_a_date_is_iso_within_the_accepted_years() -> None:
         ("2026-02-30", "2026-02-30: February 2026 has 28 days (not 30)"),
         ("2024-02-30", "2024-02-30: February 2024 has 29 days (not 30)"),
         ("2026-04-31", "2026-04-31: April 2026 has 30 days (not 31)"),
+        ("2026-12-32", "2026-12-32: December 2026 has 31 days (not 32)"),
         ("0000-01-00", "0000-01-00: January 0 has 31 days (not 0)"),
         ("3 Dec", "'3 Dec' is not a date as YYYY-MM-DD"),
         (None, "None is not a date as YYYY-MM-DD"),
