@@ -32,6 +32,8 @@ TASKS = {
     "screenshots": "run the browser tests and copy their screenshots into docs/screenshots",
     "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
     "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
+    "mutants": "mutation testing: the SQL mutant table and mutmut over the pure rules; "
+    "mutants [--sql|--python] [--module PATH] [--json] (docs/testing.md)",
     "setup": "create .venv and install Komawari with its dev tools",
     "help": "this list",
 }
@@ -140,6 +142,8 @@ def main(argv: list[str]) -> int:
             or run("pybabel", "update", "-i", pot, "-d", locales, "--ignore-obsolete")
             or run("pybabel", "compile", "-d", locales, "--statistics")
         )  # fmt: skip
+    if task == "mutants":
+        return run("python", "-m", "tests.mutation.report", *rest)
     if task == "bench":
         if not rest:
             print("which one? python3 dev.py bench generation|api_schedule", file=sys.stderr)
