@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import functools
+import os
 import signal
 import socket
 
@@ -64,6 +66,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     demo: bool = typer.Option(False, "--demo", help="Create the demo school if empty."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes (default: one per CPU; --demo: 1)."
+    ),
+    root_path: str = typer.Option(
+        "", "--root-path", help="The path prefix a reverse proxy serves Komawari under."
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or '*').",
+    ),
 ) -> None:
     """Run the HTTP server (API, calendar feeds, periodic generation)."""
     import uvicorn
@@ -98,10 +111,28 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
+    count = workers or (1 if demo else os.cpu_count() or 1)
+    run = functools.partial(
+        uvicorn.run,
+        host=host,
+        port=port,
+        log_level="info",
+        root_path=root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     # uvicorn re-raises SIGTERM once it has shut down; as an exception (not the default
     # action, which ends the process at once) it lets the embedded database stop cleanly.
     signal.signal(signal.SIGTERM, _exit)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    if count == 1:
+        run(create_app(engine))
+        return
+    # Workers reach the database this process resolved (and, when embedded, started and
+    # keeps): they hold no handle on it, so it stops when this process does, after
+    # uvicorn has stopped and joined every worker.
+    os.environ["KOMAWARI_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    out.print(f"{count} worker processes")
+    run("komawari.web.app:create_app", factory=True, workers=count)
 
 
 def _exit(signum: int, frame: object) -> None:
