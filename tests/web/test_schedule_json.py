@@ -1,4 +1,4 @@
-"""The day's JSON, built without validation, is what the schema says, in constant queries."""
+"""The day's JSON, pre-serialised by the route, is the schema's own, in constant queries."""
 
 from __future__ import annotations
 
