@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -156,8 +157,10 @@ def sql_load(url: str, branch: int, args: argparse.Namespace) -> dict[str, Any]:
         row = await cur.fetchone()
         return row is not None and len(row[0]) > 0
 
-    def open_client() -> Any:
-        return psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    @contextlib.asynccontextmanager
+    async def open_client() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            yield conn
 
     found = asyncio.run(_drive(args.clients, args.seconds, args.warmup, one, open_client))
     return {"path": "psycopg: schedule_data.DAY_JSON", "clients": args.clients, **found}
