@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import functools
 import os
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
 from komawari.cli.support import EXIT_USAGE, friendly
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 out = Console()
 DEMO_ADMIN = "demo-admin"
@@ -131,8 +136,32 @@ def serve(
     # keeps): they hold no handle on it, so it stops when this process does, after
     # uvicorn has stopped and joined every worker.
     os.environ["KOMAWARI_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    os.environ[PARENT_ENV] = str(os.getpid())
     out.print(f"{count} worker processes")
-    run("komawari.web.app:create_app", factory=True, workers=count)
+    run("komawari.web.cli:worker_app", factory=True, workers=count)
+
+
+PARENT_ENV = "KOMAWARI_SERVE_PARENT"
+
+
+def worker_app() -> FastAPI:
+    """Build a worker's application; the worker ends when `komawari serve` ends."""
+    from komawari.web.app import create_app
+
+    _end_with_parent()
+    return create_app()
+
+
+def _end_with_parent() -> None:
+    # A worker whose parent was killed outright (SIGKILL: no chance to stop its workers)
+    # would go on serving and holding database connections: Linux sends it SIGTERM then.
+    parent = int(os.environ.get(PARENT_ENV, "0"))
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: uvicorn's own supervision only
+        return
+    if parent and os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit(signum: int, frame: object) -> None:
