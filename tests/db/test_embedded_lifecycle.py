@@ -121,6 +121,60 @@ def test_dev_py_run_hands_signals_to_the_server(tmp_path: Path, how: str) -> Non
     _assert_stopped(tmp_path, postmaster, output)
 
 
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+def test_serve_with_workers_stops_every_worker_and_the_database(tmp_path: Path, how: str) -> None:
+    port = free_port()
+    command = [*_serve(port), "--workers", "2"]
+    proc = _start(command, tmp_path, port)
+    postmaster = _postmaster(tmp_path)
+    deadline = time.monotonic() + 60
+    while len(workers := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) >= 2, workers
+    if how == "sigterm":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output[-2000:]
+    assert "Traceback" not in output
+    assert "2 worker processes" in output
+    _assert_stopped(tmp_path, postmaster)
+    assert [pid for pid in workers if _alive(pid)] == []
+
+
+def test_workers_end_when_serve_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _start([*_serve(port), "--workers", "2"], tmp_path, port)
+    deadline = time.monotonic() + 60
+    while len(workers := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) >= 2, workers
+    proc.kill()  # no chance to stop its workers itself
+    proc.communicate(timeout=60)  # returns once every worker has closed its output
+    deadline = time.monotonic() + 30
+    while [pid for pid in workers if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in workers if _alive(pid)] == []
+    port = free_port()  # the next server stops the database the killed one left
+    postmaster = _postmaster(tmp_path)
+    nxt = _start(_serve(port), tmp_path, port)
+    nxt.send_signal(signal.SIGTERM)
+    nxt.communicate(timeout=60)
+    _assert_stopped(tmp_path, postmaster)
+
+
+def _workers(parent: int) -> list[int]:
+    """Return the pids of the uvicorn workers started by `parent`."""
+    import psutil
+
+    return [
+        p.pid
+        for p in psutil.Process(parent).children()
+        if "multiprocessing" in " ".join(p.cmdline()) and "spawn_main" in " ".join(p.cmdline())
+    ]
+
+
 def _alive(pid: int) -> bool:
     """Tell whether `pid` runs (a zombie left to a non-reaping init has ended)."""
     try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import Header, Path, Query
+from fastapi.responses import JSONResponse, Response
 
 from komawari.auth.dependencies import AdminCaller, OwnBranchIds, ReadableBranch, WritableBranch
 from komawari.branches import service as branches_service
+from komawari.branches import versions
 from komawari.branches.schemas import (
     BranchCreate,
     BranchList,
@@ -49,14 +50,27 @@ def get_branch(branch: ReadableBranch) -> BranchRead:
     return BranchRead.model_validate(branch)
 
 
-@router.get("/{branch_id}/schedule", summary="The day at a branch")
+@router.get(
+    "/{branch_id}/schedule",
+    summary="The day at a branch",
+    response_model=BranchSchedule,
+    responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
+)
 def schedule(
     branch: ReadableBranch,
     db: Db,
+    who: Caller,
     date: Annotated[Day, Query(description="The day, YYYY-MM-DD")],
-) -> BranchSchedule:
+    if_none_match: Annotated[str | None, Header(description="An ETag of this day")] = None,
+) -> Response:
     """Return the day at a branch: teachers with their sessions, conflicts named."""
-    return queries.branch_day(db, branch_id=branch.id, day=date)
+    # What a caller may see of other branches' lessons depends on who asks.
+    tag = versions.etag(db, branch.id, date, who.role, who.teacher_id, sorted(who.branch_ids))
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if versions.matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    body = queries.branch_day(db, branch_id=branch.id, day=date).model_dump_json()
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/{branch_id}/closures", summary="List closure days")

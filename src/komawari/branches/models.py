@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from komawari.db.base import Base, CreatedMixin, IdMixin
@@ -33,3 +43,18 @@ class BranchClosure(IdMixin, Base):
     date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class BranchVersion(Base):
+    """How many schedule writes each branch has had (the ETags), kept by triggers.
+
+    Branch 0 counts the changes every branch shows (teachers' and students' names). Each
+    writer bumps its own slot (its backend's pid modulo SLOTS), so writers of one branch
+    do not wait on one row until commit; the sum over slots only ever grows.
+    """
+
+    __tablename__ = "branch_versions"
+
+    branch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger, server_default="0")

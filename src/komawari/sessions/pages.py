@@ -22,6 +22,7 @@ from komawari.auth.dependencies import (
 from komawari.auth.enums import Role
 from komawari.auth.policy import Principal
 from komawari.branches import service as branches
+from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.series import listing
 from komawari.sessions import day_page
@@ -61,10 +62,22 @@ def branch_day(
     cancelled: bool = False,
 ) -> Response:
     """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
+    shown, today, user = day or _today(), _today(), page.user
+    # Everything the page draws: the branch's counters, the request, who asks and how.
+    tag = versions.etag(
+        db, branch.id, "page", shown, by, cancelled, today, page.locale, page.csrf_token,
+        user.user.id if user else None, user.user.username if user else None,
+        user.user.role if user else None, bool(page.cookies or page.new_anonymous_token),
+    )  # fmt: skip
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if not page.cookies and versions.matches(page.request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
     view = day_page.branch_day(
-        db, branch_id=branch.id, day=day or _today(), layout=by, show_cancelled=cancelled
+        db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled
     )
-    return page.render("day.html", view=view, today=_today())
+    response = page.render("day.html", view=view, today=today)
+    response.headers.update(headers)
+    return response
 
 
 @router.get("/teachers/{teacher_id}/week")

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from komawari import __version__
@@ -92,28 +92,83 @@ def _install_pages(app: FastAPI) -> None:
     pages.install(app)
 
 
+# The periodic job's leadership: a session-level advisory lock (a key of its own, apart
+# from the sessions' lock kinds), held on a connection kept open by the worker that leads.
+# When that process dies its connection closes, PostgreSQL releases the lock, and the next
+# worker to try takes it: one deployment runs the job once, whatever its worker count.
+LEADER_LOCK = (0x4B4D5310, 0)
+
+
+def try_to_lead(engine: Engine) -> Connection | None:
+    """Return a connection holding the periodic job's lock, or None if another holds it."""
+    conn = engine.connect()
+    try:
+        held = conn.execute(
+            text("SELECT pg_try_advisory_lock(:kind, :key)"),
+            {"kind": LEADER_LOCK[0], "key": LEADER_LOCK[1]},
+        ).scalar_one()
+        conn.commit()
+    except BaseException:
+        conn.invalidate()
+        conn.close()
+        raise
+    if held:
+        return conn
+    conn.close()
+    return None
+
+
+def still_leads(conn: Connection) -> bool:
+    """Tell whether the leader's connection is alive (then it holds the lock still)."""
+    try:
+        conn.execute(text("SELECT 1"))
+        conn.commit()
+    except Exception:
+        return False
+    return True
+
+
+def stop_leading(conn: Connection) -> None:
+    """Give the lock up: the connection is closed, not returned to the pool with it."""
+    conn.invalidate()
+    conn.close()
+
+
 async def _periodic_generation(engine: Engine, minutes: int) -> None:
     from komawari.audit.service import Actor
+    from komawari.auth.idempotency import purge_expired
     from komawari.generation import job
     from komawari.generation.enums import RunTrigger
 
-    while True:
-        try:
-            await asyncio.to_thread(
-                job.run,
-                engine,
-                trigger=RunTrigger.SCHEDULE,
-                actor=Actor("generator", "schedule"),
-            )
-        except Exception:  # keep the job alive; the run records its error
-            log.exception("scheduled generation failed")
-        try:
-            from komawari.auth.idempotency import purge_expired
-
-            await asyncio.to_thread(purge_expired, engine)
-        except Exception:
-            log.exception("purging expired idempotency keys failed")
-        await asyncio.sleep(minutes * 60)
+    leader: Connection | None = None
+    try:
+        while True:
+            if leader is not None and not await asyncio.to_thread(still_leads, leader):
+                stop_leading(leader)
+                leader = None
+            if leader is None:
+                try:
+                    leader = await asyncio.to_thread(try_to_lead, engine)
+                except Exception:
+                    log.exception("cannot reach the database to lead the periodic job")
+            if leader is not None:
+                try:
+                    await asyncio.to_thread(
+                        job.run,
+                        engine,
+                        trigger=RunTrigger.SCHEDULE,
+                        actor=Actor("generator", "schedule"),
+                    )
+                except Exception:  # keep the job alive; the run records its error
+                    log.exception("scheduled generation failed")
+                try:
+                    await asyncio.to_thread(purge_expired, engine)
+                except Exception:
+                    log.exception("purging expired idempotency keys failed")
+            await asyncio.sleep(minutes * 60)
+    finally:
+        if leader is not None:
+            stop_leading(leader)
 
 
 def create_app(engine: Engine | None = None, *, periodic: bool | None = None) -> FastAPI:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
+import os
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
 from komawari.cli.support import EXIT_USAGE, friendly
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 out = Console()
 DEMO_ADMIN = "demo-admin"
@@ -64,6 +71,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     demo: bool = typer.Option(False, "--demo", help="Create the demo school if empty."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes (default: one per CPU; --demo: 1)."
+    ),
+    root_path: str = typer.Option(
+        "", "--root-path", help="The path prefix a reverse proxy serves Komawari under."
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or '*').",
+    ),
 ) -> None:
     """Run the HTTP server (API, calendar feeds, periodic generation)."""
     import uvicorn
@@ -98,10 +116,52 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
+    count = workers or (1 if demo else os.cpu_count() or 1)
+    run = functools.partial(
+        uvicorn.run,
+        host=host,
+        port=port,
+        log_level="info",
+        root_path=root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     # uvicorn re-raises SIGTERM once it has shut down; as an exception (not the default
     # action, which ends the process at once) it lets the embedded database stop cleanly.
     signal.signal(signal.SIGTERM, _exit)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    if count == 1:
+        run(create_app(engine))
+        return
+    # Workers reach the database this process resolved (and, when embedded, started and
+    # keeps): they hold no handle on it, so it stops when this process does, after
+    # uvicorn has stopped and joined every worker.
+    os.environ["KOMAWARI_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    os.environ[PARENT_ENV] = str(os.getpid())
+    out.print(f"{count} worker processes")
+    run("komawari.web.cli:worker_app", factory=True, workers=count)
+
+
+PARENT_ENV = "KOMAWARI_SERVE_PARENT"
+
+
+def worker_app() -> FastAPI:
+    """Build a worker's application; the worker ends when `komawari serve` ends."""
+    from komawari.web.app import create_app
+
+    _end_with_parent()
+    return create_app()
+
+
+def _end_with_parent() -> None:
+    # A worker whose parent was killed outright (SIGKILL: no chance to stop its workers)
+    # would go on serving and holding database connections: Linux sends it SIGTERM then.
+    parent = int(os.environ.get(PARENT_ENV, "0"))
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: uvicorn's own supervision only
+        return
+    if parent and os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit(signum: int, frame: object) -> None:

@@ -1,0 +1,173 @@
+"""The day's ETag changes with every kind of schedule change, and only then (304)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from komawari.auth.enums import Role
+from komawari.branches.models import Branch
+from komawari.db.engine import session_scope
+from tests import factories as f
+from tests.factories.world import World, bearer, next_weekday, series_body
+from tests.web.pages import make_user, sign_in
+
+THURSDAY = next_weekday(4)
+
+
+class Day:
+    """The schedule of branch A on one day, as one client sees it."""
+
+    def __init__(self, client: TestClient, world: World) -> None:
+        self.client, self.world = client, world
+        self.path = f"/api/branches/{world.branch_a}/schedule?date={THURSDAY.isoformat()}"
+        self.tag = self.get().headers["etag"]
+
+    def get(self, tag: str | None = None) -> httpx.Response:
+        headers = bearer(self.world.admin) | ({"If-None-Match": tag} if tag else {})
+        return self.client.get(self.path, headers=headers)
+
+    def changed_by(self, what: str, write: Callable[[], httpx.Response]) -> None:
+        """Assert that `write` succeeds and gives the day a new ETag; then 304 again."""
+        answer = write()
+        assert answer.is_success, (what, answer.text)
+        fresh = self.get(self.tag)
+        assert fresh.status_code == 200, f"{what} did not change the ETag"
+        assert fresh.headers["etag"] != self.tag
+        self.tag = fresh.headers["etag"]
+        assert self.get(self.tag).status_code == 304
+
+
+def test_an_unchanged_day_answers_304_without_a_body(client: TestClient, world: World) -> None:
+    day = Day(client, world)
+    full = day.get()
+    assert full.headers["cache-control"] == "private, no-cache"
+    assert full.json()["date"] == THURSDAY.isoformat()
+    again = day.get(day.tag)
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == day.tag
+    assert again.headers["cache-control"] == "private, no-cache"
+    assert day.get(f'W/{day.tag}, "other"').status_code == 304
+    assert day.get('"other"').status_code == 200
+
+
+def test_the_tag_names_the_day_and_the_caller(client: TestClient, world: World) -> None:
+    day = Day(client, world)
+    other_day = client.get(
+        f"/api/branches/{world.branch_a}/schedule?date={(THURSDAY + timedelta(1)).isoformat()}",
+        headers=bearer(world.admin),
+    )
+    staff = client.get(day.path, headers=bearer(world.staff_a))
+    assert len({day.tag, other_day.headers["etag"], staff.headers["etag"]}) == 3
+
+
+def test_every_kind_of_schedule_change_changes_the_tag(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    admin, w = bearer(world.admin), world
+    day = Day(client, world)
+
+    def post(path: str, body: object) -> httpx.Response:
+        return client.post(path, json=body, headers=admin)
+
+    with session_scope(committed_engine) as s:  # a series not materialised yet
+        branch = s.get(Branch, w.branch_a)
+        f.private_series(s, branch_row=branch, weekdays=0b0001000, first_date=date.today())
+    day.changed_by("generation", lambda: post("/api/generation-runs", {"branch_id": w.branch_a}))
+    created = post("/api/class-series", series_body(w, weekdays=[4]))
+    day.changed_by("a series", lambda: created)
+    series = created.json()["id"]
+    one_off = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_2,
+        "student_id": w.student_2,
+        "date": THURSDAY.isoformat(),
+        "start_time": "16:00",
+        "end_time": "17:00",
+    }
+    booked = post("/api/class-sessions", one_off)
+    day.changed_by("a one-off", lambda: booked)
+    lesson = booked.json()["id"]
+    moved = {"start_time": "17:00", "end_time": "18:00", "room_id": w.room_a}
+    day.changed_by("a move", lambda: post(f"/api/class-sessions/{lesson}/move", moved))
+    reason = {"reason": "ill"}
+    day.changed_by("a cancel", lambda: post(f"/api/class-sessions/{lesson}/cancel", reason))
+    closure = {"date": THURSDAY.isoformat(), "reason": "repairs"}
+    day.changed_by("a closure", lambda: post(f"/api/branches/{w.branch_a}/closures", closure))
+    day.changed_by(
+        "a reopening",
+        lambda: client.delete(
+            f"/api/branches/{w.branch_a}/closures/{THURSDAY.isoformat()}", headers=admin
+        ),
+    )
+    day.changed_by("a pause", lambda: post(f"/api/class-series/{series}/pause", {}))
+    day.changed_by("a resume", lambda: post(f"/api/class-series/{series}/resume", None))
+    end = {"last_date": (THURSDAY + timedelta(7)).isoformat(), "reason": "moving"}
+    day.changed_by("an end", lambda: post(f"/api/class-series/{series}/end", end))
+    extend = {"last_date": (THURSDAY + timedelta(28)).isoformat()}
+    day.changed_by("an extension", lambda: post(f"/api/class-series/{series}/extend", extend))
+    group = post(
+        "/api/class-series",
+        series_body(
+            w,
+            kind="GROUP",
+            student_id=None,
+            teacher_id=w.teacher_2,
+            title="Conversation",
+            capacity=3,
+            student_ids=[w.student_3],
+            weekdays=[4],
+            start_time="10:00",
+            end_time="11:00",
+        ),
+    )
+    day.changed_by("a group series", lambda: group)
+    enrol = {"student_id": w.student_1, "from_date": date.today().isoformat()}
+    day.changed_by(
+        "an enrolment", lambda: post(f"/api/class-series/{group.json()['id']}/enrolments", enrol)
+    )
+    for kind, row_id in (("teachers", w.teacher_1), ("students", w.student_1)):
+        day.changed_by(
+            f"renaming {kind}",
+            lambda k=kind, i=row_id: client.patch(
+                f"/api/{k}/{i}", json={"name": f"{k} renamed"}, headers=admin
+            ),
+        )
+    room = {"branch_id": w.branch_a, "name": "A2", "capacity": 2}
+    day.changed_by("a new room", lambda: post("/api/rooms", room))
+    quiet = client.post(f"/api/branches/{w.branch_b}/closures", json=closure, headers=admin)
+    assert quiet.status_code == 201
+    assert day.get(day.tag).status_code == 304, "another branch's change keeps this day's tag"
+
+
+def test_the_day_page_revalidates_per_user_and_language(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office") == 303
+    path = f"/branches/{world.branch_a}/day?date={THURSDAY.isoformat()}"
+    first = client.get(path)
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = client.get(path, headers={"If-None-Match": tag})
+    assert (again.status_code, again.content) == (304, b"")
+    closure = {"date": THURSDAY.isoformat(), "reason": "repairs"}
+    added = client.post(
+        f"/api/branches/{world.branch_a}/closures", json=closure, headers=bearer(world.admin)
+    )
+    assert added.status_code == 201
+    changed = client.get(path, headers={"If-None-Match": tag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != tag
+    tag = changed.headers["etag"]
+    other_view = client.get(path + "&by=room", headers={"If-None-Match": tag})
+    assert other_view.status_code == 200
+    japanese = client.get(path, headers={"If-None-Match": tag, "Accept-Language": "ja"})
+    assert japanese.status_code == 200, "the language is part of the tag"
+    make_user(committed_engine, "office-2", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office-2") == 303
+    assert client.get(path, headers={"If-None-Match": tag}).status_code == 200
