@@ -50,17 +50,15 @@ class KomawariRoute(APIRoute):
                 )
             except Exception as exc:
                 claim = _claim_of(request)
-                if claim is None:
+                # A 5xx rolls back with its claim, so the client can retry.
+                if claim is None or problem_of(exc)["status"] >= 500:
                     raise
-                if problem_of(exc)["status"] >= 500:  # let the client retry
-                    await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
-                    raise
-                # A client error is an answer too: store it (own transaction, while the key
-                # is still locked), then let the request roll back and answer it.
+                # A client error is an answer too: roll the request back, store the answer
+                # on the same connection, then answer it.
                 answer = problem_response(exc, request)
                 await run_in_threadpool(
-                    idempotency.store,
-                    request.app.state.engine,
+                    idempotency.store_refusal,
+                    request.state.db,
                     claim,
                     status=answer.status_code,
                     body=bytes(answer.body).decode(),
@@ -69,19 +67,17 @@ class KomawariRoute(APIRoute):
             claim = _claim_of(request)
             if claim is not None and response.status_code < 500:
                 await _store(request, claim, response)
-            elif claim is not None:
-                await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
             return response
 
         return route_handler
 
 
-def _claim_of(request: Request) -> int | None:
+def _claim_of(request: Request) -> idempotency.Claim | None:
     claim = getattr(request.state, "idempotency_claim", None)
-    return claim if isinstance(claim, int) else None
+    return claim if isinstance(claim, idempotency.Claim) else None
 
 
-async def _store(request: Request, claim: int, response: Response) -> None:
+async def _store(request: Request, claim: idempotency.Claim, response: Response) -> None:
     """Store a success in the request's transaction: it commits with the changes."""
     await run_in_threadpool(
         idempotency.complete,
