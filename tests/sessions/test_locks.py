@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from komawari.audit.service import Actor
 from komawari.db.registry import Branch, Student, Teacher
 from komawari.errors import KomawariError
+from komawari.generation import job as generation_job
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from komawari.sessions import locks
@@ -181,7 +182,7 @@ def test_generation_racing_with_bookings_and_cancels_keeps_the_rule(
 
     def gen() -> None:
         barrier.wait()
-        generation.run(committed_engine, trigger=RunTrigger.SCHEDULE, scope=scope, batch_size=2)
+        generation_job.run(committed_engine, trigger=RunTrigger.SCHEDULE, scope=scope, batch_size=2)
 
     def other(seed: int) -> None:
         _random_writer(committed_engine, {**who, "rooms": []}, seed, barrier)

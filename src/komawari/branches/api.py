@@ -53,10 +53,11 @@ def get_branch(branch: ReadableBranch) -> BranchRead:
 def schedule(
     branch: ReadableBranch,
     db: Db,
+    who: Caller,
     date: Annotated[Day, Query(description="The day, YYYY-MM-DD")],
 ) -> BranchSchedule:
     """Return the day at a branch: teachers with their sessions, conflicts named."""
-    return queries.branch_day(db, branch_id=branch.id, day=date)
+    return queries.branch_day(db, branch_id=branch.id, day=date, viewer=who)
 
 
 @router.get("/{branch_id}/closures", summary="List closure days")

@@ -6,17 +6,19 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from komawari.auth import policy
 from komawari.auth.dependencies import (
     NewSession,
     ReadableSession,
     VisibleSessions,
     WritableSession,
 )
-from komawari.errors import InvalidInput
+from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import (
     SessionCancel,
     SessionMove,
@@ -66,7 +68,15 @@ def list_sessions(
 @router.post("", status_code=201, summary="Book a one-off lesson")
 def create_session(body: NewSession, db: Db, who: Caller, response: Response) -> SessionRead:
     """Book a one-off lesson: an exact duplicate is 409, an overlap is CONFLICTED."""
-    row = sessions_service.create_one_off(db, session_in=body, actor=who.actor)
+    try:
+        row = sessions_service.create_one_off(db, session_in=body, actor=who.actor)
+    except DuplicateSession as exc:
+        other = db.get(ClassSession, exc.existing_id) if exc.existing_id else None
+        if other is not None and not policy.may_read_session(
+            who, branch_id=other.branch_id, teacher_id=other.teacher_id
+        ):  # the duplicate is another branch's: say so without naming it
+            raise DuplicateSession(None) from None
+        raise
     response.headers["Location"] = f"/api/class-sessions/{row.id}"
     return SessionRead.model_validate(row)
 

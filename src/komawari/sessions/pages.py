@@ -55,6 +55,7 @@ def home(page: UserPage, who: Me, db: Db) -> Response:
 def branch_day(
     branch: ReadableBranch,
     page: UserPage,
+    who: Me,
     db: Db,
     day: Annotated[date | None, Query(alias="date")] = None,
     by: Literal["teacher", "room"] = "teacher",
@@ -62,7 +63,12 @@ def branch_day(
 ) -> Response:
     """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
     view = day_page.branch_day(
-        db, branch_id=branch.id, day=day or _today(), layout=by, show_cancelled=cancelled
+        db,
+        branch_id=branch.id,
+        day=day or _today(),
+        layout=by,
+        show_cancelled=cancelled,
+        viewer=who,
     )
     return page.render("day.html", view=view, today=_today())
 
@@ -133,7 +139,7 @@ def session_detail(row: ReadableSession, page: UserPage, who: Me, db: Db) -> Res
     access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
     return page.render(
         "session_detail.html",
-        view=day_page.session_view(db, row.id),
+        view=day_page.session_view(db, row.id, who),
         done=page.request.query_params.get("done"),
         may_write=access == policy.Access.WRITE,
     )
@@ -155,7 +161,7 @@ def session_cancel(
         return page.render(
             "session_detail.html",
             422,
-            view=day_page.session_view(db, row.id),
+            view=day_page.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=forms.errors(exc),
@@ -177,7 +183,7 @@ async def session_move(
         return page.render(
             "session_detail.html",
             409 if isinstance(exc, DuplicateSession) else 422,
-            view=day_page.session_view(db, row.id),
+            view=day_page.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=errors,

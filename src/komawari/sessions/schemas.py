@@ -100,8 +100,8 @@ class SessionRead(BaseModel):
     kind: SeriesKind
     title: str | None
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time
+    start_time: Clock
+    end_time: Clock
     starts_at: dt.datetime
     ends_at: dt.datetime
     teacher_id: int
@@ -122,21 +122,26 @@ class SessionPage(BaseModel):
 
 
 class ConflictRef(BaseModel):
-    """A session another one conflicts with, and what they share."""
+    """A session another one conflicts with, and what they share.
 
-    session_id: int
-    branch_id: int
+    A session the caller may not read (another branch's, or another teacher's for a
+    teacher) is `hidden`: only its date, times and what it shares are given.
+    """
+
+    session_id: int | None
+    branch_id: int | None
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time
-    teacher_id: int
-    teacher_name: str
+    start_time: Clock
+    end_time: Clock
+    teacher_id: int | None
+    teacher_name: str | None
     student_id: int | None
     student_name: str | None
     title: str | None
     room_id: int | None
-    status: SessionStatus
+    status: SessionStatus | None
     shared: list[Literal["teacher", "student", "room"]]
+    hidden: bool = False
 
 
 class ScheduleEntry(BaseModel):
@@ -147,8 +152,8 @@ class ScheduleEntry(BaseModel):
     original_date: dt.date | None
     kind: SeriesKind
     title: str | None
-    start_time: dt.time
-    end_time: dt.time
+    start_time: Clock
+    end_time: Clock
     student_id: int | None
     student_name: str | None
     student_ids: list[int]
