@@ -88,8 +88,12 @@ def get_session(row: ReadableSession) -> SessionRead:
 
 
 @router.post("/{session_id}/cancel", summary="Cancel with a reason")
-def cancel(row: WritableSession, body: SessionCancel, db: Db, who: Caller) -> SessionRead:
+def cancel(
+    row: WritableSession, db: Db, who: Caller, body: SessionCancel | None = None
+) -> SessionRead:
     """Cancel a session; the sessions it blocked are re-evaluated at once."""
+    if body is None:  # no body at all: name what is missing, not "body"
+        raise InvalidInput("reason", "give a reason for cancelling")
     done = sessions_service.cancel(db, row.id, reason=body.reason, actor=who.actor)
     return SessionRead.model_validate(done)
 

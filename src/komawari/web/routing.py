@@ -88,9 +88,41 @@ async def _store(request: Request, claim: idempotency.Claim, response: Response)
     )
 
 
+class KomawariRouter(APIRouter):
+    """An /api router whose every path also answers OPTIONS with the methods it allows."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        """Add the route, and an OPTIONS answer for its path the first time it is seen."""
+        first = not any(
+            isinstance(r, APIRoute) and r.path == self.prefix + path for r in self.routes
+        )
+        super().add_api_route(path, endpoint, **kwargs)
+        if first and "OPTIONS" not in (kwargs.get("methods") or ()):
+            from komawari.auth.dependencies import self_caller  # it imports this module's peers
+
+            super().add_api_route(
+                path,
+                self._allow(self.prefix + path),
+                methods=["OPTIONS"],
+                status_code=204,
+                include_in_schema=False,
+                dependencies=[Depends(self_caller)],
+            )
+
+    def _allow(self, full_path: str) -> Callable[[], Response]:
+        def options() -> Response:
+            methods = {
+                m for r in self.routes if isinstance(r, APIRoute) and r.path == full_path
+                for m in r.methods or ()
+            }  # fmt: skip
+            return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods))})
+
+        return options
+
+
 def api_router(prefix: str, tag: str) -> APIRouter:
     """Return a router under /api whose every route needs a bearer token."""
-    return APIRouter(
+    return KomawariRouter(
         prefix=f"/api{prefix}",
         tags=[tag],
         route_class=KomawariRoute,
