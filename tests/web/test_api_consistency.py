@@ -56,3 +56,29 @@ def test_extend_says_why_the_series_changed(client: TestClient, world: World) ->
     )
     assert extended.status_code == 200, extended.text
     assert extended.json()["series"]["status_reason"] == "extended to 2100-01-01 (was 2099-01-01)"
+
+
+def test_a_clash_is_visible_from_the_confirmed_side_too(client: TestClient, world: World) -> None:
+    day = {"date": "2026-12-03", "branch_id": world.branch_a, "teacher_id": world.teacher_1}
+    first = client.post(
+        "/api/class-sessions",
+        json={**day, "student_id": world.student_1, "start_time": "18:00", "end_time": "19:00"},
+        headers=bearer(world.admin),
+    ).json()
+    later = client.post(
+        "/api/class-sessions",
+        json={**day, "student_id": world.student_2, "start_time": "18:30", "end_time": "19:30"},
+        headers=bearer(world.admin),
+    ).json()
+    assert later["status"] == "CONFLICTED"
+    read = client.get(f"/api/class-sessions/{first['id']}", headers=bearer(world.admin)).json()
+    assert read["status"] == "CONFIRMED"
+    assert [(c["session_id"], c["shared"]) for c in read["clashed_by"]] == [
+        (later["id"], ["teacher"])
+    ]
+    schedule = client.get(
+        f"/api/branches/{world.branch_a}/schedule?date=2026-12-03", headers=bearer(world.admin)
+    ).json()
+    entries = {s["id"]: s for t in schedule["teachers"] for s in t["sessions"]}
+    assert [c["session_id"] for c in entries[first["id"]]["clashed_by"]] == [later["id"]]
+    assert entries[later["id"]]["clashed_by"] == []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import BigInteger, Select, cast, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from komawari.auth import policy
@@ -166,6 +167,38 @@ def conflict_refs(
     }
 
 
+def clashed_by(
+    session: Session,
+    ids: Iterable[int],
+    *,
+    between: tuple[date, date],
+    viewer: Principal | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """Describe (as ConflictRef fields) the later sessions that clash with each of `ids`.
+
+    The partners of a clash overlap in time, so they are looked for within two days of
+    `between` (the sessions' first and last days): a CONFIRMED session lists them.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    later: dict[int, list[int]] = defaultdict(list)
+    for later_id, blockers in session.execute(
+        select(ClassSession.id, ClassSession.conflicts_with)
+        .where(
+            ClassSession.date.between(
+                between[0] - timedelta(days=2), between[1] + timedelta(days=2)
+            ),
+            ClassSession.conflicts_with.overlap(cast(wanted, ARRAY(BigInteger))),
+        )
+        .order_by(ClassSession.id)
+    ):
+        for blocker in blockers:
+            if blocker in wanted:
+                later[blocker].append(later_id)
+    return conflict_refs(session, later.items(), viewer=viewer)
+
+
 def branch_day(
     session: Session, *, branch_id: int, day: date, viewer: Principal | None = None
 ) -> BranchSchedule:
@@ -183,6 +216,7 @@ def branch_day(
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
     refs = conflict_refs(session, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer)
+    later = clashed_by(session, (r["id"] for r in rows), between=(day, day), viewer=viewer)
     teachers: list[dict[str, Any]] = []
     status_count = dict.fromkeys(SessionStatus, 0)
     for r in rows:
@@ -191,7 +225,9 @@ def branch_day(
             teachers.append(
                 {"teacher_id": r["teacher_id"], "teacher_name": r["teacher_name"], "sessions": []}
             )
-        teachers[-1]["sessions"].append({**r, "conflicts_with": refs.get(r["id"], [])})
+        teachers[-1]["sessions"].append(
+            {**r, "conflicts_with": refs.get(r["id"], []), "clashed_by": later.get(r["id"], [])}
+        )
     return BranchSchedule.model_validate(
         {
             "branch_id": branch.id,

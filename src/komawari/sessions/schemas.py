@@ -90,37 +90,6 @@ class SessionCancel(BaseModel):
     reason: GivenReason
 
 
-class SessionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    branch_id: int
-    series_id: int | None
-    original_date: dt.date | None
-    kind: SeriesKind
-    title: str | None
-    date: dt.date
-    start_time: Clock
-    end_time: Clock
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    teacher_id: int
-    student_id: int | None
-    room_id: int | None
-    status: SessionStatus
-    conflicts_with: list[int]
-    cancel_reason: str | None
-    duplicate_of_id: int | None
-    created_at: dt.datetime
-
-
-class SessionPage(BaseModel):
-    """A page of sessions in (date, start, id) order; pass next_cursor as cursor."""
-
-    items: list[SessionRead]
-    next_cursor: str | None
-
-
 class ConflictRef(BaseModel):
     """A session another one conflicts with, and what they share.
 
@@ -144,6 +113,41 @@ class ConflictRef(BaseModel):
     hidden: bool = False
 
 
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    branch_id: int
+    series_id: int | None
+    original_date: dt.date | None
+    kind: SeriesKind
+    title: str | None
+    date: dt.date
+    start_time: Clock
+    end_time: Clock
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    teacher_id: int
+    student_id: int | None
+    room_id: int | None
+    status: SessionStatus
+    conflicts_with: list[int]
+    cancel_reason: str | None
+    duplicate_of_id: int | None
+    created_at: dt.datetime
+    clashed_by: list[ConflictRef] = Field(
+        default_factory=list,
+        description="Later-booked sessions that clash with this one (it keeps its status)",
+    )
+
+
+class SessionPage(BaseModel):
+    """A page of sessions in (date, start, id) order; pass next_cursor as cursor."""
+
+    items: list[SessionRead]
+    next_cursor: str | None
+
+
 class ScheduleEntry(BaseModel):
     """One session of a teacher's day."""
 
@@ -162,6 +166,10 @@ class ScheduleEntry(BaseModel):
     status: SessionStatus
     cancel_reason: str | None
     conflicts_with: list[ConflictRef]
+    clashed_by: list[ConflictRef] = Field(
+        default_factory=list,
+        description="Later-booked sessions that clash with this one (it keeps its status)",
+    )
 
 
 class TeacherDay(BaseModel):
