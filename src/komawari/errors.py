@@ -95,9 +95,10 @@ class DuplicateSession(Conflict):
     title = "Duplicate session"
 
     def __init__(self, existing_id: int | None) -> None:
+        where = f"session {existing_id}" if existing_id else "a lesson you cannot see"
         super().__init__(
             "a non-cancelled lesson with the same date, times, teacher and student "
-            f"already exists: session {existing_id}",
+            f"already exists: {where}",
             existing_session_id=existing_id,
         )
         self.existing_id = existing_id

@@ -143,6 +143,7 @@ def test_a_restore_is_audited_with_the_database_as_its_subject(
     written = cli("backup", "--json")
     assert written.exit_code == 0, written.output
     path = json_of(written)["path"]
+    committed_engine.dispose()  # the test's idle connections would be "other sessions"
     assert cli("restore", path, "--yes", "--no-backup").exit_code == 0
     shown = cli("audit", "events", "--action", "ops.restore", "--json")
     assert shown.exit_code == 0, shown.output

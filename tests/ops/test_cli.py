@@ -73,6 +73,7 @@ def test_the_incident_repair_from_plan_to_guards_on_and_back_from_the_backup(
     assert cli("guards", "status").exit_code == 0
     assert cli("doctor").exit_code == 0
 
+    committed_engine.dispose()  # the test's idle connections would be "other sessions"
     restored = cli("restore", str(backup_path), "--yes", "--json")
     assert restored.exit_code == 0, restored.output
     assert Path(json_of(restored)["safety_backup"]).exists()
@@ -86,6 +87,7 @@ def test_restore_asks_first_and_refuses_what_is_not_a_komawari_backup(
     made = cli("backup", "--out", str(tmp_path / "mine.dump"), "--json")
     assert made.exit_code == 0, made.output
     before = _rows(committed_engine)
+    committed_engine.dispose()  # the test's idle connections would be "other sessions"
     declined = cli("restore", str(tmp_path / "mine.dump"), input="n\n")
     assert declined.exit_code == 1
     assert _rows(committed_engine) == before

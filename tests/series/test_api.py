@@ -134,7 +134,7 @@ def test_pause_resume_end_and_change_from(client: TestClient, world: World) -> N
         headers=admin,
     )
     assert changed.status_code == 200, changed.text
-    assert changed.json()["series"]["start_time"] == "18:00:00"
+    assert changed.json()["series"]["start_time"] == "18:00"
     assert changed.json()["previous_series_id"] == twin.json()["id"]
 
 

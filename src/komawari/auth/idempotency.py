@@ -1,21 +1,22 @@
 """Idempotency-Key: the same key and body answer the first response again, for 24 hours.
 
-The request that runs holds a transaction-level advisory lock on the key in its own
-transaction, from before its claim until it commits or rolls back; another request with
-the key that cannot take the lock is answered 409 (in progress). The claim itself is a
-row inserted in its own committed transaction, so the unique (scope, key) constraint
-decides any race, and a later request sees it: answered (the stored response, byte for
-byte), another body (422), or unanswered while nobody holds the lock (the first request
-died before committing, so nothing of it exists: the key is taken over and the request
-runs). A success is stored in the request's transaction, so the answer and the changes
-it describes commit together; a 4xx is stored before the request rolls back; a 5xx
-deletes the claim so the client can retry.
+Everything happens on the request's own connection, so a keyed request never holds one
+connection while waiting for a second (30 parallel keyed POSTs once exhausted the pool).
+The request takes a transaction-level advisory lock on the key, then claims it with a row
+inserted in its own transaction; another request with the key that cannot take the lock
+is answered 409 (in progress). Once the lock is free, the row it finds is answered (the
+stored response, byte for byte) or made for another body (422). A success is stored in
+the request's transaction, so the answer and the changes it describes commit together; a
+4xx rolls the request back and then stores its answer on the same connection; a 5xx
+rolls back with the claim, so the client can retry. A row left unanswered (by an older
+version) is taken over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -85,57 +86,75 @@ def in_progress(key: str) -> IdempotencyInProgress:
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A key claimed by a running request: its row, and what a stored answer needs."""
+
+    id: int
+    scope: str
+    key: str
+    method: str
+    path: str
+    request_hash: str
+
+    def params(self) -> dict[str, object]:
+        """Return the bind parameters of this claim's row."""
+        return {
+            "scope": self.scope,
+            "key": self.key,
+            "method": self.method,
+            "path": self.path[:500],
+            "hash": self.request_hash,
+        }
+
+
 def claim(
-    engine: Engine, *, scope: str, key: str, method: str, path: str, request_hash: str
-) -> int:
-    """Claim `key` for this request (own transaction); return the claim id.
+    session: Session, *, scope: str, key: str, method: str, path: str, request_hash: str
+) -> Claim:
+    """Claim `key` in the request's transaction; return the claim.
 
-    The caller holds the key's lock (`try_lock`), so an unanswered claim is one whose
-    request died: it is taken over. Raise Replay with a stored answer, or
-    IdempotencyKeyReused.
+    The caller holds the key's lock (`try_lock`), so a row found is answered, or was left
+    unanswered by a request that is gone: it is taken over. Raise Replay with a stored
+    answer, or IdempotencyKeyReused.
     """
-    params: dict[str, object] = {"scope": scope, "key": key, "method": method}
-    params |= {"path": path[:500], "ttl_hours": TTL_HOURS}
-    for _ in range(3):  # a concurrent release may delete the row between the two statements
-        with session_scope(engine) as s:
-            s.execute(text(sql.EXPIRE_KEY), params)
-            claim_id = s.execute(text(sql.CLAIM_KEY), {**params, "hash": request_hash}).scalar()
-            if claim_id is not None:
-                return int(claim_id)
-            row = s.execute(text(sql.FIND_KEY), params).first()
-        if row is None:
-            continue
-        claim_id_of, stored_hash, status, body = row
-        if stored_hash != request_hash:
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {key!r} was used for a different request in the last "
-                f"{TTL_HOURS} hours; use a new key for a new request",
-                field="Idempotency-Key",
-            )
-        if status is None:
-            return int(claim_id_of)
-        raise Replay(int(status), str(body))
-    raise in_progress(key)
+    found = Claim(0, scope, key, method, path, request_hash)
+    params = {**found.params(), "ttl_hours": TTL_HOURS}
+    session.execute(text(sql.EXPIRE_KEY), params)
+    claim_id = session.execute(text(sql.CLAIM_KEY), params).scalar()
+    if claim_id is not None:
+        return Claim(int(claim_id), scope, key, method, path, request_hash)
+    row = session.execute(text(sql.FIND_KEY), params).first()
+    if row is None:  # another key hashed to the same lock and is being claimed
+        raise in_progress(key)
+    claim_id_of, stored_hash, status, body = row
+    if stored_hash != request_hash:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was used for a different request in the last "
+            f"{TTL_HOURS} hours; use a new key for a new request",
+            field="Idempotency-Key",
+        )
+    if status is None:
+        return Claim(int(claim_id_of), scope, key, method, path, request_hash)
+    raise Replay(int(status), str(body))
 
 
-def complete(session: Session, claim_id: int, *, status: int, body: str) -> None:
+def complete(session: Session, claimed: Claim, *, status: int, body: str) -> None:
     """Store the answer of a claimed request in the current transaction."""
     # The body is stored as one JSON string so a replay is byte for byte the first answer.
     session.execute(
-        text(sql.COMPLETE_KEY), {"id": claim_id, "status": status, "body": json.dumps(body)}
+        text(sql.COMPLETE_KEY), {"id": claimed.id, "status": status, "body": json.dumps(body)}
     )
 
 
-def store(engine: Engine, claim_id: int, *, status: int, body: str) -> None:
-    """Store the answer of a claimed request in its own transaction."""
-    with session_scope(engine) as s:
-        complete(s, claim_id, status=status, body=body)
-
-
-def release(engine: Engine, claim_id: int) -> None:
-    """Forget an unanswered claim (the request failed with a 5xx) so a retry can run."""
-    with session_scope(engine) as s:
-        s.execute(text(sql.RELEASE_KEY), {"id": claim_id})
+def store_refusal(session: Session, claimed: Claim, *, status: int, body: str) -> None:
+    """Roll the request back, then store its 4xx answer and commit, on the same connection."""
+    session.rollback()  # the claim row goes with the request's changes
+    # A request with the key that ran in between (the lock ended with the rollback) wins.
+    session.execute(
+        text(sql.STORE_ANSWER),
+        {**claimed.params(), "status": status, "body": json.dumps(body)},
+    )
+    session.commit()
 
 
 def purge_expired(engine: Engine) -> int:

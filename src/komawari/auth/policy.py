@@ -87,6 +87,12 @@ def session_access(who: Principal, *, branch_id: int, teacher_id: int) -> Access
     return branch_access(who, branch_id)
 
 
+def may_read_session(who: Principal, *, branch_id: int, teacher_id: int) -> bool:
+    """Tell whether the caller may read a session; a clash with one they may not is
+    shown by its times and what it shares only (no names, no ids)."""
+    return session_access(who, branch_id=branch_id, teacher_id=teacher_id) >= Access.READ
+
+
 def teacher_access(who: Principal, teacher_id: int) -> Access:
     """Return what the caller may do with a teacher (school-wide; a teacher: only itself)."""
     if who.role == Role.TEACHER:

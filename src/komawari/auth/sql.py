@@ -30,7 +30,12 @@ UPDATE idempotency_keys SET response_status = :status, response_body = CAST(:bod
  WHERE id = :id
 """
 
-RELEASE_KEY = "DELETE FROM idempotency_keys WHERE id = :id AND response_status IS NULL"
+STORE_ANSWER = """
+INSERT INTO idempotency_keys (scope, key, method, path, request_hash, response_status,
+                              response_body, completed_at)
+VALUES (:scope, :key, :method, :path, :hash, :status, CAST(:body AS jsonb), now())
+ON CONFLICT (scope, key) DO NOTHING
+"""
 
 PURGE_EXPIRED = """
 DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :ttl_hours)

@@ -69,7 +69,7 @@ def schedule(
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if versions.matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
-    body = queries.branch_day(db, branch_id=branch.id, day=date).model_dump_json()
+    body = queries.branch_day(db, branch_id=branch.id, day=date, viewer=who).model_dump_json()
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -41,9 +41,27 @@ def normalise_url(raw: str) -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+_application = {"name": "komawari-cli"}
+
+
+def name_connections(name: str) -> None:
+    """Name this process's connections (pg_stat_activity's application_name) from now on."""
+    _application["name"] = name
+
+
+def connect_args() -> dict[str, object]:
+    """Return the arguments of every connection Komawari opens.
+
+    No server-side prepared statements (psycopg prepares after 5 executions): a plan
+    prepared before a restore would outlive the tables it was planned for and fail with
+    "cached plan must not change result type".
+    """
+    return {"application_name": _application["name"], "prepare_threshold": None}
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
     """Create an engine for `url` and prove it reaches the server."""
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args(), **kwargs)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

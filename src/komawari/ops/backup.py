@@ -141,7 +141,10 @@ def inspect(path: Path, *, search: Sequence[Path] | None = None) -> Archive:
     if not path.is_file():
         raise InvalidInput("path", f"{path} does not exist or is not a file")
     tool = client_tool("pg_restore", search=search)
-    done = subprocess.run([tool.path, "--list", str(path)], capture_output=True, text=True)
+    # Absolute, so a file named like an option (`./-x`) is never read as one.
+    done = subprocess.run(
+        [tool.path, "--list", "--", str(path.absolute())], capture_output=True, text=True
+    )
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "unreadable"
         raise InvalidInput("path", f"{path} is not a readable pg_dump archive ({reason})")
@@ -223,6 +226,44 @@ def backup(
     return archive
 
 
+@dataclass(frozen=True)
+class Connected:
+    """Another session connected to the database: who, from where, since when."""
+
+    pid: int
+    application: str
+    address: str
+    since: datetime
+
+
+# Client sessions other than this one; the server's own workers are not listed.
+_OTHERS = """
+SELECT pid, application_name, coalesce(host(client_addr), 'local socket'), backend_start
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid()
+   AND backend_type = 'client backend'
+ ORDER BY backend_start, pid
+"""
+_END = "SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"
+
+
+def others_connected(engine: Engine) -> list[Connected]:
+    """Return the other sessions connected to the engine's database (ours are closed first)."""
+    engine.dispose()  # this process's idle connections are not "others"
+    with engine.connect() as conn:
+        return [
+            Connected(int(p), a or "?", addr, since)
+            for p, a, addr, since in conn.execute(text(_OTHERS))
+        ]
+
+
+def end_sessions(engine: Engine, sessions: Sequence[Connected]) -> None:
+    """End the given sessions (their transactions roll back)."""
+    with engine.begin() as conn:
+        conn.execute(text(_END), {"pids": [s.pid for s in sessions]})
+    engine.dispose()
+
+
 def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None) -> Archive:
     """Replace the database's Komawari tables with the backup's, in one transaction."""
     archive = check(path, search=search)
@@ -247,7 +288,8 @@ def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None)
             "--no-privileges",
             "--no-password",
             f"--dbname={conninfo}",
-            str(path),
+            "--",
+            str(path.absolute()),
         ],
         env,
         "pg_restore",

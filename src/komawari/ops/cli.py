@@ -19,7 +19,7 @@ from sqlalchemy import URL
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.cli.progress import progress
-from komawari.cli.support import EXIT_PROBLEMS, err, friendly, opt_date
+from komawari.cli.support import EXIT_PROBLEMS, cell, err, friendly, opt_date
 from komawari.config import get_settings
 from komawari.db import migrate
 from komawari.db.engine import get_engine, ready_engine, session_scope
@@ -175,12 +175,18 @@ def restore(
     path: Path = typer.Argument(..., help="A backup written by `komawari backup`."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     no_backup: bool = typer.Option(False, "--no-backup", help="Skip the safety backup."),
+    force: bool = typer.Option(
+        False, "--force", help="End the other sessions connected to the database first."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Replace the database's contents with a backup (a safety backup is taken first)."""
     engine = get_engine()
     archive = backups.check(path)
     target = describe_database(engine.url)
+    others = backups.others_connected(engine)
+    if others and not force:
+        _refuse_connected(target, others)
     if not yes and not typer.confirm(
         f"Replace every Komawari table of {target} with {path.name} (taken "
         f"{archive.header.get('Archive created at', '?')})?",
@@ -188,6 +194,9 @@ def restore(
     ):
         err.print("restore cancelled; nothing changed")
         raise typer.Exit(EXIT_PROBLEMS)
+    if others:
+        backups.end_sessions(engine, others)
+        err.print(f"ended {len(others)} other session(s) connected to {target}")
     safety = None
     with progress("restore", ("safety backup", "restoring")) as step:
         if not no_backup and migrate.current_revision(engine) is not None:
@@ -215,6 +224,20 @@ def restore(
         out.print(
             f"restored from {path}" + (f"; the state before is in {safety}" if safety else "")
         )
+
+
+def _refuse_connected(target: str, others: list[backups.Connected]) -> None:
+    """Refuse a restore under connected sessions, listing them (exit 1)."""
+    err.print(
+        f"refused: {len(others)} other session(s) are connected to {target}; a restore under "
+        "them would change the tables they are using. Stop them (e.g. `komawari serve`), "
+        "or pass --force to end them first:",
+        highlight=False,
+    )
+    for o in others:
+        since = o.since.isoformat(timespec="seconds")
+        err.print(f"  {cell(o.application)}  from {o.address}  since {since}", highlight=False)
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 @import_app.command("legacy", help="Import series and sessions CSV files (dry run first).")

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from komawari.scheduling import values
 
-Day = Annotated[date, AfterValidator(values.check_day)]
-Moment = Annotated[datetime, AfterValidator(values.check_moment)]
+
+def _not_a_number(value: Any) -> Any:
+    # Pydantic reads a number (or a string of digits) as seconds since 1970.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("give a date as YYYY-MM-DD (a date-time as YYYY-MM-DDTHH:MM+09:00)")
+    return value
+
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(values.check_day)]
+Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(values.check_moment)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(values.check_name)]
 Reason = Annotated[str, Field(max_length=500), AfterValidator(values.check_text)]
 GivenReason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(values.check_name)]

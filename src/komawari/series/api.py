@@ -85,7 +85,7 @@ def create_series(
 ) -> Any:
     """Create a series and generate its sessions up to the horizon at once."""
     if dry_run:
-        result = preview.preview(db, series_in=body, actor=who.actor)
+        result = preview.preview(db, series_in=body, actor=who.actor, viewer=who)
         return JSONResponse(result.model_dump(mode="json"))
     series, run = series_service.create(db, series_in=body, actor=who.actor, trigger=RunTrigger.API)
     response.headers["Location"] = f"/api/class-series/{series.id}"

@@ -205,6 +205,9 @@ def extend(
         raise InvalidInput("last_date", f"must be after the current last date {series.last_date}")
     previous = series.last_date
     series.last_date = last_date
+    # The reason of an earlier end no longer holds; say what changed instead.
+    until = last_date.isoformat() if last_date else "open-ended"
+    series.status_reason = f"extended to {until} (was {previous})"
     session.flush()
     audit.record(
         session,

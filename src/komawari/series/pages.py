@@ -68,7 +68,7 @@ def _form_page(
         try:
             series_in = SeriesCreate.model_validate(fields)
             policy.require_write_in(who, series_in.branch_id)
-            dry_run = preview.preview(db, series_in=series_in, actor=who.actor)
+            dry_run = preview.preview(db, series_in=series_in, actor=who.actor, viewer=who)
         except DuplicateSeries as exc:
             existing = exc.existing_id
         except (ValidationError, InvalidInput) as exc:

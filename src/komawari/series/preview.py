@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from komawari.audit.service import Actor
+from komawari.auth.policy import Principal
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunTrigger
 from komawari.series import service as series_service
-from komawari.series.schemas import SeriesCreate
+from komawari.series.schemas import Clock, SeriesCreate
 from komawari.sessions import queries
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
@@ -24,8 +25,8 @@ class WouldBeSession(BaseModel):
     """A session the series would create, with the verdict it would get."""
 
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time
+    start_time: Clock
+    end_time: Clock
     status: SessionStatus
     conflicts_with: list[ConflictRef]
 
@@ -39,7 +40,9 @@ class SeriesDryRun(BaseModel):
     counts: RunCounts | None
 
 
-def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> SeriesDryRun:
+def preview(
+    session: Session, *, series_in: SeriesCreate, actor: Actor, viewer: Principal | None = None
+) -> SeriesDryRun:
     """Create the series and generate it inside a savepoint, read the result, roll it back."""
     savepoint = session.begin_nested()
     try:
@@ -54,7 +57,8 @@ def preview(session: Session, *, series_in: SeriesCreate, actor: Actor) -> Serie
             )
         )
         created = {r.id for r in rows}
-        refs = queries.conflict_refs(session, ((r.id, list(r.conflicts_with)) for r in rows))
+        pairs = ((r.id, list(r.conflicts_with)) for r in rows)
+        refs = queries.conflict_refs(session, pairs, viewer=viewer)
         sessions = [
             WouldBeSession(
                 date=r.date,

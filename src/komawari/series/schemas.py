@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StrictInt,
     field_validator,
     model_validator,
@@ -30,7 +31,16 @@ def _time(value: Any) -> Any:
     return parse_time(value) if isinstance(value, str) else value
 
 
-Clock = Annotated[time, BeforeValidator(_time)]
+def _hour_minute(value: time) -> str:
+    return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
+
+
+# A wall-clock time goes in and comes out as HH:MM (seconds only when there are some).
+Clock = Annotated[
+    time,
+    BeforeValidator(_time),
+    PlainSerializer(_hour_minute, return_type=str, when_used="json"),
+]
 Weekday = StrictInt | str  # JSON true is not Monday
 
 
@@ -151,8 +161,8 @@ class SeriesRead(BaseModel):
     capacity: int | None
     room_id: int | None
     weekdays: list[int]
-    start_time: time
-    end_time: time
+    start_time: Clock
+    end_time: Clock
     first_date: date
     last_date: date | None
     interval_weeks: int

@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
+from sqlalchemy.orm import Session
 
+from komawari.auth import policy
 from komawari.auth.dependencies import (
     NewSession,
     ReadableSession,
     VisibleSessions,
     WritableSession,
 )
-from komawari.errors import InvalidInput
+from komawari.auth.policy import Principal
+from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import (
+    ConflictRef,
     SessionCancel,
     SessionMove,
     SessionPage,
@@ -32,6 +37,7 @@ router = api_router("/class-sessions", "class-sessions")
 @router.get("", summary="List sessions")
 def list_sessions(
     db: Db,
+    who: Caller,
     visible: VisibleSessions,
     date: Annotated[Day | None, Query(description="One day (instead of from/to)")] = None,
     date_from: Annotated[Day | None, Query(alias="from", description="First day")] = None,
@@ -58,7 +64,7 @@ def list_sessions(
         limit=limit,
     )
     return SessionPage(
-        items=[SessionRead.model_validate(r) for r in rows],
+        items=_read(db, who, rows),
         next_cursor=queries.encode_cursor(rows[-1]) if len(rows) == limit else None,
     )
 
@@ -66,26 +72,52 @@ def list_sessions(
 @router.post("", status_code=201, summary="Book a one-off lesson")
 def create_session(body: NewSession, db: Db, who: Caller, response: Response) -> SessionRead:
     """Book a one-off lesson: an exact duplicate is 409, an overlap is CONFLICTED."""
-    row = sessions_service.create_one_off(db, session_in=body, actor=who.actor)
+    try:
+        row = sessions_service.create_one_off(db, session_in=body, actor=who.actor)
+    except DuplicateSession as exc:
+        other = db.get(ClassSession, exc.existing_id) if exc.existing_id else None
+        if other is not None and not policy.may_read_session(
+            who, branch_id=other.branch_id, teacher_id=other.teacher_id
+        ):  # the duplicate is another branch's: say so without naming it
+            raise DuplicateSession(None) from None
+        raise
     response.headers["Location"] = f"/api/class-sessions/{row.id}"
-    return SessionRead.model_validate(row)
+    return _read(db, who, [row])[0]
 
 
 @router.get("/{session_id}", summary="Get a session")
-def get_session(row: ReadableSession) -> SessionRead:
-    """Return a session."""
-    return SessionRead.model_validate(row)
+def get_session(row: ReadableSession, db: Db, who: Caller) -> SessionRead:
+    """Return a session, with the later bookings that clash with it (clashed_by)."""
+    return _read(db, who, [row])[0]
 
 
 @router.post("/{session_id}/cancel", summary="Cancel with a reason")
-def cancel(row: WritableSession, body: SessionCancel, db: Db, who: Caller) -> SessionRead:
+def cancel(
+    row: WritableSession, db: Db, who: Caller, body: SessionCancel | None = None
+) -> SessionRead:
     """Cancel a session; the sessions it blocked are re-evaluated at once."""
+    if body is None:  # no body at all: name what is missing, not "body"
+        raise InvalidInput("reason", "give a reason for cancelling")
     done = sessions_service.cancel(db, row.id, reason=body.reason, actor=who.actor)
-    return SessionRead.model_validate(done)
+    return _read(db, who, [done])[0]
 
 
 @router.post("/{session_id}/move", summary="Move to another date, time or room")
 def move(row: WritableSession, body: SessionMove, db: Db, who: Caller) -> SessionRead:
     """Move a session; it keeps its (series, original date) identity."""
     done = sessions_service.move(db, row.id, move_in=body, actor=who.actor)
-    return SessionRead.model_validate(done)
+    return _read(db, who, [done])[0]
+
+
+def _read(db: Session, who: Principal, rows: list[ClassSession]) -> list[SessionRead]:
+    """Return the sessions as read, each with the later bookings that clash with it."""
+    if not rows:
+        return []
+    days = (min(r.date for r in rows), max(r.date for r in rows))
+    later = queries.clashed_by(db, [r.id for r in rows], between=days, viewer=who)
+    return [
+        SessionRead.model_validate(r).model_copy(
+            update={"clashed_by": [ConflictRef.model_validate(c) for c in later.get(r.id, [])]}
+        )
+        for r in rows
+    ]

@@ -8,7 +8,7 @@ or public holiday, and the grid the lessons are drawn on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -16,6 +16,8 @@ from sqlalchemy import any_, literal, select
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
+from komawari.auth import policy
+from komawari.auth.policy import Principal
 from komawari.branches.models import Branch, BranchClosure
 from komawari.people.models import Room, Student, Teacher
 from komawari.series.models import ClassSeries
@@ -81,10 +83,16 @@ def holiday_name(branch: Branch, day: date) -> str | None:
 
 
 def branch_day(
-    session: Session, *, branch_id: int, day: date, layout: Layout, show_cancelled: bool
+    session: Session,
+    *,
+    branch_id: int,
+    day: date,
+    layout: Layout,
+    show_cancelled: bool,
+    viewer: Principal | None = None,
 ) -> DayView:
     """Return the day at a branch as the page draws it."""
-    schedule = queries.branch_day(session, branch_id=branch_id, day=day)
+    schedule = queries.branch_day(session, branch_id=branch_id, day=day, viewer=viewer)
     branch = session.get_one(Branch, branch_id)
     entries = [(t, e) for t in schedule.teachers for e in t.sessions]
     capacities = dict(
@@ -189,6 +197,9 @@ class WeekLesson:
     student_name: str | None
     room_name: str | None
     conflicts: int
+    branch_id: int = 0
+    teacher_id: int = 0
+    hidden: bool = False
 
 
 def week(
@@ -254,6 +265,8 @@ def _lessons(session: Session, ids: list[int]) -> dict[int, WeekLesson]:
             Student.name,
             Room.name,
             ClassSession.conflicts_with,
+            ClassSession.branch_id,
+            ClassSession.teacher_id,
         )
         .join(Branch, Branch.id == ClassSession.branch_id)
         .join(Teacher, Teacher.id == ClassSession.teacher_id)
@@ -274,12 +287,34 @@ def _lessons(session: Session, ids: list[int]) -> dict[int, WeekLesson]:
             r[8],
             r[9],
             conflicts=len(r[10] or []),
+            branch_id=r[11],
+            teacher_id=r[12],
         )
         for r in rows
     }
 
 
-def session_view(session: Session, session_id: int) -> SessionView:
+def _shown_to(viewer: Principal | None, lesson: WeekLesson) -> WeekLesson:
+    """Return the lesson, or only its times when `viewer` may not read it."""
+    if viewer is None or policy.may_read_session(
+        viewer, branch_id=lesson.branch_id, teacher_id=lesson.teacher_id
+    ):
+        return lesson
+    return replace(
+        lesson,
+        id=0,
+        title=None,
+        branch_name="",
+        teacher_name="",
+        student_name=None,
+        room_name=None,
+        branch_id=0,
+        teacher_id=0,
+        hidden=True,
+    )
+
+
+def session_view(session: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
     """Return a lesson as its page shows it (NotFound when it does not exist)."""
     row = session.get(ClassSession, session_id)
     if row is None:
@@ -306,7 +341,8 @@ def session_view(session: Session, session_id: int) -> SessionView:
     )
     changed = {int(k): str(v) for k, v in (last.details["re_evaluated"] if last else {}).items()}
     changed.pop(session_id, None)
-    named = _lessons(session, [session_id, *row.conflicts_with, *blocked, *changed])
+    found = _lessons(session, [session_id, *row.conflicts_with, *blocked, *changed])
+    named = {i: _shown_to(viewer, lesson) for i, lesson in found.items()}
     return SessionView(
         lesson=named[session_id],
         branch_id=row.branch_id,
@@ -314,5 +350,9 @@ def session_view(session: Session, session_id: int) -> SessionView:
         cancel_reason=row.cancel_reason,
         clashes_with=[named[i] for i in row.conflicts_with if i in named],
         clashed_by=[named[i] for i in blocked if i in named],
-        re_evaluated=[(named[i], status) for i, status in changed.items() if i in named],
+        re_evaluated=[
+            (named[i], status)
+            for i, status in changed.items()
+            if i in named and not named[i].hidden
+        ],
     )

@@ -56,6 +56,7 @@ def home(page: UserPage, who: Me, db: Db) -> Response:
 def branch_day(
     branch: ReadableBranch,
     page: UserPage,
+    who: Me,
     db: Db,
     day: Annotated[date | None, Query(alias="date")] = None,
     by: Literal["teacher", "room"] = "teacher",
@@ -68,12 +69,13 @@ def branch_day(
         db, branch.id, "page", shown, by, cancelled, today, page.locale, page.csrf_token,
         user.user.id if user else None, user.user.username if user else None,
         user.user.role if user else None, bool(page.cookies or page.new_anonymous_token),
+        sorted(who.branch_ids), who.teacher_id,  # what the caller may see of other lessons
     )  # fmt: skip
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if not page.cookies and versions.matches(page.request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     view = day_page.branch_day(
-        db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled
+        db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who
     )
     response = page.render("day.html", view=view, today=today)
     response.headers.update(headers)
@@ -146,7 +148,7 @@ def session_detail(row: ReadableSession, page: UserPage, who: Me, db: Db) -> Res
     access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
     return page.render(
         "session_detail.html",
-        view=day_page.session_view(db, row.id),
+        view=day_page.session_view(db, row.id, who),
         done=page.request.query_params.get("done"),
         may_write=access == policy.Access.WRITE,
     )
@@ -168,7 +170,7 @@ def session_cancel(
         return page.render(
             "session_detail.html",
             422,
-            view=day_page.session_view(db, row.id),
+            view=day_page.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=forms.errors(exc),
@@ -190,7 +192,7 @@ async def session_move(
         return page.render(
             "session_detail.html",
             409 if isinstance(exc, DuplicateSession) else 422,
-            view=day_page.session_view(db, row.id),
+            view=day_page.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=errors,

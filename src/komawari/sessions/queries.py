@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import BigInteger, Select, cast, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from komawari.auth import policy
+from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Room, Student, Teacher
@@ -122,15 +125,33 @@ def _dicts(session: Session, query: Select[*tuple[Any, ...]]) -> list[dict[str, 
     return [dict(zip(_KEYS, row, strict=True)) for row in session.execute(query)]
 
 
+_HIDDEN = dict.fromkeys(
+    ("session_id", "branch_id", "teacher_id", "teacher_name", "student_id", "student_name"),
+) | {"title": None, "room_id": None, "status": None, "hidden": True}
+
+
 def conflict_refs(
-    session: Session, rows: Iterable[tuple[int, list[int]]]
+    session: Session,
+    rows: Iterable[tuple[int, list[int]]],
+    *,
+    viewer: Principal | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs."""
+    """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs.
+
+    A blocker `viewer` may not read keeps its date, times and what it shares only
+    (None: everything is shown, for the operator's commands).
+    """
     items = [(sid, blockers) for sid, blockers in rows if blockers]
     if not items:
         return {}
     wanted = sorted({b for _, blockers in items for b in blockers})
     blockers = {r["id"]: r for r in _dicts(session, _select().where(ClassSession.id.in_(wanted)))}
+    for r in blockers.values():
+        r["session_id"], r["hidden"] = r["id"], False
+        if viewer is not None and not policy.may_read_session(
+            viewer, branch_id=r["branch_id"], teacher_id=r["teacher_id"]
+        ):
+            r.update(_HIDDEN)
     pairs = [(sid, bid) for sid, ids in items for bid in ids]
     # What each pair shares comes from the SQL that finds the pairs (sessions.sql).
     shared = {
@@ -141,16 +162,46 @@ def conflict_refs(
         )
     }
     return {
-        sid: [
-            {**blockers[bid], "session_id": bid, "shared": shared[(sid, bid)]}
-            for bid in ids
-            if bid in blockers
-        ]
+        sid: [{**blockers[bid], "shared": shared[(sid, bid)]} for bid in ids if bid in blockers]
         for sid, ids in items
     }
 
 
-def branch_day(session: Session, *, branch_id: int, day: date) -> BranchSchedule:
+def clashed_by(
+    session: Session,
+    ids: Iterable[int],
+    *,
+    between: tuple[date, date],
+    viewer: Principal | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """Describe (as ConflictRef fields) the later sessions that clash with each of `ids`.
+
+    The partners of a clash overlap in time, so they are looked for within two days of
+    `between` (the sessions' first and last days): a CONFIRMED session lists them.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    later: dict[int, list[int]] = defaultdict(list)
+    for later_id, blockers in session.execute(
+        select(ClassSession.id, ClassSession.conflicts_with)
+        .where(
+            ClassSession.date.between(
+                between[0] - timedelta(days=2), between[1] + timedelta(days=2)
+            ),
+            ClassSession.conflicts_with.overlap(cast(wanted, ARRAY(BigInteger))),
+        )
+        .order_by(ClassSession.id)
+    ):
+        for blocker in blockers:
+            if blocker in wanted:
+                later[blocker].append(later_id)
+    return conflict_refs(session, later.items(), viewer=viewer)
+
+
+def branch_day(
+    session: Session, *, branch_id: int, day: date, viewer: Principal | None = None
+) -> BranchSchedule:
     """Return the day at a branch: teachers with their sessions in time order."""
     branch = session.get(Branch, branch_id)
     if branch is None:
@@ -164,7 +215,8 @@ def branch_day(session: Session, *, branch_id: int, day: date) -> BranchSchedule
     group = attendees(session, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
-    refs = conflict_refs(session, ((r["id"], r["conflicts_with"]) for r in rows))
+    refs = conflict_refs(session, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer)
+    later = clashed_by(session, (r["id"] for r in rows), between=(day, day), viewer=viewer)
     teachers: list[dict[str, Any]] = []
     status_count = dict.fromkeys(SessionStatus, 0)
     for r in rows:
@@ -173,7 +225,9 @@ def branch_day(session: Session, *, branch_id: int, day: date) -> BranchSchedule
             teachers.append(
                 {"teacher_id": r["teacher_id"], "teacher_name": r["teacher_name"], "sessions": []}
             )
-        teachers[-1]["sessions"].append({**r, "conflicts_with": refs.get(r["id"], [])})
+        teachers[-1]["sessions"].append(
+            {**r, "conflicts_with": refs.get(r["id"], []), "clashed_by": later.get(r["id"], [])}
+        )
     return BranchSchedule.model_validate(
         {
             "branch_id": branch.id,

@@ -90,6 +90,29 @@ class SessionCancel(BaseModel):
     reason: GivenReason
 
 
+class ConflictRef(BaseModel):
+    """A session another one conflicts with, and what they share.
+
+    A session the caller may not read (another branch's, or another teacher's for a
+    teacher) is `hidden`: only its date, times and what it shares are given.
+    """
+
+    session_id: int | None
+    branch_id: int | None
+    date: dt.date
+    start_time: Clock
+    end_time: Clock
+    teacher_id: int | None
+    teacher_name: str | None
+    student_id: int | None
+    student_name: str | None
+    title: str | None
+    room_id: int | None
+    status: SessionStatus | None
+    shared: list[Literal["teacher", "student", "room"]]
+    hidden: bool = False
+
+
 class SessionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -100,8 +123,8 @@ class SessionRead(BaseModel):
     kind: SeriesKind
     title: str | None
     date: dt.date
-    start_time: dt.time
-    end_time: dt.time
+    start_time: Clock
+    end_time: Clock
     starts_at: dt.datetime
     ends_at: dt.datetime
     teacher_id: int
@@ -112,6 +135,10 @@ class SessionRead(BaseModel):
     cancel_reason: str | None
     duplicate_of_id: int | None
     created_at: dt.datetime
+    clashed_by: list[ConflictRef] = Field(
+        default_factory=list,
+        description="Later-booked sessions that clash with this one (it keeps its status)",
+    )
 
 
 class SessionPage(BaseModel):
@@ -119,24 +146,6 @@ class SessionPage(BaseModel):
 
     items: list[SessionRead]
     next_cursor: str | None
-
-
-class ConflictRef(BaseModel):
-    """A session another one conflicts with, and what they share."""
-
-    session_id: int
-    branch_id: int
-    date: dt.date
-    start_time: dt.time
-    end_time: dt.time
-    teacher_id: int
-    teacher_name: str
-    student_id: int | None
-    student_name: str | None
-    title: str | None
-    room_id: int | None
-    status: SessionStatus
-    shared: list[Literal["teacher", "student", "room"]]
 
 
 class ScheduleEntry(BaseModel):
@@ -147,8 +156,8 @@ class ScheduleEntry(BaseModel):
     original_date: dt.date | None
     kind: SeriesKind
     title: str | None
-    start_time: dt.time
-    end_time: dt.time
+    start_time: Clock
+    end_time: Clock
     student_id: int | None
     student_name: str | None
     student_ids: list[int]
@@ -157,6 +166,10 @@ class ScheduleEntry(BaseModel):
     status: SessionStatus
     cancel_reason: str | None
     conflicts_with: list[ConflictRef]
+    clashed_by: list[ConflictRef] = Field(
+        default_factory=list,
+        description="Later-booked sessions that clash with this one (it keeps its status)",
+    )
 
 
 class TeacherDay(BaseModel):

@@ -86,7 +86,7 @@ def serve(
     """Run the HTTP server (API, calendar feeds, periodic generation)."""
     import uvicorn
 
-    from komawari.db.engine import ready_engine
+    from komawari.db.engine import name_connections, ready_engine
     from komawari.web.app import create_app
 
     if not _port_free(host, port):
@@ -95,6 +95,7 @@ def serve(
             highlight=False,
         )
         raise typer.Exit(EXIT_USAGE)
+    name_connections("komawari-serve")
     engine = ready_engine()
     token = None
     if demo:

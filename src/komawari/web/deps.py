@@ -31,10 +31,7 @@ def get_db(request: Request) -> Iterator[Session]:
         try:
             session.commit()
         except BaseException:
-            session.rollback()
-            claim = getattr(request.state, "idempotency_claim", None)
-            if claim is not None:  # the stored answer was rolled back with the rest
-                idempotency.release(request.app.state.engine, claim)
+            session.rollback()  # an Idempotency-Key's claim goes with it: a retry runs
             raise
     finally:
         session.close()
@@ -107,7 +104,7 @@ async def idempotency_claim(
         ),
     ] = None,
 ) -> None:
-    """Claim the request's Idempotency-Key before it runs (or raise the stored answer)."""
+    """Claim the request's Idempotency-Key on its own connection (or raise the stored answer)."""
     if key is None:
         return
     if not await run_in_threadpool(lambda: idempotency.try_lock(db, scope=who.scope, key=key)):
@@ -118,7 +115,7 @@ async def idempotency_claim(
     )
     request.state.idempotency_claim = await run_in_threadpool(
         lambda: idempotency.claim(
-            request.app.state.engine,
+            db,
             scope=who.scope,
             key=key,
             method=request.method,

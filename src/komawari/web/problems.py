@@ -10,7 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    StatementError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,6 +26,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 INVALID = "/problems/invalid-input"
 _LOC_ROOTS = {"body", "query", "path", "header", "cookie"}
+RETRY_AFTER_SECONDS = "2"
 
 
 class FieldError(BaseModel):
@@ -105,6 +112,10 @@ def problem_of(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, OperationalError):
         detail = "the database could not answer; retry shortly"
         return _problem("/problems/unavailable", "Service unavailable", 503, detail)
+    if isinstance(exc, PoolTimeout):  # every connection busy: a moment's wait helps
+        log.warning("no free database connection: %s", exc)
+        detail = "the server is busy (no free database connection); retry shortly"
+        return _problem("/problems/unavailable", "Service unavailable", 503, detail)
     detail = "an unexpected error happened; it was logged"
     return _problem("/problems/internal", "Internal error", 500, detail)
 
@@ -115,6 +126,8 @@ def problem_response(exc: Exception, request: Request) -> Response:
     headers = dict(getattr(exc, "headers", None) or {})
     if body["status"] == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if body["status"] == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
     if body["status"] >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return JSONResponse(body, status_code=body["status"], headers=headers, media_type=PROBLEM_JSON)
@@ -155,6 +168,7 @@ def install(app: FastAPI, *, max_body: int) -> None:
         HTTPException,
         IntegrityError,
         StatementError,
+        PoolTimeout,
         Exception,
     ):
         app.add_exception_handler(exc_class, _handle)
@@ -167,6 +181,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "Conflicts with existing data, e.g. a duplicate (problem+json)"},
     413: {"description": "The body is larger than 1 MB (problem+json)"},
     422: {"description": "Invalid input; `errors` names each bad field (problem+json)"},
+    503: {"description": "Busy or the database is unreachable; retry after Retry-After"},
 }
 
 

@@ -50,17 +50,15 @@ class KomawariRoute(APIRoute):
                 )
             except Exception as exc:
                 claim = _claim_of(request)
-                if claim is None:
+                # A 5xx rolls back with its claim, so the client can retry.
+                if claim is None or problem_of(exc)["status"] >= 500:
                     raise
-                if problem_of(exc)["status"] >= 500:  # let the client retry
-                    await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
-                    raise
-                # A client error is an answer too: store it (own transaction, while the key
-                # is still locked), then let the request roll back and answer it.
+                # A client error is an answer too: roll the request back, store the answer
+                # on the same connection, then answer it.
                 answer = problem_response(exc, request)
                 await run_in_threadpool(
-                    idempotency.store,
-                    request.app.state.engine,
+                    idempotency.store_refusal,
+                    request.state.db,
                     claim,
                     status=answer.status_code,
                     body=bytes(answer.body).decode(),
@@ -69,19 +67,17 @@ class KomawariRoute(APIRoute):
             claim = _claim_of(request)
             if claim is not None and response.status_code < 500:
                 await _store(request, claim, response)
-            elif claim is not None:
-                await run_in_threadpool(idempotency.release, request.app.state.engine, claim)
             return response
 
         return route_handler
 
 
-def _claim_of(request: Request) -> int | None:
+def _claim_of(request: Request) -> idempotency.Claim | None:
     claim = getattr(request.state, "idempotency_claim", None)
-    return claim if isinstance(claim, int) else None
+    return claim if isinstance(claim, idempotency.Claim) else None
 
 
-async def _store(request: Request, claim: int, response: Response) -> None:
+async def _store(request: Request, claim: idempotency.Claim, response: Response) -> None:
     """Store a success in the request's transaction: it commits with the changes."""
     await run_in_threadpool(
         idempotency.complete,
@@ -92,9 +88,41 @@ async def _store(request: Request, claim: int, response: Response) -> None:
     )
 
 
+class KomawariRouter(APIRouter):
+    """An /api router whose every path also answers OPTIONS with the methods it allows."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        """Add the route, and an OPTIONS answer for its path the first time it is seen."""
+        first = not any(
+            isinstance(r, APIRoute) and r.path == self.prefix + path for r in self.routes
+        )
+        super().add_api_route(path, endpoint, **kwargs)
+        if first and "OPTIONS" not in (kwargs.get("methods") or ()):
+            from komawari.auth.dependencies import self_caller  # it imports this module's peers
+
+            super().add_api_route(
+                path,
+                self._allow(self.prefix + path),
+                methods=["OPTIONS"],
+                status_code=204,
+                include_in_schema=False,
+                dependencies=[Depends(self_caller)],
+            )
+
+    def _allow(self, full_path: str) -> Callable[[], Response]:
+        def options() -> Response:
+            methods = {
+                m for r in self.routes if isinstance(r, APIRoute) and r.path == full_path
+                for m in r.methods or ()
+            }  # fmt: skip
+            return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods))})
+
+        return options
+
+
 def api_router(prefix: str, tag: str) -> APIRouter:
     """Return a router under /api whose every route needs a bearer token."""
-    return APIRouter(
+    return KomawariRouter(
         prefix=f"/api{prefix}",
         tags=[tag],
         route_class=KomawariRoute,
