@@ -4,7 +4,8 @@ the row builders by name (f.branch, f.teacher, f.private_series, ...).
 - `branches`, `people`, `series`, `sessions`: plain ORM rows with sensible defaults;
 - `world`: a small school with a user and token per role, made through the services;
 - `generation`: a deterministic school for generation tests and its expected rows;
-- `legacy`: the incident's legacy CSV export.
+- `legacy`: the incident's legacy CSV export;
+- `bookings`: one-offs, series, cancels and moves through the services, in a session.
 """
 
 from tests.factories.branches import branch

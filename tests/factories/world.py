@@ -127,11 +127,10 @@ def free_port() -> int:
 
 def book(engine: Engine, w: World, day: date, start: str, end: str, **changes: object) -> int:
     """Book a one-off lesson through the service (teacher 1, student 1 at branch A unless
-    `changes` says otherwise); return its id."""
-    from komawari.sessions import service as sessions
-    from komawari.sessions.schemas import SessionCreate
+    `changes` says otherwise) and commit it; return its id."""
+    from tests.factories import bookings
 
-    body: dict[str, object] = {
+    fields: dict[str, object] = {
         "branch_id": w.branch_a,
         "teacher_id": w.teacher_1,
         "student_id": w.student_1,
@@ -140,10 +139,7 @@ def book(engine: Engine, w: World, day: date, start: str, end: str, **changes: o
         "end_time": end,
     } | changes
     with session_scope(engine) as s:
-        made = sessions.create_one_off(
-            s, session_in=SessionCreate.model_validate(body), actor=SETUP
-        )
-        return made.id
+        return bookings.one_off(s, **fields).id
 
 
 def status_of(engine: Engine, session_id: int) -> SessionStatus:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from komawari.sessions.enums import SessionStatus
 from tests import factories as f
-from tests.sessions import bookings as bk
+from tests.factories import bookings as bk
 from tests.sessions.verdicts import assert_verdicts_follow_the_rule
 
 PATHS = ["teacher", "teacher-across-zones", "room", "student", "attendee", "attendee-big-batch"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from komawari.series import enrolment
 from komawari.sessions.models import SessionAttendee
 from tests import factories as f
-from tests.sessions import bookings as bk
+from tests.factories import bookings as bk
 
 
 def test_a_student_unenrolled_from_a_date_is_not_in_later_generated_lessons(db: Session) -> None:

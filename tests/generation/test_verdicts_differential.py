@@ -28,7 +28,7 @@ from komawari.sessions import service as sessions
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionCreate, SessionMove
 from tests import factories as f
-from tests.sessions import bookings as bk
+from tests.factories import bookings as bk
 from tests.sessions.verdicts import assert_verdicts_follow_the_rule
 
 EXAMPLES = int(os.environ.get("KOMAWARI_DIFFERENTIAL_EXAMPLES", "30"))

@@ -15,7 +15,7 @@ from komawari.sessions import reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from tests import factories as f
-from tests.sessions import bookings as bk
+from tests.factories import bookings as bk
 from tests.sessions.verdicts import assert_verdicts_follow_the_rule
 
 PATHS = ["teacher", "teacher-across-zones", "room", "student", "attendee", "attendee-of-new"]

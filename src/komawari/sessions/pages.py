@@ -25,7 +25,7 @@ from komawari.branches import service as branches
 from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.series import listing
-from komawari.sessions import day_page
+from komawari.sessions import day_page, lesson_views
 from komawari.sessions import service as sessions
 from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove
 from komawari.web import forms
@@ -92,7 +92,7 @@ def teacher_week(
 ) -> Response:
     """Show a teacher's week (a teacher: their own only; staff: at their branches)."""
     shown = policy.session_filter(who, branch_id=None, teacher_id=teacher.id)
-    view = day_page.week(
+    view = lesson_views.week(
         db,
         owner_kind="teacher",
         owner_id=teacher.id,
@@ -111,7 +111,7 @@ def student_week(
     day: Annotated[date | None, Query(alias="date")] = None,
 ) -> Response:
     """Show a student's week (staff and admins; staff: at their branches)."""
-    view = day_page.week(
+    view = lesson_views.week(
         db,
         owner_kind="student",
         owner_id=student.id,
@@ -148,7 +148,7 @@ def session_detail(row: ReadableSession, page: UserPage, who: Me, db: Db) -> Res
     access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
     return page.render(
         "session_detail.html",
-        view=day_page.session_view(db, row.id, who),
+        view=lesson_views.session_view(db, row.id, who),
         done=page.request.query_params.get("done"),
         may_write=access == policy.Access.WRITE,
     )
@@ -170,7 +170,7 @@ def session_cancel(
         return page.render(
             "session_detail.html",
             422,
-            view=day_page.session_view(db, row.id, who),
+            view=lesson_views.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=forms.errors(exc),
@@ -192,7 +192,7 @@ async def session_move(
         return page.render(
             "session_detail.html",
             409 if isinstance(exc, DuplicateSession) else 422,
-            view=day_page.session_view(db, row.id, who),
+            view=lesson_views.session_view(db, row.id, who),
             done=None,
             may_write=True,
             errors=errors,
