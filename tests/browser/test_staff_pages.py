@@ -28,6 +28,19 @@ def _sign_in(page: Any, site: str, user: str = DEMO_USER, password: str = DEMO_P
     page.wait_for_load_state()
 
 
+def _fill_series(
+    page: Any, site: str, student: str, weekday: str, start: str, end: str, first: date
+) -> None:
+    """Open the series form and fill in a weekly lesson of Sato Sensei's."""
+    page.goto(f"{site}/series/new")
+    page.select_option("#teacher_id", label="Sato Sensei")
+    page.select_option("#student_id", label=student)
+    page.check(f"input[name=weekdays][value={weekday}]")
+    page.fill("#start_time", start)
+    page.fill("#end_time", end)
+    page.fill("#first_date", first.isoformat())
+
+
 def _next(weekday: int) -> date:
     today = date.today()
     return today + timedelta(days=(weekday - today.isoweekday()) % 7 + 7)
@@ -69,13 +82,7 @@ def test_staff_read_the_day_preview_a_series_meet_its_duplicate_and_cancel_a_cla
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # A new series: its lessons appear in the preview before anything is saved.
-    page.goto(f"{site}/series/new")
-    page.select_option("#teacher_id", label="Sato Sensei")
-    page.select_option("#student_id", label="Aoi")
-    page.check("input[name=weekdays][value=thu]")
-    page.fill("#start_time", "21:00")
-    page.fill("#end_time", "22:00")
-    page.fill("#first_date", thursday.isoformat())
+    _fill_series(page, site, "Aoi", "thu", "21:00", "22:00", thursday)
     page.locator("#first_date").dispatch_event("change")
     page.wait_for_selector("#preview-sessions tbody tr")
     assert page.locator("#preview-sessions tbody tr").count() >= 7
@@ -88,15 +95,7 @@ def test_staff_read_the_day_preview_a_series_meet_its_duplicate_and_cancel_a_cla
     assert _series_count(demo_school) == before + 1
 
     # The same series again: refused, naming the existing one with a working link.
-    page.go_back()
-    page.wait_for_load_state()
-    page.goto(f"{site}/series/new")
-    page.select_option("#teacher_id", label="Sato Sensei")
-    page.select_option("#student_id", label="Aoi")
-    page.check("input[name=weekdays][value=thu]")
-    page.fill("#start_time", "21:00")
-    page.fill("#end_time", "22:00")
-    page.fill("#first_date", thursday.isoformat())
+    _fill_series(page, site, "Aoi", "thu", "21:00", "22:00", thursday)
     page.click("button.primary")
     page.wait_for_selector("#duplicate")
     link = page.locator("#duplicate a")
@@ -106,13 +105,7 @@ def test_staff_read_the_day_preview_a_series_meet_its_duplicate_and_cancel_a_cla
     assert _series_count(demo_school) == before + 1
 
     # A clashing series for another student: its lessons are CONFLICTED with Aoi's.
-    page.goto(f"{site}/series/new")
-    page.select_option("#teacher_id", label="Sato Sensei")
-    page.select_option("#student_id", label="Mei")
-    page.check("input[name=weekdays][value=thu]")
-    page.fill("#start_time", "21:30")
-    page.fill("#end_time", "22:30")
-    page.fill("#first_date", thursday.isoformat())
+    _fill_series(page, site, "Mei", "thu", "21:30", "22:30", thursday)
     page.click("button.primary")
     page.wait_for_url(re.compile(r"/series/\d+\?created=1$"))
     page.goto(first_url)
@@ -168,13 +161,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(
     page: Any, site: str, demo_school: Engine
 ) -> None:
     _sign_in(page, site)
-    page.goto(f"{site}/series/new")
-    page.select_option("#teacher_id", label="Sato Sensei")
-    page.select_option("#student_id", label="Aoi")
-    page.check("input[name=weekdays][value=sun]")
-    page.fill("#start_time", "09:00")
-    page.fill("#end_time", "10:00")
-    page.fill("#first_date", _next(7).isoformat())
+    _fill_series(page, site, "Aoi", "sun", "09:00", "10:00", _next(7))
     page.evaluate("document.querySelector('#series-form input[name=csrf_token]').remove()")
     before = _series_count(demo_school)
     with page.expect_response(lambda r: r.url.endswith("/series")) as posted:

@@ -162,20 +162,27 @@ def readable_run(run_id: Id, db: Db, who: StaffCaller) -> GenerationRun:
     return run
 
 
+def _room(room_id: int, db: Db, who: Principal, need: Access) -> Room:
+    room = people.get_room(db, room_id)
+    policy.require(who, policy.branch_access(who, room.branch_id), need, f"room {room_id}")
+    return room
+
+
+def _teacher(teacher_id: int, db: Db, who: Principal, need: Access) -> Teacher:
+    policy.require(who, policy.teacher_access(who, teacher_id), need, f"teacher {teacher_id}")
+    return people.get_teacher(db, teacher_id)
+
+
 @_policy
 def readable_room(room_id: Id, db: Db, who: StaffCaller) -> Room:
     """Return the room if the caller may see its branch."""
-    room = people.get_room(db, room_id)
-    policy.require(who, policy.branch_access(who, room.branch_id), Access.READ, f"room {room_id}")
-    return room
+    return _room(room_id, db, who, Access.READ)
 
 
 @_policy
 def readable_teacher(teacher_id: Id, db: Db, who: Caller) -> Teacher:
     """Return the teacher if the caller may see them (a teacher's token: only itself)."""
-    access = policy.teacher_access(who, teacher_id)
-    policy.require(who, access, Access.READ, f"teacher {teacher_id}")
-    return people.get_teacher(db, teacher_id)
+    return _teacher(teacher_id, db, who, Access.READ)
 
 
 @_policy
@@ -187,17 +194,13 @@ def readable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
 @_policy
 def writable_room(room_id: Id, db: Db, who: StaffCaller) -> Room:
     """Return the room if the caller may change its branch's data."""
-    room = people.get_room(db, room_id)
-    policy.require(who, policy.branch_access(who, room.branch_id), Access.WRITE, f"room {room_id}")
-    return room
+    return _room(room_id, db, who, Access.WRITE)
 
 
 @_policy
 def writable_teacher(teacher_id: Id, db: Db, who: StaffCaller) -> Teacher:
     """Return the teacher if the caller may change them (staff and admins)."""
-    access = policy.teacher_access(who, teacher_id)
-    policy.require(who, access, Access.WRITE, f"teacher {teacher_id}")
-    return people.get_teacher(db, teacher_id)
+    return _teacher(teacher_id, db, who, Access.WRITE)
 
 
 @_policy

@@ -68,11 +68,13 @@ def branch_day(
     tag = versions.etag(
         db, branch.id, "page", shown, by, cancelled, today, page.locale, page.csrf_token,
         user.user.id if user else None, user.user.username if user else None,
-        user.user.role if user else None, bool(page.cookies or page.new_anonymous_token),
+        user.user.role if user else None, page.new_anonymous_token is not None,
         sorted(who.branch_ids), who.teacher_id,  # what the caller may see of other lessons
     )  # fmt: skip
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
-    if not page.cookies and versions.matches(page.request.headers.get("if-none-match"), tag):
+    if page.new_anonymous_token is None and versions.matches(
+        page.request.headers.get("if-none-match"), tag
+    ):
         return Response(status_code=304, headers=headers)
     view = day_page.branch_day(
         db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who

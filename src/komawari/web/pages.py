@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,7 +31,6 @@ class Page:
     locale: str
     csrf_token: str
     new_anonymous_token: str | None = None
-    cookies: dict[str, str] = field(default_factory=dict)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render template `name` as this page's answer."""
