@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from komawari.audit.models import AuditEvent
 from komawari.auth.enums import Role
+from komawari.db.engine import session_scope
 from komawari.sessions.enums import SessionStatus
 from tests.factories.world import World, book, status_of
 from tests.web.pages import csrf_of, make_user, sign_in
@@ -37,6 +39,11 @@ def test_cancelling_the_blocker_turns_its_clash_partner_confirmed(
     assert done.status_code == 200
     assert "The lesson is cancelled." in done.text
     assert status_of(committed_engine, later) == SessionStatus.CONFIRMED
+    with session_scope(committed_engine) as s:  # promise 7: who did it, from which session
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "session.cancel")).one()
+        assert event.actor_type == "user"
+        assert event.actor.startswith("user:office web-session:")
+        assert event.reason == "teacher ill"
     section = done.text.split('id="re-evaluated"')[1]
     assert f"/sessions/{later}" in section
     assert "Confirmed" in section
