@@ -110,3 +110,35 @@ def test_the_pages_hide_the_other_branchs_lesson(
         assert page.status_code == 200
         assert "18:00\u201319:00" in page.text  # the clash is shown, by its times
         assert not any(secret in page.text for secret in SECRET), path
+
+
+def test_every_session_read_shows_the_clash_in_the_one_shape(
+    client: TestClient, world: World
+) -> None:
+    """conflicts_with is a ConflictRef everywhere: create, read, list, move, the schedule and
+    the closure preview; hidden for staff of A, whole for an admin."""
+    b_id, a_id = _clash(client, world)
+    schedule = _refs(client, world.staff_a, world)
+    closures = f"/api/branches/{world.branch_a}/closures?dry_run=true"
+    for token, whole in ((world.staff_a, False), (world.admin, True)):
+        reads = [
+            client.get(f"/api/class-sessions/{a_id}", headers=bearer(token)).json(),
+            *client.get(
+                f"/api/class-sessions?branch_id={world.branch_a}&date={DAY}", headers=bearer(token)
+            ).json()["items"],
+            client.post(
+                f"/api/class-sessions/{a_id}/move", json={"room_id": None, "start_time": "18:30"},
+                headers=bearer(token),
+            ).json(),
+            *client.post(
+                closures, json={"date": str(DAY), "reason": "x"}, headers=bearer(token)
+            ).json()["would_cancel"],
+        ]  # fmt: skip
+        for read in reads:
+            (ref,) = read["conflicts_with"]
+            assert set(ref) == set(schedule[0]), read
+            assert ref["hidden"] is not whole
+            assert ref["session_id"] == (b_id if whole else None)
+            assert (ref["start_time"], ref["shared"]) == ("18:00", ["teacher"])
+            assert not whole or ref["student_name"] == "Riku"
+            assert whole or not any(secret in str(read) for secret in SECRET)

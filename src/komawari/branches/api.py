@@ -23,7 +23,8 @@ from komawari.branches.schemas import (
 )
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
-from komawari.sessions.schemas import BranchSchedule, SessionRead
+from komawari.sessions.reads import read_sessions
+from komawari.sessions.schemas import BranchSchedule
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
@@ -102,7 +103,7 @@ def add_closure(
             branch_id=branch.id,
             date=body.date,
             cancelled_session_ids=[],
-            would_cancel=[SessionRead.model_validate(s) for s in found.sessions],
+            would_cancel=read_sessions(db, found.sessions, viewer=who),
         )
         return JSONResponse(preview.model_dump(mode="json"))
     ids = branches_service.add_closure(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
-from sqlalchemy.orm import Session
 
 from komawari.auth import policy
 from komawari.auth.dependencies import (
@@ -14,15 +13,14 @@ from komawari.auth.dependencies import (
     VisibleSessions,
     WritableSession,
 )
-from komawari.auth.policy import Principal
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
+from komawari.sessions.reads import read_sessions
 from komawari.sessions.schemas import (
-    ConflictRef,
     SessionCancel,
     SessionMove,
     SessionPage,
@@ -64,7 +62,7 @@ def list_sessions(
         limit=limit,
     )
     return SessionPage(
-        items=_read(db, who, rows),
+        items=read_sessions(db, rows, viewer=who),
         next_cursor=queries.encode_cursor(rows[-1]) if len(rows) == limit else None,
     )
 
@@ -82,13 +80,13 @@ def create_session(body: NewSession, db: Db, who: Caller, response: Response) ->
             raise DuplicateSession(None) from None
         raise
     response.headers["Location"] = f"/api/class-sessions/{row.id}"
-    return _read(db, who, [row])[0]
+    return read_sessions(db, [row], viewer=who)[0]
 
 
 @router.get("/{session_id}", summary="Get a session")
 def get_session(row: ReadableSession, db: Db, who: Caller) -> SessionRead:
     """Return a session, with the later bookings that clash with it (clashed_by)."""
-    return _read(db, who, [row])[0]
+    return read_sessions(db, [row], viewer=who)[0]
 
 
 @router.post("/{session_id}/cancel", summary="Cancel with a reason")
@@ -99,25 +97,11 @@ def cancel(
     if body is None:  # no body at all: name what is missing, not "body"
         raise InvalidInput("reason", "give a reason for cancelling")
     done = sessions_service.cancel(db, row.id, reason=body.reason, actor=who.actor)
-    return _read(db, who, [done])[0]
+    return read_sessions(db, [done], viewer=who)[0]
 
 
 @router.post("/{session_id}/move", summary="Move to another date, time or room")
 def move(row: WritableSession, body: SessionMove, db: Db, who: Caller) -> SessionRead:
     """Move a session; it keeps its (series, original date) identity."""
     done = sessions_service.move(db, row.id, move_in=body, actor=who.actor)
-    return _read(db, who, [done])[0]
-
-
-def _read(db: Session, who: Principal, rows: list[ClassSession]) -> list[SessionRead]:
-    """Return the sessions as read, each with the later bookings that clash with it."""
-    if not rows:
-        return []
-    days = (min(r.date for r in rows), max(r.date for r in rows))
-    later = queries.clashed_by(db, [r.id for r in rows], between=days, viewer=who)
-    return [
-        SessionRead.model_validate(r).model_copy(
-            update={"clashed_by": [ConflictRef.model_validate(c) for c in later.get(r.id, [])]}
-        )
-        for r in rows
-    ]
+    return read_sessions(db, [done], viewer=who)[0]

@@ -23,7 +23,8 @@ from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
 from komawari.sessions import queries, service
 from komawari.sessions.models import ClassSession
-from komawari.sessions.schemas import SessionCreate, SessionMove, SessionRead
+from komawari.sessions.reads import read_sessions
+from komawari.sessions.schemas import SessionCreate, SessionMove
 
 app = typer.Typer(help="Sessions: one-off lessons, cancel, move, list.", no_args_is_help=True)
 # Piped, Rich would draw 80 columns; a listing read in a file or by grep needs room.
@@ -117,7 +118,9 @@ def list_(
             limit=100_000,
         )
         if as_json:
-            typer.echo(json.dumps([read(r).model_dump(mode="json") for r in rows]))
+            typer.echo(
+                json.dumps([r.model_dump(mode="json") for r in read_sessions(s, rows, viewer=None)])
+            )
             return
         print_sessions(s, rows, with_branch=branch is None, with_date=start != end)
 
@@ -134,11 +137,6 @@ def check_filters(
         people.get_student(s, student)
 
 
-def read(row: ClassSession) -> SessionRead:
-    """Return the API's view of a session."""
-    return SessionRead.model_validate(row)
-
-
 def _names(s: Session, model: type[Any], ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -150,7 +148,7 @@ def print_sessions(
     s: Session, rows: Sequence[ClassSession], *, with_branch: bool, with_date: bool
 ) -> None:
     """Print sessions as a table with names: teacher, student or group, room, branch."""
-    reads = [read(r) for r in rows]
+    reads = read_sessions(s, rows, viewer=None)
     teachers = _names(s, Teacher, {r.teacher_id for r in reads})
     students = _names(s, Student, {r.student_id for r in reads if r.student_id})
     rooms = _names(s, Room, {r.room_id for r in reads if r.room_id})
@@ -172,7 +170,7 @@ def print_sessions(
             cell(rooms[r.room_id]) if r.room_id else "",
             str(r.series_id or "one-off"),
             r.status.value,
-            ",".join(map(str, r.conflicts_with)),
+            ",".join(str(c.session_id) for c in r.conflicts_with),
         )
     out.print(table)
     out.print(f"{len(reads)} session(s)")

@@ -94,8 +94,49 @@ class ConflictRef(BaseModel):
     """A session another one conflicts with, and what they share.
 
     A session the caller may not read (another branch's, or another teacher's for a
-    teacher) is `hidden`: only its date, times and what it shares are given.
+    teacher) is `hidden`: only its date, times and what it shares are given. Every clash
+    the API shows has this shape: `conflicts_with` and `clashed_by` of a session read and
+    of the day at a branch, and the series dry run's `conflicts_with`.
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "session_id": 41,
+                    "branch_id": 1,
+                    "date": "2026-12-03",
+                    "start_time": "18:00",
+                    "end_time": "19:00",
+                    "teacher_id": 1,
+                    "teacher_name": "Sato Sensei",
+                    "student_id": 2,
+                    "student_name": "Haruto",
+                    "title": None,
+                    "room_id": 1,
+                    "status": "CONFIRMED",
+                    "shared": ["teacher", "room"],
+                    "hidden": False,
+                },
+                {
+                    "session_id": None,
+                    "branch_id": None,
+                    "date": "2026-12-03",
+                    "start_time": "18:30",
+                    "end_time": "19:30",
+                    "teacher_id": None,
+                    "teacher_name": None,
+                    "student_id": None,
+                    "student_name": None,
+                    "title": None,
+                    "room_id": None,
+                    "status": None,
+                    "shared": ["student"],
+                    "hidden": True,
+                },
+            ]
+        }
+    )
 
     session_id: int | None
     branch_id: int | None
@@ -131,7 +172,9 @@ class SessionRead(BaseModel):
     student_id: int | None
     room_id: int | None
     status: SessionStatus
-    conflicts_with: list[int]
+    conflicts_with: list[ConflictRef] = Field(
+        description="The earlier-booked sessions this CONFLICTED one clashes with"
+    )
     cancel_reason: str | None
     duplicate_of_id: int | None
     created_at: dt.datetime
