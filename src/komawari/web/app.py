@@ -39,7 +39,7 @@ def _install_api(app: FastAPI) -> None:
     from komawari.web import problems
     from komawari.web.calendar import ACCESS_LOG_FILTER
     from komawari.web.calendar import router as calendar_router
-    from komawari.web.routing import MAX_BODY_BYTES
+    from komawari.web.routing import MAX_BODY_BYTES, AllowedMethods
 
     for router in (
         auth_router,
@@ -56,6 +56,7 @@ def _install_api(app: FastAPI) -> None:
     # Feed URLs carry their secret key; the access log must not keep it.
     logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)
     _install_pages(app)
+    app.add_middleware(AllowedMethods)  # OPTIONS and 405 name the methods, pages included
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

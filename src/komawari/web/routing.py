@@ -1,13 +1,18 @@
-"""The API's routes: bearer auth, Idempotency-Key on every POST, errors as problem+json."""
+"""The API's routes: bearer auth, Idempotency-Key on every POST, errors as problem+json;
+and, for every route, API or page, OPTIONS and 405 answers that name the allowed methods."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import re
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute, compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komawari.auth import idempotency
 from komawari.web.deps import current_principal, idempotency_claim, refuse_idempotency_key
@@ -130,3 +135,54 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         responses=ERROR_RESPONSES,
         max_body_size=MAX_BODY_BYTES,
     )
+
+
+def route_table(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Return each route's path pattern and methods, included routers' routes too."""
+    table = []
+    for route in iter_route_contexts(routes):
+        if route.path and route.methods:
+            table.append((compile_path(route.path)[0], frozenset(route.methods)))
+    return table
+
+
+class AllowedMethods:
+    """OPTIONS on a path that has no OPTIONS route of its own (the pages) answers 204 with
+    `Allow`; every 405 carries `Allow` naming all the path's methods, not one route's.
+
+    Routes are only matched for an OPTIONS request or a 405 answer: other requests pay
+    nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.table: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
+
+    def allowed(self, scope: Scope) -> set[str]:
+        """Return the methods the routes at the scope's path answer (empty: no such path)."""
+        if self.table is None:  # the routes are all there once the app serves
+            self.table = route_table(scope["app"].routes)
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return {m for pattern, methods in self.table if pattern.match(path) for m in methods}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer OPTIONS for the pages; name the allowed methods on a 405."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            allowed = self.allowed(scope)
+            if allowed and "OPTIONS" not in allowed:
+                allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+                await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
+                return
+
+        async def send_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allow = ", ".join(sorted(self.allowed(scope) | {"OPTIONS"}))
+                MutableHeaders(scope=message)["Allow"] = allow
+            await send(message)
+
+        await self.app(scope, receive, send_allow)
