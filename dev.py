@@ -34,6 +34,9 @@ TASKS = {
     "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
     "mutants": "mutation testing: the SQL mutant table and mutmut over the pure rules; "
     "mutants [--sql|--python] [--module PATH] [--json] (docs/testing.md)",
+    "walkthrough": "a newcomer's walk-through: every command of docs/api.md and "
+    "docs/operations.md as written, on a served demo school; walkthrough [--fresh] "
+    "(clone HEAD and set it up first) [--database-url URL] (else embedded)",
     "setup": "create .venv and install Komawari with its dev tools",
     "help": "this list",
 }
@@ -142,6 +145,8 @@ def main(argv: list[str]) -> int:
             or run("pybabel", "update", "-i", pot, "-d", locales, "--ignore-obsolete")
             or run("pybabel", "compile", "-d", locales, "--statistics")
         )  # fmt: skip
+    if task == "walkthrough":
+        return run("python", "-m", "tests.walkthrough", *rest)
     if task == "mutants":
         return run("python", "-m", "tests.mutation.report", *rest)
     if task == "bench":
