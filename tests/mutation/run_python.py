@@ -1,12 +1,15 @@
-"""Run mutmut over the pure rules and the policy (pyproject's [tool.mutmut]) in a scratch copy.
+"""Run mutmut (pyproject's [tool.mutmut]) over the rules and decisions, in a scratch copy.
 
-mutmut writes its mutants/ folder where it runs, so src/, tests/ and pyproject.toml are
-copied to a temporary folder first and the working tree is never touched. Returns killed,
-survived (mutant names), not_covered (mutants no selected test runs) and score.
+mutmut writes its mutants/ folder where it runs, so src/, tests/, examples/ and
+pyproject.toml are copied to a scratch folder first and the working tree is never touched.
+Only the mutants of DECISIONS are run and counted. Returns killed, survived (mutant
+names), not_covered (mutants no selected test runs) and score.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +21,34 @@ ROOT = Path(__file__).resolve().parents[2]
 MUTMUT = Path(sys.executable).parent / "mutmut"
 # mutmut's states: a timeout also means a test noticed the mutant.
 DETECTED = {"killed", "timeout"}
+# The mutants that are run and counted (mutmut's names: module, then x_ and the function,
+# or xǁClassǁ and the method). The rules and the policy whole; of the other modules the
+# functions that decide: which copy of a duplicate is kept, what an import loads, where a
+# one-off lands, which rows are refused, a series' or a person's status, what is
+# re-evaluated. Left out: the label text of the dedupe report (_describe), the COPY and
+# staging plumbing of the import (_copy, _scalar, _load: its SQL is in the SQL table),
+# renaming people and reading them by kind (status.get, status.rename).
+DECISIONS = (
+    "komawari.scheduling.*",
+    "komawari.auth.policy.*",
+    "komawari.ops.dedupe.x__step_aside__mutmut_*",
+    "komawari.ops.dedupe.x__group__mutmut_*",
+    "komawari.ops.dedupe.x_repair__mutmut_*",
+    "komawari.ops.dedupe.x_run__mutmut_*",
+    "komawari.ops.dedupe.xǁDedupeResultǁ*",
+    "komawari.ops.legacy_text.*",
+    "komawari.ops.legacy_csv.*",
+    "komawari.ops.legacy_import.x__place_sessions__mutmut_*",
+    "komawari.ops.legacy_import.x_run__mutmut_*",
+    "komawari.series.lifecycle.*",
+    "komawari.sessions.reevaluate.*",
+    "komawari.people.status.x__bookable__mutmut_*",
+    "komawari.people.status.x_check_bookable__mutmut_*",
+    "komawari.people.status.x__live_series__mutmut_*",
+    "komawari.people.status.x_deactivate__mutmut_*",
+)
+# Mutmut's tests need PostgreSQL (each run makes its own database on this server).
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def only_mutate(modules: list[str]) -> str:
@@ -28,33 +59,59 @@ def only_mutate(modules: list[str]) -> str:
     return "only_mutate = [" + ", ".join(f'"{p}"' for p in patterns) + "]"
 
 
-def run(modules: list[str] | None = None, *, children: int = 2) -> dict[str, object]:
-    """Run mutmut (over `modules`, else the configured ones) and summarise its results."""
+def selected(modules: list[str] | None) -> list[str]:
+    """Return the mutant names to run: DECISIONS, or every mutant of `modules`."""
+    if not modules:
+        return list(DECISIONS)
+    dotted = (m.strip("/").removesuffix(".py").replace("/", ".") for m in modules)
+    return [f"komawari.{d}.*" for d in dotted]
+
+
+def run(
+    modules: list[str] | None = None, *, children: int = 2, workdir: Path | None = None
+) -> dict[str, object]:
+    """Run mutmut (over `modules`, else DECISIONS) and summarise its results.
+
+    With `workdir` the scratch copy is made there and kept (`mutmut show NAME` in it).
+    """
+    if workdir is not None:
+        return _run_in(workdir, modules, children)
     with tempfile.TemporaryDirectory(prefix="komawari-mutmut-") as tmp:
-        work = Path(tmp)
-        ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
-        for folder in ("src", "tests"):
-            shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
-        config = (ROOT / "pyproject.toml").read_text()
-        if modules:
-            config = re.sub(r"(?m)^only_mutate = .*$", only_mutate(modules), config)
-        (work / "pyproject.toml").write_text(config)
-        subprocess.run(
-            [str(MUTMUT), "run", "--max-children", str(children)],
-            cwd=work,
-            capture_output=True,
-            check=False,
-        )
-        listed = subprocess.run(
-            [str(MUTMUT), "results", "--all", "true"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
+        return _run_in(Path(tmp), modules, children)
+
+
+def _run_in(work: Path, modules: list[str] | None, children: int) -> dict[str, object]:
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
+    for folder in ("src", "tests", "examples", "mutants"):
+        shutil.rmtree(work / folder, ignore_errors=True)
+    for folder in ("src", "tests", "examples"):
+        shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
+    config = (ROOT / "pyproject.toml").read_text()
+    if modules:
+        config = re.sub(r"(?ms)^only_mutate = \[.*?\]$", only_mutate(modules), config)
+    (work / "pyproject.toml").write_text(config)
+    env = {**os.environ}
+    env.setdefault("KOMAWARI_TEST_DATABASE_URL", LOCAL_SERVER)
+    names = selected(modules)
+    mutmut = [str(MUTMUT), "run", "--max-children", str(children), *names]
+    subprocess.run(mutmut, cwd=work, env=env, capture_output=True, check=False)
+    listed = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return summarise(listed, names)
+
+
+def summarise(listed: str, names: list[str]) -> dict[str, object]:
+    """Count the states of mutmut's results for the mutants matching `names`."""
     states = {
         name.strip(): state.strip()
         for name, state in (line.rsplit(":", 1) for line in listed.splitlines() if ":" in line)
+        if any(fnmatch.fnmatchcase(name.strip(), n) for n in names)
     }
     killed = sum(1 for s in states.values() if s in DETECTED)
     return {
