@@ -15,7 +15,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from komawari.db import migrate
+from komawari.db.engine import normalise_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTMUT = Path(sys.executable).parent / "mutmut"
@@ -80,6 +88,30 @@ def run(
         return _run_in(Path(tmp), modules, children)
 
 
+@contextmanager
+def database_pool(server: str, size: int) -> Iterator[list[str]]:
+    """Make `size` migrated databases on `server` (one migrated, the rest copies); drop them."""
+    base = normalise_url(server)
+    names = [f"komawari_mutants_{os.getpid()}_{i}" for i in range(size)]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    urls = [make_url(base).set(database=n).render_as_string(hide_password=False) for n in names]
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{names[0]}"'))
+        first = create_engine(urls[0])
+        migrate.upgrade(first)
+        first.dispose()
+        with admin.connect() as conn:
+            for name in names[1:]:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{names[0]}"'))
+        yield urls
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _run_in(work: Path, modules: list[str] | None, children: int) -> dict[str, object]:
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
     for folder in ("src", "tests", "examples", "mutants"):
@@ -90,15 +122,23 @@ def _run_in(work: Path, modules: list[str] | None, children: int) -> dict[str, o
     if modules:
         config = re.sub(r"(?ms)^only_mutate = \[.*?\]$", only_mutate(modules), config)
     (work / "pyproject.toml").write_text(config)
-    env = {**os.environ}
-    env.setdefault("KOMAWARI_TEST_DATABASE_URL", LOCAL_SERVER)
     names = selected(modules)
     mutmut = [str(MUTMUT), "run", "--max-children", str(children), *names]
-    subprocess.run(mutmut, cwd=work, env=env, capture_output=True, check=False)
+    server = os.environ.get("KOMAWARI_TEST_DATABASE_URL", LOCAL_SERVER)
+    # The fork server and each child may each hold one: children + 2 are always enough.
+    with database_pool(server, children + 2) as urls:
+        locks = work / "database-locks"
+        locks.mkdir(exist_ok=True)
+        env = {
+            **os.environ,
+            "KOMAWARI_TEST_DATABASE_URL": server,
+            "KOMAWARI_MUTANTS_DATABASES": " ".join(urls),
+            "KOMAWARI_MUTANTS_LOCKS": str(locks),
+        }
+        subprocess.run(mutmut, cwd=work, env=env, capture_output=True, check=False)
     listed = subprocess.run(
         [str(MUTMUT), "results", "--all", "true"],
         cwd=work,
-        env=env,
         capture_output=True,
         text=True,
         check=False,
