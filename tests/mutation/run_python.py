@@ -55,6 +55,15 @@ DECISIONS = (
     "komawari.people.status.x__live_series__mutmut_*",
     "komawari.people.status.x_deactivate__mutmut_*",
 )
+# CI's short form (`dev.py mutants --ci`): the conflict rule and the policy, with their
+# pure tests only, a couple of minutes; the full run over DECISIONS stays a dev task.
+CI_MODULES = ["scheduling/conflict_rule.py", "auth/policy.py"]
+CI_TESTS = [
+    "tests/scheduling/test_conflict_rule.py",
+    "tests/auth/test_policy.py",
+    "tests/auth/test_policy_refusals.py",
+    "tests/auth/test_policy_session_reads.py",
+]
 # Mutmut's tests need PostgreSQL (each run makes its own database on this server).
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -64,7 +73,7 @@ def only_mutate(modules: list[str]) -> str:
     patterns = [
         f"src/komawari/{m.strip('/')}" + ("/*" if not m.endswith(".py") else "") for m in modules
     ]
-    return "only_mutate = [" + ", ".join(f'"{p}"' for p in patterns) + "]"
+    return _toml_list("only_mutate", patterns)
 
 
 def selected(modules: list[str] | None) -> list[str]:
@@ -76,16 +85,24 @@ def selected(modules: list[str] | None) -> list[str]:
 
 
 def run(
-    modules: list[str] | None = None, *, children: int = 2, workdir: Path | None = None
+    modules: list[str] | None = None,
+    *,
+    tests: list[str] | None = None,
+    children: int = 2,
+    workdir: Path | None = None,
 ) -> dict[str, object]:
-    """Run mutmut (over `modules`, else DECISIONS) and summarise its results.
+    """Run mutmut (over `modules`, else DECISIONS; with `tests`, else the configured ones).
 
     With `workdir` the scratch copy is made there and kept (`mutmut show NAME` in it).
     """
     if workdir is not None:
-        return _run_in(workdir, modules, children)
+        return _run_in(workdir, modules, tests, children)
     with tempfile.TemporaryDirectory(prefix="komawari-mutmut-") as tmp:
-        return _run_in(Path(tmp), modules, children)
+        return _run_in(Path(tmp), modules, tests, children)
+
+
+def _toml_list(key: str, values: list[str]) -> str:
+    return f"{key} = [" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
 @contextmanager
@@ -112,7 +129,9 @@ def database_pool(server: str, size: int) -> Iterator[list[str]]:
         admin.dispose()
 
 
-def _run_in(work: Path, modules: list[str] | None, children: int) -> dict[str, object]:
+def _run_in(
+    work: Path, modules: list[str] | None, tests: list[str] | None, children: int
+) -> dict[str, object]:
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis")
     for folder in ("src", "tests", "examples", "mutants"):
         shutil.rmtree(work / folder, ignore_errors=True)
@@ -121,6 +140,9 @@ def _run_in(work: Path, modules: list[str] | None, children: int) -> dict[str, o
     config = (ROOT / "pyproject.toml").read_text()
     if modules:
         config = re.sub(r"(?ms)^only_mutate = \[.*?\]$", only_mutate(modules), config)
+    if tests:
+        selection = _toml_list("pytest_add_cli_args_test_selection", tests)
+        config = re.sub(r"(?ms)^pytest_add_cli_args_test_selection = \[.*?\]$", selection, config)
     (work / "pyproject.toml").write_text(config)
     names = selected(modules)
     mutmut = [str(MUTMUT), "run", "--max-children", str(children), *names]

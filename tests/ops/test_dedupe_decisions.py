@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.ops import dedupe, guards
+from komawari.series.enums import SeriesKind
+from komawari.series.models import ClassSeries
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from tests import factories as f
@@ -35,7 +37,7 @@ def case(db: Session) -> dict[str, Any]:
     one = {"branch_row": b, "teacher_row": t, "student_row": s, "day": DAY}
     # The first lesson's verdict is stale (CONFLICTED): the repair re-evaluates it.
     a = [f.private_session(db, **one, status=SessionStatus.CONFLICTED) for _ in range(3)]
-    later = {**one, "start": time(8), "end": time(9)}
+    later = {**one, "start": time(8), "end": time(9), "status": SessionStatus.CONFLICTED}
     b_rows = [f.private_session(db, **later) for _ in range(2)]
     clash = f.private_session(
         db, branch_row=b, teacher_row=t, student_row=other, day=DAY, start=time(21)
@@ -59,7 +61,11 @@ def test_the_report_counts_every_copy_names_the_kept_rows_and_the_new_verdicts(
     result = dedupe.run(db, apply=True, backup="before.dump", now=NOW)
     assert result.sessions == {a[1]: a[0], a[2]: a[0], b[1]: b[0]}
     assert result.series == {paused: kept_series}
-    assert result.conflicts_changed == {a[0]: "CONFIRMED", case["clash"]: "CONFLICTED"}
+    assert result.conflicts_changed == {
+        a[0]: "CONFIRMED",
+        b[0]: "CONFIRMED",
+        case["clash"]: "CONFLICTED",
+    }
     assert result.as_dict() == {
         "applied": True,
         "repair_id": str(result.repair_id),
@@ -94,7 +100,7 @@ def test_the_report_counts_every_copy_names_the_kept_rows_and_the_new_verdicts(
                 }
             ],
         },
-        "conflicts": {"verdicts_changed": 2, "now_confirmed": 1, "now_conflicted": 1},
+        "conflicts": {"verdicts_changed": 3, "now_confirmed": 2, "now_conflicted": 1},
     }
 
 
@@ -114,7 +120,11 @@ def test_the_repair_is_audited_once_with_what_it_did(db: Session, case: dict[str
         "sessions_cancelled": 3,
         "cancelled_rows_now_pointing": 0,
         "series_paused": 1,
-        "conflicts_changed": {str(case["a"][0]): "CONFIRMED", str(case["clash"]): "CONFLICTED"},
+        "conflicts_changed": {
+            str(case["a"][0]): "CONFIRMED",
+            str(case["b"][0]): "CONFIRMED",
+            str(case["clash"]): "CONFLICTED",
+        },
         "backup": "before.dump",
     }
 
@@ -148,6 +158,7 @@ def test_a_plan_reports_the_same_as_apply_but_leaves_every_row_as_it_was(
     assert snapshot(db) == before
     applied = dedupe.run(db, apply=True, backup="before.dump", now=NOW)
     assert (plan.applied, applied.applied) == (False, True)
+    assert plan.backup == applied.backup == "before.dump"
     keep = ("sessions", "series", "conflicts_changed", "kept_sessions", "kept_series")
     assert {k: getattr(plan, k) for k in keep} == {k: getattr(applied, k) for k in keep}
 
@@ -165,3 +176,62 @@ def test_a_changed_verdict_or_a_paused_series_alone_is_something_to_do() -> None
     changed = dedupe.DedupeResult(uuid.uuid4(), applied=True, conflicts_changed={1: "CONFIRMED"})
     assert not changed.nothing_to_do
     assert not dedupe.DedupeResult(uuid.uuid4(), applied=True, series={2: 1}).nothing_to_do
+
+
+def test_a_cancelled_copy_that_steps_aside_is_counted_apart_from_the_cancelled_ones(
+    db: Session, incident: dict[str, int]
+) -> None:
+    result = dedupe.run(db, apply=True, now=NOW)
+    stepped = db.scalars(
+        select(ClassSession.id).where(
+            ClassSession.series_id == incident["S1"],
+            ClassSession.date == date(2026, 12, 10),
+            ClassSession.cancel_reason == "legacy",
+        )
+    ).all()
+    assert result.already_cancelled == set(stepped)
+    report = result.as_dict()["sessions"]
+    assert report["cancelled"] == len(result.sessions) - 1
+    assert report["already_cancelled_now_pointing"] == 1
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "repair.dedupe")).one()
+    assert event.details["sessions_cancelled"] == len(result.sessions) - 1
+    assert event.details["cancelled_rows_now_pointing"] == 1
+
+
+def test_a_plan_judges_the_future_from_the_time_it_is_given(db: Session) -> None:
+    guards.turn_off(db, actor=TEST_ACTOR)
+    b, t = f.branch(db), f.teacher(db)
+    copies = []
+    for minute in (0, 5):
+        row = ClassSeries(
+            branch_id=b.id,
+            teacher_id=t.id,
+            kind=SeriesKind.GROUP,
+            title="Math club",
+            capacity=6,
+            weekdays=0b1,
+            start_time=time(17),
+            end_time=time(18),
+            first_date=date(2001, 1, 1),
+            created_at=datetime(2000, 10, 1, 0, minute, tzinfo=UTC),
+        )
+        db.add(row)
+        db.flush()
+        lesson = ClassSession(
+            branch_id=b.id,
+            time_zone=b.time_zone,
+            series_id=row.id,
+            original_date=date(2001, 1, 8),
+            kind=SeriesKind.GROUP,
+            title="Math club",
+            date=date(2001, 1, 8),
+            start_time=time(17),
+            end_time=time(18),
+            teacher_id=t.id,
+        )
+        db.add(lesson)
+        db.flush()
+        copies.append(lesson.id)
+    # In 2000 the lesson of 2001 is in the future: the paused copy's lesson is cancelled.
+    plan = dedupe.run(db, apply=False, now=datetime(2000, 12, 1, tzinfo=UTC))
+    assert plan.sessions == {copies[1]: copies[0]}
