@@ -74,6 +74,12 @@ def _event(db: Session, action: str) -> dict[str, Any]:
     }
 
 
+def _run(db: Session, run_id: int) -> tuple[RunTrigger, int | None, str]:
+    """Return what a generation run was for: its trigger, its one series, its actor."""
+    run = db.get_one(GenerationRun, run_id)
+    return run.trigger, run.series_id, run.actor
+
+
 def _refused(field: str, call: Any, *args: Any, **kwargs: Any) -> str:
     with pytest.raises(InvalidInput) as info:
         call(*args, **kwargs)
@@ -170,7 +176,7 @@ def test_resume_makes_the_series_active_again_without_a_reason_and_audits_it(
     lifecycle.pause(db, s.id, actor=ACTOR, reason="summer", now=NOW)
     resumed, result = lifecycle.resume(db, s.id, actor=ACTOR, now=NOW)
     assert (resumed.status, resumed.status_reason) == (SeriesStatus.ACTIVE, None)
-    assert db.get(GenerationRun, result.run_id).trigger == RunTrigger.LIFECYCLE  # type: ignore[union-attr]
+    assert _run(db, result.run_id) == (RunTrigger.LIFECYCLE, s.id, "test:pytest")
     assert _event(db, "series.resume") == {
         "actor": ("test", "pytest"),
         "subject": ("series", s.id),
@@ -280,9 +286,10 @@ def test_an_ended_series_cannot_be_ended_again(db: Session) -> None:
 
 def test_ending_may_keep_the_last_date_but_not_move_it_later(db: Session) -> None:
     s = _series(db, last_date="2026-12-10")
-    _refused(
+    message = _refused(
         "last_date", lifecycle.end, db, s.id, last_date=date(2026, 12, 11), actor=ACTOR, now=NOW
     )
+    assert message == "is later than the current last date; use extend"
     ended, _ = lifecycle.end(db, s.id, last_date=date(2026, 12, 10), actor=ACTOR, now=NOW)
     assert (ended.status, ended.last_date) == (SeriesStatus.ACTIVE, date(2026, 12, 10))
     assert _event(db, "series.end")["details"]["previous_last_date"] == "2026-12-10"
@@ -298,7 +305,7 @@ def test_extend_moves_the_last_date_says_why_and_audits_it(db: Session) -> None:
     )
     assert extended.last_date == date(2026, 12, 17)
     assert extended.status_reason == "extended to 2026-12-17 (was 2026-12-10)"
-    assert db.get(GenerationRun, result.run_id).trigger == RunTrigger.EXTEND  # type: ignore[union-attr]
+    assert _run(db, result.run_id) == (RunTrigger.EXTEND, s.id, "test:pytest")
     assert _event(db, "series.extend") == {
         "actor": ("test", "pytest"),
         "subject": ("series", s.id),
@@ -317,7 +324,7 @@ def test_extend_to_no_last_date_makes_the_series_open_ended(db: Session) -> None
     assert extended.last_date is None
     assert extended.status_reason == "extended to open-ended (was 2026-12-10)"
     assert _live(db, s.id)[-1] == date(2027, 1, 25)
-    assert db.get(GenerationRun, result.run_id).trigger == RunTrigger.API  # type: ignore[union-attr]
+    assert _run(db, result.run_id) == (RunTrigger.API, s.id, "test:pytest")
 
 
 def test_extend_refuses_an_open_ended_series_a_paused_one_and_the_same_date(
@@ -445,7 +452,7 @@ def test_a_change_from_the_first_day_ends_the_old_series_and_cancels_all_of_it(
 
 def test_a_change_on_the_last_day_is_allowed_one_after_it_is_not(db: Session) -> None:
     s = _series(db, last_date="2026-12-10")
-    _refused(
+    message = _refused(
         "from_date",
         lifecycle.change_from,
         db,
@@ -454,6 +461,7 @@ def test_a_change_on_the_last_day_is_allowed_one_after_it_is_not(db: Session) ->
         actor=ACTOR,
         now=NOW,
     )
+    assert message == "must fall within the series' dates"
     new, _ = lifecycle.change_from(
         db,
         s.id,
