@@ -32,8 +32,8 @@ TASKS = {
     "screenshots": "run the browser tests and copy their screenshots into docs/screenshots",
     "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
     "bench": "run a benchmark: bench generation|api_schedule [its options] (docs/benchmarks.md)",
-    "mutants": "mutation testing: the SQL mutant table and mutmut over the pure rules; "
-    "mutants [--sql|--python] [--module PATH] [--json] (docs/testing.md)",
+    "mutants": "mutation testing: the SQL mutant table and mutmut over the rules and decisions; "
+    "mutants [--sql|--python] [--module PATH|--ci] [--json] [--keep DIR] (docs/testing.md)",
     "walkthrough": "a newcomer's walk-through: every command of docs/api.md and "
     "docs/operations.md as written, on a served demo school; walkthrough [--fresh] "
     "(clone HEAD and set it up first) [--database-url URL] (else embedded)",
