@@ -104,14 +104,25 @@ flagged AS (
            )) AS same_lesson_exists
       FROM cand c
 ),
+-- Each distinct local (date, time, zone) turned into an instant once: a batch's lessons
+-- share a few of them (about 1,000 for 50,000 lessons), and komawari_local_instant() is a
+-- PL/pgSQL call.
+instant AS MATERIALIZED (
+    SELECT x.day, x.t, x.time_zone, komawari_local_instant(x.day, x.t, x.time_zone) AS at
+      FROM (SELECT day, start_time AS t, time_zone FROM flagged
+            UNION SELECT day, end_time, time_zone FROM flagged) x
+),
 elig AS MATERIALIZED (
     -- Ids are drawn in (series, date) order, and rows inserted in id order: every writer
     -- takes the key locks in one order, so concurrent runs cannot deadlock on them.
     SELECT o.*, {bucket("o.starts_at")} AS bucket
       FROM (SELECT f.*, nextval(CAST('class_sessions_id_seq' AS regclass)) AS new_id,
-                   komawari_local_instant(f.day, f.start_time, f.time_zone) AS starts_at,
-                   komawari_local_instant(f.day, f.end_time, f.time_zone) AS ends_at
+                   i1.at AS starts_at, i2.at AS ends_at
               FROM flagged f
+              JOIN instant i1
+                ON i1.day = f.day AND i1.t = f.start_time AND i1.time_zone = f.time_zone
+              JOIN instant i2
+                ON i2.day = f.day AND i2.t = f.end_time AND i2.time_zone = f.time_zone
              WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists
              ORDER BY f.id, f.day) o
 ),

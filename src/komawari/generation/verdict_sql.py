@@ -22,9 +22,10 @@ def bucket(instant: str) -> str:
 
     Two lessons that overlap start less than LESSON_SPAN apart (a lesson lasts under a day
     plus a DST shift), so their buckets differ by at most one, whatever their zones and
-    local dates.
+    local dates. `date_part` gives the epoch as a double: exact for any instant to the
+    microsecond, and several times cheaper per row than `extract`'s numeric.
     """
-    return f"floor(extract(epoch FROM {instant}) / {keys.LESSON_SPAN_SECONDS})::bigint"
+    return f"floor(date_part('epoch', {instant}) / {keys.LESSON_SPAN_SECONDS})::bigint"
 
 
 _STUDENT_LOOKUP = f"""
