@@ -71,11 +71,10 @@ def signed_in(request: Request, db: Db) -> web_sessions.SignedIn | None:
     return found
 
 
-def current_principal(
-    request: Request,
-    db: Db,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def current_principal(request: Request, db: Db, credentials: BearerToken) -> Principal:
     """Return the caller: of the bearer token (API, else 401) or the web session (pages)."""
     if is_api(request):
         return auth.authenticate(db, credentials.credentials if credentials else None)
