@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from komawari.auth.enums import Role
 from komawari.branches.models import Branch
 from komawari.db.engine import session_scope
+from komawari.ops import backup
 from tests import factories as f
 from tests.factories.world import World, bearer, next_weekday, series_body
 from tests.web.pages import make_user, sign_in
@@ -171,3 +173,31 @@ def test_the_day_page_revalidates_per_user_and_language(
     make_user(committed_engine, "office-2", Role.STAFF, branch_ids=[world.branch_a])
     assert sign_in(client, "office-2") == 303
     assert client.get(path, headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_a_restore_never_brings_back_a_tag_for_other_content(
+    client: TestClient, world: World, committed_engine: Engine, tmp_path: Path
+) -> None:
+    # The counters go back to the backup's; the same number of changes after it must not
+    # give a client's later tag (of other content) back.
+    path, admin = f"/api/teachers/{world.teacher_1}", bearer(world.admin)
+    lesson = {
+        "branch_id": world.branch_a,
+        "teacher_id": world.teacher_1,
+        "student_id": world.student_1,
+        "date": THURSDAY.isoformat(),
+        "start_time": "16:00",
+        "end_time": "17:00",
+    }
+    assert client.post("/api/class-sessions", json=lesson, headers=admin).status_code == 201
+    day = Day(client, world)
+    archive = backup.backup(committed_engine, folder=tmp_path)
+    day.changed_by("a rename", lambda: client.patch(path, json={"name": "Ito"}, headers=admin))
+    later = day.tag
+    backup.restore(committed_engine, archive.path)
+    renamed = client.patch(path, json={"name": "Kato"}, headers=admin)
+    assert renamed.is_success
+    again = day.get(later)
+    assert again.status_code == 200, "a tag from before the restore named other content"
+    assert again.headers["etag"] != later
+    assert "Kato" in again.text
