@@ -159,9 +159,11 @@ WITH day AS (
     SELECT d.id, json_agg("""
     + _REF
     + """ ORDER BY b.id) AS refs
-      FROM day d JOIN class_sessions b ON b.conflicts_with @> ARRAY[d.id]
-       AND b.date BETWEEN CAST(%(d)s AS date) - 2 AND CAST(%(d)s AS date) + 2
+      FROM class_sessions b CROSS JOIN LATERAL unnest(b.conflicts_with) k(bid)
+      JOIN day d ON d.id = k.bid
       JOIN teachers bt ON bt.id = b.teacher_id LEFT JOIN students bs ON bs.id = b.student_id
+     WHERE b.date BETWEEN CAST(%(d)s AS date) - 2 AND CAST(%(d)s AS date) + 2
+       AND cardinality(b.conflicts_with) > 0 AND b.conflicts_with && ARRAY(SELECT id FROM day)
      GROUP BY d.id
 ), attending AS MATERIALIZED (
     SELECT a.session_id, array_agg(a.student_id ORDER BY a.student_id) AS ids
@@ -273,9 +275,9 @@ def scale_database(server: str, rows: int) -> tuple[str, int, str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     engine = create_engine(url)
+    migrate.upgrade(engine)  # a kept database follows the code's migrations
+    engine.dispose()
     if not exists:
-        migrate.upgrade(engine)
-        engine.dispose()
         seed(url)
         fill(url, rows)
     with Session(engine) as s, s.begin():
