@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from komawari import __version__
 from komawari.config import get_settings
 from komawari.db import migrate
+from komawari.web.root_path import RootPathLinks
 
 log = logging.getLogger(__name__)
 DESCRIPTION = (
@@ -198,6 +199,7 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     app.state.engine = eng
     app.state.sessions = sessionmaker(bind=eng, expire_on_commit=False)
     _install_api(app)
+    app.add_middleware(RootPathLinks)  # `serve --root-path`: pages' links under the prefix
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
