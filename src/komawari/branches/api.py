@@ -38,6 +38,9 @@ from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
 router = api_router("/branches", "branches")
+# The day's schedule authenticates in its own statement (ReadableBranchState).
+schedule_router = api_router("/branches", "branches", caller=False)
+routers = (router, schedule_router)
 
 
 @router.get("", summary="List branches")
@@ -79,7 +82,7 @@ def _build(request: Request, branch_id: int, day: dt.date, who: Principal) -> by
     return found.model_dump_json().encode()
 
 
-@router.get(
+@schedule_router.get(
     "/{branch_id}/schedule",
     summary="The day at a branch",
     response_model=BranchSchedule,

@@ -32,7 +32,7 @@ def _install_api(app: FastAPI) -> None:
     """Add the API's routers, the calendar feeds and problem+json errors."""
     from komawari.audit.api import router as audit_router
     from komawari.auth.api import router as auth_router
-    from komawari.branches.api import router as branch_router
+    from komawari.branches.api import routers as branch_routers
     from komawari.generation.api import router as generation_router
     from komawari.people.api import routers as people_routers
     from komawari.series.api import router as series_router
@@ -44,7 +44,7 @@ def _install_api(app: FastAPI) -> None:
 
     for router in (
         auth_router,
-        branch_router,
+        *branch_routers,
         *people_routers,
         series_router,
         session_router,
