@@ -8,14 +8,15 @@ from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from komawari.auth import users
 from komawari.auth.enums import Role
 from komawari.branches.models import Branch
 from komawari.db.engine import session_scope
 from komawari.ops import backup
 from tests import factories as f
-from tests.factories.world import World, bearer, next_weekday, series_body
+from tests.factories.world import SETUP, World, bearer, next_weekday, series_body
 from tests.web.pages import make_user, sign_in
 
 THURSDAY = next_weekday(4)
@@ -229,3 +230,27 @@ def test_a_restore_never_brings_back_a_tag_for_other_content(
     assert again.status_code == 200, "a tag from before the restore named other content"
     assert again.headers["etag"] != later
     assert "Kato" in again.text
+
+
+def test_every_revalidation_checks_the_token_and_the_grant_again(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    # The 304 and the kept answer never outlive the caller's right to them.
+    path = f"/api/branches/{world.branch_a}/schedule?date={THURSDAY.isoformat()}"
+    staff = View(client, path, bearer(world.staff_a))
+    assert staff.get(staff.tag).status_code == 304
+    with session_scope(committed_engine) as s:
+        users.revoke_branch(s, username="staff-a", branch_id=world.branch_a, actor=SETUP)
+    assert staff.get(staff.tag).status_code == 404
+    assert staff.get().status_code == 404
+    admin = View(client, path, bearer(world.admin))
+    with session_scope(committed_engine) as s:
+        s.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 second'"))
+    expired = admin.get(admin.tag)
+    assert expired.status_code == 401
+    assert "expired" in expired.text
+    with session_scope(committed_engine) as s:
+        s.execute(text("UPDATE api_tokens SET expires_at = NULL"))
+        users.disable(s, username="admin", actor=SETUP)
+    assert admin.get(admin.tag).status_code == 401
+    assert admin.get().status_code == 401
