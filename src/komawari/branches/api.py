@@ -65,15 +65,18 @@ def get_branch(branch: ReadableBranch) -> BranchRead:
 
 # Built answers by (branch, day, what the viewer may see, the state read in the request):
 # a hit is as current as a 304, since the state comes from PostgreSQL in that request.
-# Read and written on the event loop only, so it needs no lock.
-_built: LRUCache[tuple[object, ...], bytes] | None = None
+# One per application (so per process and database); read and written on the event loop
+# only, so it needs no lock.
+Built = LRUCache[tuple[object, ...], bytes]
 
 
-def _cache() -> LRUCache[tuple[object, ...], bytes] | None:
-    global _built
-    if _built is None and (mb := get_settings().schedule_cache) > 0:
-        _built = LRUCache(maxsize=mb * 1024 * 1024, getsizeof=len)
-    return _built
+def _cache(request: Request) -> Built | None:
+    state = request.app.state
+    if not hasattr(state, "schedule_cache"):
+        mb = get_settings().schedule_cache
+        state.schedule_cache = LRUCache(maxsize=mb * 1024 * 1024, getsizeof=len) if mb else None
+    found: Built | None = state.schedule_cache
+    return found
 
 
 def _build(request: Request, branch_id: int, day: dt.date, who: Principal) -> bytes:
@@ -102,7 +105,7 @@ async def schedule(
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if versions.matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
-    cache, key = _cache(), (branch.branch_id, date, scope, branch.state)
+    cache, key = _cache(request), (branch.branch_id, date, scope, branch.state)
     body = cache.get(key) if cache is not None else None
     if body is None:
         body = await run_in_threadpool(_build, request, branch.branch_id, date, who)
