@@ -223,6 +223,7 @@ def main() -> None:
             "machine": before,
             "postgres": _version(url),
             "workers": os.cpu_count(),
+            "schedule_cache": os.environ.get("KOMAWARI_SCHEDULE_CACHE", "32 (default)"),
             "day": day,
             "response_bytes": len(first.content),
             "schedule_one_client": alone,

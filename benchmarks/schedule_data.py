@@ -109,9 +109,37 @@ def day_counts(url: str, branch: int) -> dict[str, int]:
     return counts
 
 
+def _clock(column: str) -> str:
+    """Format a time as the API does: HH:MM, with seconds only when there are some."""
+    return (
+        f"to_char({column}, CASE WHEN extract(second FROM {column}) = 0"
+        " THEN 'HH24:MI' ELSE 'HH24:MI:SS' END)"
+    )
+
+
+# A ConflictRef of session `b` (names from `bt`, `bs`) as seen from day session `d`.
+_REF = (
+    """json_build_object(
+             'session_id', b.id, 'branch_id', b.branch_id, 'date', b.date,
+             'start_time', """
+    + _clock("b.start_time")
+    + """, 'end_time', """
+    + _clock("b.end_time")
+    + """,
+             'teacher_id', b.teacher_id,
+             'teacher_name', bt.name, 'student_id', b.student_id, 'student_name', bs.name,
+             'title', b.title, 'room_id', b.room_id, 'status', b.status,
+             'shared', array_remove(ARRAY[
+                 CASE WHEN b.teacher_id = d.teacher_id THEN 'teacher' END,
+                 CASE WHEN b.student_id = d.student_id THEN 'student' END,
+                 CASE WHEN b.room_id = d.room_id THEN 'room' END], NULL),
+             'hidden', false)"""
+)
+
 # The same document as GET /api/branches/{id}/schedule?date= (the JSON is equal once
 # parsed; PostgreSQL's text has spaces around separators).
-DAY_JSON = """
+DAY_JSON = (
+    """
 WITH day AS (
     SELECT s.id, s.series_id, s.original_date, s.kind, s.title, s.start_time, s.end_time,
            s.teacher_id, t.name AS teacher_name, s.student_id, st.name AS student_name,
@@ -120,19 +148,22 @@ WITH day AS (
       LEFT JOIN students st ON st.id = s.student_id LEFT JOIN rooms r ON r.id = s.room_id
      WHERE s.branch_id = %(b)s AND s.date = %(d)s
 ), refs AS MATERIALIZED (
-    SELECT d.id, json_agg(json_build_object(
-             'session_id', b.id, 'branch_id', b.branch_id, 'date', b.date,
-             'start_time', b.start_time, 'end_time', b.end_time, 'teacher_id', b.teacher_id,
-             'teacher_name', bt.name, 'student_id', b.student_id, 'student_name', bs.name,
-             'title', b.title, 'room_id', b.room_id, 'status', b.status,
-             'shared', array_remove(ARRAY[
-                 CASE WHEN b.teacher_id = d.teacher_id THEN 'teacher' END,
-                 CASE WHEN b.student_id = d.student_id THEN 'student' END,
-                 CASE WHEN b.room_id = d.room_id THEN 'room' END], NULL))
-             ORDER BY k.n) AS refs
+    SELECT d.id, json_agg("""
+    + _REF
+    + """ ORDER BY k.n) AS refs
       FROM day d CROSS JOIN LATERAL unnest(d.conflicts_with) WITH ORDINALITY k(bid, n)
       JOIN class_sessions b ON b.id = k.bid JOIN teachers bt ON bt.id = b.teacher_id
       LEFT JOIN students bs ON bs.id = b.student_id
+     GROUP BY d.id
+), clashes AS MATERIALIZED (
+    SELECT d.id, json_agg("""
+    + _REF
+    + """ ORDER BY b.id) AS refs
+      FROM class_sessions b CROSS JOIN LATERAL unnest(b.conflicts_with) k(bid)
+      JOIN day d ON d.id = k.bid
+      JOIN teachers bt ON bt.id = b.teacher_id LEFT JOIN students bs ON bs.id = b.student_id
+     WHERE b.date BETWEEN CAST(%(d)s AS date) - 2 AND CAST(%(d)s AS date) + 2
+       AND cardinality(b.conflicts_with) > 0 AND b.conflicts_with && ARRAY(SELECT id FROM day)
      GROUP BY d.id
 ), attending AS MATERIALIZED (
     SELECT a.session_id, array_agg(a.student_id ORDER BY a.student_id) AS ids
@@ -141,15 +172,21 @@ WITH day AS (
 ), by_teacher AS (
     SELECT d.teacher_id, d.teacher_name, json_agg(json_build_object(
              'id', d.id, 'series_id', d.series_id, 'original_date', d.original_date,
-             'kind', d.kind, 'title', d.title, 'start_time', d.start_time,
-             'end_time', d.end_time, 'student_id', d.student_id,
+             'kind', d.kind, 'title', d.title, 'start_time', """
+    + _clock("d.start_time")
+    + """,
+             'end_time', """
+    + _clock("d.end_time")
+    + """, 'student_id', d.student_id,
              'student_name', d.student_name,
              'student_ids', CASE WHEN d.student_id IS NOT NULL THEN ARRAY[d.student_id]
                                  ELSE coalesce(a.ids, '{}') END,
              'room_id', d.room_id, 'room_name', d.room_name, 'status', d.status,
-             'cancel_reason', d.cancel_reason, 'conflicts_with', coalesce(f.refs, '[]'))
+             'cancel_reason', d.cancel_reason, 'conflicts_with', coalesce(f.refs, '[]'),
+             'clashed_by', coalesce(c.refs, '[]'))
              ORDER BY d.start_time, d.id) AS sessions
-      FROM day d LEFT JOIN refs f ON f.id = d.id LEFT JOIN attending a ON a.session_id = d.id
+      FROM day d LEFT JOIN refs f ON f.id = d.id LEFT JOIN clashes c ON c.id = d.id
+      LEFT JOIN attending a ON a.session_id = d.id
      GROUP BY d.teacher_id, d.teacher_name
 )
 SELECT json_build_object(
@@ -166,6 +203,7 @@ SELECT json_build_object(
                       FROM by_teacher), '[]'))::text
   FROM branches br WHERE br.id = %(b)s
 """
+)
 
 
 def same_json(url: str, branch: int, day: date, answer: dict[str, Any]) -> bool:
@@ -237,9 +275,9 @@ def scale_database(server: str, rows: int) -> tuple[str, int, str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     engine = create_engine(url)
+    migrate.upgrade(engine)  # a kept database follows the code's migrations
+    engine.dispose()
     if not exists:
-        migrate.upgrade(engine)
-        engine.dispose()
         seed(url)
         fill(url, rows)
     with Session(engine) as s, s.begin():

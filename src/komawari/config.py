@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default=60, ge=0, description="Periodic generation inside `serve`; 0 turns it off."
     )
     generation_batch_size: int = Field(default=2000, ge=1, description="Series per batch.")
+    schedule_cache: int = Field(
+        default=32, ge=0, description="MB of built day schedules kept per process; 0: off."
+    )
 
     @field_validator("default_timezone")
     @classmethod

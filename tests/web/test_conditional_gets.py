@@ -4,42 +4,69 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from komawari.auth import users
 from komawari.auth.enums import Role
 from komawari.branches.models import Branch
 from komawari.db.engine import session_scope
+from komawari.ops import backup
 from tests import factories as f
-from tests.factories.world import World, bearer, next_weekday, series_body
+from tests.factories.world import SETUP, World, bearer, next_weekday, series_body
 from tests.web.pages import make_user, sign_in
 
 THURSDAY = next_weekday(4)
 
 
-class Day:
-    """The schedule of branch A on one day, as one client sees it."""
+class View:
+    """One conditional GET as one client sees it: its path, headers and last ETag."""
 
-    def __init__(self, client: TestClient, world: World) -> None:
-        self.client, self.world = client, world
-        self.path = f"/api/branches/{world.branch_a}/schedule?date={THURSDAY.isoformat()}"
+    def __init__(self, client: TestClient, path: str, headers: dict[str, str]) -> None:
+        self.client, self.path, self.headers = client, path, headers
         self.tag = self.get().headers["etag"]
 
     def get(self, tag: str | None = None) -> httpx.Response:
-        headers = bearer(self.world.admin) | ({"If-None-Match": tag} if tag else {})
+        headers = self.headers | ({"If-None-Match": tag} if tag else {})
         return self.client.get(self.path, headers=headers)
+
+
+class Day(View):
+    """The schedule of branch A on one day, as its admin sees it."""
+
+    def __init__(self, client: TestClient, world: World) -> None:
+        path = f"/api/branches/{world.branch_a}/schedule?date={THURSDAY.isoformat()}"
+        super().__init__(client, path, bearer(world.admin))
 
     def changed_by(self, what: str, write: Callable[[], httpx.Response]) -> None:
         """Assert that `write` succeeds and gives the day a new ETag; then 304 again."""
+        Views([self]).changed_by(what, write)
+
+
+class Views:
+    """Views of branch A that must all change with it: the day, the session list, a week."""
+
+    def __init__(self, views: list[View]) -> None:
+        self.views = views
+
+    def changed_by(self, what: str, write: Callable[[], httpx.Response]) -> None:
+        """Assert that `write` succeeds and gives every view a new ETag; then 304 again."""
         answer = write()
         assert answer.is_success, (what, answer.text)
-        fresh = self.get(self.tag)
-        assert fresh.status_code == 200, f"{what} did not change the ETag"
-        assert fresh.headers["etag"] != self.tag
-        self.tag = fresh.headers["etag"]
-        assert self.get(self.tag).status_code == 304
+        for view in self.views:
+            fresh = view.get(view.tag)
+            assert fresh.status_code == 200, f"{what} did not change the ETag of {view.path}"
+            assert fresh.headers["etag"] != view.tag
+            view.tag = fresh.headers["etag"]
+            assert view.get(view.tag).status_code == 304, view.path
+
+    def unchanged(self) -> None:
+        """Assert that every view still answers 304 to its last ETag."""
+        for view in self.views:
+            assert view.get(view.tag).status_code == 304, view.path
 
 
 def test_an_unchanged_day_answers_304_without_a_body(client: TestClient, world: World) -> None:
@@ -69,7 +96,11 @@ def test_every_kind_of_schedule_change_changes_the_tag(
     client: TestClient, world: World, committed_engine: Engine
 ) -> None:
     admin, w = bearer(world.admin), world
-    day = Day(client, world)
+    make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office") == 303  # the pages: a staff member of branch A
+    listed = f"/api/class-sessions?branch_id={w.branch_a}&date={THURSDAY.isoformat()}"
+    week = f"/teachers/{w.teacher_1}/week?date={THURSDAY.isoformat()}"
+    day = Views([Day(client, world), View(client, listed, admin), View(client, week, {})])
 
     def post(path: str, body: object) -> httpx.Response:
         return client.post(path, json=body, headers=admin)
@@ -141,7 +172,7 @@ def test_every_kind_of_schedule_change_changes_the_tag(
     day.changed_by("a new room", lambda: post("/api/rooms", room))
     quiet = client.post(f"/api/branches/{w.branch_b}/closures", json=closure, headers=admin)
     assert quiet.status_code == 201
-    assert day.get(day.tag).status_code == 304, "another branch's change keeps this day's tag"
+    day.unchanged()  # another branch's change keeps the tags of branch A's views
 
 
 def test_the_day_page_revalidates_per_user_and_language(
@@ -171,3 +202,55 @@ def test_the_day_page_revalidates_per_user_and_language(
     make_user(committed_engine, "office-2", Role.STAFF, branch_ids=[world.branch_a])
     assert sign_in(client, "office-2") == 303
     assert client.get(path, headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_a_restore_never_brings_back_a_tag_for_other_content(
+    client: TestClient, world: World, committed_engine: Engine, tmp_path: Path
+) -> None:
+    # The counters go back to the backup's; the same number of changes after it must not
+    # give a client's later tag (of other content) back.
+    path, admin = f"/api/teachers/{world.teacher_1}", bearer(world.admin)
+    lesson = {
+        "branch_id": world.branch_a,
+        "teacher_id": world.teacher_1,
+        "student_id": world.student_1,
+        "date": THURSDAY.isoformat(),
+        "start_time": "16:00",
+        "end_time": "17:00",
+    }
+    assert client.post("/api/class-sessions", json=lesson, headers=admin).status_code == 201
+    day = Day(client, world)
+    archive = backup.backup(committed_engine, folder=tmp_path)
+    day.changed_by("a rename", lambda: client.patch(path, json={"name": "Ito"}, headers=admin))
+    later = day.tag
+    backup.restore(committed_engine, archive.path)
+    renamed = client.patch(path, json={"name": "Kato"}, headers=admin)
+    assert renamed.is_success
+    again = day.get(later)
+    assert again.status_code == 200, "a tag from before the restore named other content"
+    assert again.headers["etag"] != later
+    assert "Kato" in again.text
+
+
+def test_every_revalidation_checks_the_token_and_the_grant_again(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    # The 304 and the kept answer never outlive the caller's right to them.
+    path = f"/api/branches/{world.branch_a}/schedule?date={THURSDAY.isoformat()}"
+    staff = View(client, path, bearer(world.staff_a))
+    assert staff.get(staff.tag).status_code == 304
+    with session_scope(committed_engine) as s:
+        users.revoke_branch(s, username="staff-a", branch_id=world.branch_a, actor=SETUP)
+    assert staff.get(staff.tag).status_code == 404
+    assert staff.get().status_code == 404
+    admin = View(client, path, bearer(world.admin))
+    with session_scope(committed_engine) as s:
+        s.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 second'"))
+    expired = admin.get(admin.tag)
+    assert expired.status_code == 401
+    assert "expired" in expired.text
+    with session_scope(committed_engine) as s:
+        s.execute(text("UPDATE api_tokens SET expires_at = NULL"))
+        users.disable(s, username="admin", actor=SETUP)
+    assert admin.get(admin.tag).status_code == 401
+    assert admin.get().status_code == 401

@@ -9,15 +9,20 @@ tree holds none of them (tests/web/test_route_policy.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from komawari.auth import policy
+from komawari.auth import service as auth
 from komawari.auth.policy import Access, Principal, SessionFilter
 from komawari.auth.schemas import FeedRotate
 from komawari.branches import service as branches_service
+from komawari.branches import versions
 from komawari.branches.models import Branch
+from komawari.errors import NotFound
 from komawari.generation import service as generation
 from komawari.generation.models import GenerationRun
 from komawari.generation.schemas import GenerateRequest
@@ -30,7 +35,7 @@ from komawari.series.schemas import SeriesCreate
 from komawari.sessions import service as sessions_service
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionCreate
-from komawari.web.deps import Caller, Db, Id, OptId
+from komawari.web.deps import BearerToken, Caller, Db, Id, OptId
 
 POLICY: set[Callable[..., object]] = set()
 F = TypeVar("F", bound=Callable[..., object])
@@ -113,6 +118,34 @@ def writable_branch(branch_id: Id, db: Db, who: StaffCaller) -> Branch:
     """Return the branch if the caller may change its data."""
     policy.require(who, policy.branch_access(who, branch_id), Access.WRITE, f"branch {branch_id}")
     return branches_service.get(db, branch_id)
+
+
+@dataclass(frozen=True)
+class BranchState:
+    """A branch the caller may read, and the state of its schedule (for its ETags)."""
+
+    who: Principal
+    branch_id: int
+    state: versions.State
+
+
+@_policy
+async def readable_branch_state(request: Request, branch_id: Id, token: BearerToken) -> BranchState:
+    """Return the caller and the branch's state if the caller (staff) may see the branch.
+
+    The hot path of the day's schedule: the token, its user and branches, the branch and
+    its counters are read by one statement in one thread-pool hop, every time (nothing
+    about the caller is kept between requests); the checks are `readable_branch`'s.
+    """
+    token_hash = auth.token_hash(token.credentials if token else None)
+    engine = request.app.state.engine
+    found = await run_in_threadpool(versions.read_as_caller, engine, token_hash, branch_id)
+    who = auth.principal_of(found.caller)
+    policy.require_staff(who)
+    policy.require(who, policy.branch_access(who, branch_id), Access.READ, f"branch {branch_id}")
+    if not found.branch_exists:
+        raise NotFound(f"branch {branch_id} does not exist")
+    return BranchState(who, branch_id, found.state)
 
 
 def _series(series_id: int, db: Db, who: Principal, need: Access) -> ClassSeries:
@@ -212,6 +245,7 @@ def writable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
 
 ReadableBranch = Annotated[Branch, Depends(readable_branch)]
 WritableBranch = Annotated[Branch, Depends(writable_branch)]
+ReadableBranchState = Annotated[BranchState, Depends(readable_branch_state)]
 ReadableSeries = Annotated[ClassSeries, Depends(readable_series)]
 WritableSeries = Annotated[ClassSeries, Depends(writable_series)]
 ReadableSession = Annotated[ClassSession, Depends(readable_session)]

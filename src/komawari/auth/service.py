@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -214,42 +216,60 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor) -> ApiToken:
     return token
 
 
-_TOUCH_SQL = text(
-    "UPDATE api_tokens SET last_used_at = now() WHERE id IN ("
-    " SELECT id FROM api_tokens WHERE id = :id"
-    " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
-    " FOR UPDATE SKIP LOCKED)"
-)
+# The caller of a token, with its branches, in one statement (a CTE other statements of
+# the hot read path may extend: `branches/versions.py`). A valid token's last use is
+# noted at most once a minute, non-blocking: a concurrent request holding the row skips it.
+CALLER_CTE = """
+caller AS (
+    SELECT t.id AS token_id, t.revoked_at, t.expires_at, u.id AS user_id, u.username,
+           u.role::text AS role, u.is_active, u.teacher_id,
+           ARRAY(SELECT ub.branch_id FROM user_branches ub WHERE ub.user_id = u.id)
+             AS branch_ids
+      FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = :token_hash
+), touched AS (
+    UPDATE api_tokens SET last_used_at = now() WHERE id IN (
+        SELECT a.id FROM api_tokens a JOIN caller c ON c.token_id = a.id
+         WHERE c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())
+           AND c.is_active
+           AND (a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute')
+           FOR UPDATE OF a SKIP LOCKED)
+)"""
+_CALLER_SQL = text(f"WITH {CALLER_CTE} SELECT * FROM caller")  # noqa: S608 - constants
 
 
-def authenticate(session: Session, secret: str | None) -> Principal:
-    """Return the caller of a bearer token, or raise Unauthorized saying why."""
+def token_hash(secret: str | None) -> str:
+    """Return the hash a bearer token is looked up by, or raise Unauthorized for none."""
     if not secret:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    row = session.execute(
-        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(secret))
-    ).first()
+    return hash_secret(secret)
+
+
+def principal_of(row: Mapping[Any, Any] | None) -> Principal:
+    """Return the caller of a row of CALLER_CTE, or raise Unauthorized saying why."""
     if row is None:
         raise Unauthorized("the API token is not valid")
-    token_id, revoked_at, expires_at, user = row
-    if revoked_at is not None:
+    if row["revoked_at"] is not None:
         raise Unauthorized("the API token was revoked")
+    expires_at = row["expires_at"]
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Unauthorized(
             f"the API token expired at {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC;"
             " ask for a new one"
         )
-    if not user.is_active:
+    if not row["is_active"]:
         raise Unauthorized("the user of this API token is disabled")
-    # Non-blocking: a concurrent request holding the row just skips the update.
-    session.execute(_TOUCH_SQL, {"id": token_id})
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        token_id=token_id,
-        branch_ids=frozenset(user_branch_ids(session, user.id)),
-        teacher_id=user.teacher_id,
+        user_id=row["user_id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        token_id=row["token_id"],
+        branch_ids=frozenset(row["branch_ids"]),
+        teacher_id=row["teacher_id"],
     )
+
+
+def authenticate(session: Session, secret: str | None) -> Principal:
+    """Return the caller of a bearer token, or raise Unauthorized saying why."""
+    found = session.execute(_CALLER_SQL, {"token_hash": token_hash(secret)}).mappings().first()
+    return principal_of(found)

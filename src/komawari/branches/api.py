@@ -5,10 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import Header, Path, Query
+from cachetools import LRUCache
+from fastapi import Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from komawari.auth.dependencies import AdminCaller, OwnBranchIds, ReadableBranch, WritableBranch
+from komawari.auth.dependencies import (
+    AdminCaller,
+    OwnBranchIds,
+    ReadableBranch,
+    ReadableBranchState,
+    WritableBranch,
+)
+from komawari.auth.policy import Principal
 from komawari.branches import service as branches_service
 from komawari.branches import versions
 from komawari.branches.schemas import (
@@ -21,6 +30,7 @@ from komawari.branches.schemas import (
     ClosureRead,
     ClosureRemoved,
 )
+from komawari.config import get_settings
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
 from komawari.sessions.reads import read_sessions
@@ -29,6 +39,9 @@ from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
 router = api_router("/branches", "branches")
+# The day's schedule authenticates in its own statement (ReadableBranchState).
+schedule_router = api_router("/branches", "branches", caller=False)
+routers = (router, schedule_router)
 
 
 @router.get("", summary="List branches")
@@ -51,26 +64,54 @@ def get_branch(branch: ReadableBranch) -> BranchRead:
     return BranchRead.model_validate(branch)
 
 
-@router.get(
+# Built answers by (branch, day, what the viewer may see, the state read in the request):
+# a hit is as current as a 304, since the state comes from PostgreSQL in that request.
+# One per application (so per process and database); read and written on the event loop
+# only, so it needs no lock.
+Built = LRUCache[tuple[object, ...], bytes]
+
+
+def _cache(request: Request) -> Built | None:
+    state = request.app.state
+    if not hasattr(state, "schedule_cache"):
+        mb = get_settings().schedule_cache
+        state.schedule_cache = LRUCache(maxsize=mb * 1024 * 1024, getsizeof=len) if mb else None
+    found: Built | None = state.schedule_cache
+    return found
+
+
+def _build(request: Request, branch_id: int, day: dt.date, who: Principal) -> bytes:
+    with request.app.state.sessions() as db:
+        found = queries.branch_day(db, branch_id=branch_id, day=day, viewer=who)
+    return found.model_dump_json().encode()
+
+
+@schedule_router.get(
     "/{branch_id}/schedule",
     summary="The day at a branch",
     response_model=BranchSchedule,
     responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
 )
-def schedule(
-    branch: ReadableBranch,
-    db: Db,
-    who: Caller,
+async def schedule(
+    branch: ReadableBranchState,
+    request: Request,
     date: Annotated[Day, Query(description="The day, YYYY-MM-DD")],
     if_none_match: Annotated[str | None, Header(description="An ETag of this day")] = None,
 ) -> Response:
     """Return the day at a branch: teachers with their sessions, conflicts named."""
+    who = branch.who
     # What a caller may see of other branches' lessons depends on who asks.
-    tag = versions.etag(db, branch.id, date, who.role, who.teacher_id, sorted(who.branch_ids))
+    scope = (who.role, who.teacher_id, tuple(sorted(who.branch_ids)))
+    tag = branch.state.etag(branch.branch_id, date, *scope)
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if versions.matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
-    body = queries.branch_day(db, branch_id=branch.id, day=date, viewer=who).model_dump_json()
+    cache, key = _cache(request), (branch.branch_id, date, scope, branch.state)
+    body = cache.get(key) if cache is not None else None
+    if body is None:
+        body = await run_in_threadpool(_build, request, branch.branch_id, date, who)
+        if cache is not None:
+            cache[key] = body
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -277,6 +277,9 @@ def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None)
     # Fail rather than wait for ever behind a long transaction that holds a table.
     env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c lock_timeout=60s").strip()
     engine.dispose()  # no idle connection of ours keeps an old plan or a lock
+    # --clean makes branch_versions again, in the restore's transaction: its new object id
+    # is the epoch of the schedules' ETags (`branches/versions.py`), so no tag served
+    # before the restore names the restored counters.
     _run(
         [
             tool.path,

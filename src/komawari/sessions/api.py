@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Header, Query, Request, Response
 
 from komawari.auth import policy
 from komawari.auth.dependencies import (
@@ -13,6 +13,7 @@ from komawari.auth.dependencies import (
     VisibleSessions,
     WritableSession,
 )
+from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
 from komawari.sessions import queries
@@ -32,8 +33,14 @@ from komawari.web.routing import api_router
 router = api_router("/class-sessions", "class-sessions")
 
 
-@router.get("", summary="List sessions")
+@router.get(
+    "",
+    summary="List sessions",
+    response_model=SessionPage,
+    responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
+)
 def list_sessions(
+    request: Request,
     db: Db,
     who: Caller,
     visible: VisibleSessions,
@@ -44,12 +51,21 @@ def list_sessions(
     status: SessionStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 200,
-) -> SessionPage:
+    if_none_match: Annotated[str | None, Header(description="An ETag of this page")] = None,
+) -> Response:
     """List sessions in (date, start, id) order; teachers see their own only."""
     if date is not None and (date_from is not None or date_to is not None):
         raise InvalidInput("date", "give date, or from and to, not both")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput("from", f"{date_from} is after to ({date_to})")
+    # The counters of the branches the page may show (all: a teacher's, an admin's list).
+    tag = versions.state(db, visible.branch_ids).etag(
+        "sessions", request.url.query, visible.branch_ids, visible.teacher_id,
+        who.role, who.teacher_id, sorted(who.branch_ids),
+    )  # fmt: skip
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if versions.matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
     rows = queries.search(
         db,
         branch_ids=visible.branch_ids,
@@ -61,10 +77,11 @@ def list_sessions(
         after=queries.decode_cursor(cursor) if cursor else None,
         limit=limit,
     )
-    return SessionPage(
+    found = SessionPage(
         items=read_sessions(db, rows, viewer=who),
         next_cursor=queries.encode_cursor(rows[-1]) if len(rows) == limit else None,
     )
+    return Response(found.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.post("", status_code=201, summary="Book a one-off lesson")

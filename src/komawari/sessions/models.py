@@ -94,6 +94,12 @@ class ClassSession(IdMixin, Base):
         ),
         Index("ix_class_sessions_branch_id_date", "branch_id", "date"),
         Index("ix_class_sessions_date", "date"),
+        # The few rows that name conflicts, by date: who clashes with a day (0006).
+        Index(
+            "ix_class_sessions_conflicted_date",
+            "date",
+            postgresql_where=text("cardinality(conflicts_with) > 0"),
+        ),
         Index(
             "ix_class_sessions_duplicate_of_id",
             "duplicate_of_id",

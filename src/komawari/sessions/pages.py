@@ -52,6 +52,32 @@ def home(page: UserPage, who: Me, db: Db) -> Response:
     return page.render("no_branch.html")
 
 
+def _page_tag(
+    page: Page, who: Principal, state: versions.State, *parts: object
+) -> tuple[str | None, dict[str, str]]:
+    """Return a page's ETag (None: the browser's copy is current, answer 304) and headers.
+
+    The tag names everything the page draws: the counters of what it shows, the request's
+    `parts`, who asks and how (language, CSRF token, what they may see of other lessons).
+    """
+    user = page.user
+    tag = state.etag(
+        "page", *parts, page.locale, page.csrf_token, user.user.id if user else None,
+        user.user.username if user else None, user.user.role if user else None,
+        page.new_anonymous_token is not None, sorted(who.branch_ids), who.teacher_id,
+    )  # fmt: skip
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    current = page.new_anonymous_token is None and versions.matches(
+        page.request.headers.get("if-none-match"), tag
+    )
+    return (None if current else tag), headers
+
+
+def _tagged(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    return response
+
+
 @router.get("/branches/{branch_id}/day")
 def branch_day(
     branch: ReadableBranch,
@@ -63,25 +89,15 @@ def branch_day(
     cancelled: bool = False,
 ) -> Response:
     """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
-    shown, today, user = day or _today(), _today(), page.user
-    # Everything the page draws: the branch's counters, the request, who asks and how.
-    tag = versions.etag(
-        db, branch.id, "page", shown, by, cancelled, today, page.locale, page.csrf_token,
-        user.user.id if user else None, user.user.username if user else None,
-        user.user.role if user else None, page.new_anonymous_token is not None,
-        sorted(who.branch_ids), who.teacher_id,  # what the caller may see of other lessons
-    )  # fmt: skip
-    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
-    if page.new_anonymous_token is None and versions.matches(
-        page.request.headers.get("if-none-match"), tag
-    ):
+    shown, today = day or _today(), _today()
+    state = versions.state(db, [branch.id])
+    tag, headers = _page_tag(page, who, state, branch.id, shown, by, cancelled, today)
+    if tag is None:
         return Response(status_code=304, headers=headers)
     view = day_page.branch_day(
         db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who
     )
-    response = page.render("day.html", view=view, today=today)
-    response.headers.update(headers)
-    return response
+    return _tagged(page.render("day.html", view=view, today=today), headers)
 
 
 @router.get("/teachers/{teacher_id}/week")
@@ -94,14 +110,15 @@ def teacher_week(
 ) -> Response:
     """Show a teacher's week (a teacher: their own only; staff: at their branches)."""
     shown = policy.session_filter(who, branch_id=None, teacher_id=teacher.id)
+    first, today = day or _today(), _today()
+    state = versions.state(db, shown.branch_ids)  # a teacher's lessons: at every branch
+    tag, headers = _page_tag(page, who, state, "teacher", teacher.id, first, today)
+    if tag is None:
+        return Response(status_code=304, headers=headers)
     view = lesson_views.week(
-        db,
-        owner_kind="teacher",
-        owner_id=teacher.id,
-        day=day or _today(),
-        branch_ids=shown.branch_ids,
+        db, owner_kind="teacher", owner_id=teacher.id, day=first, branch_ids=shown.branch_ids
     )
-    return page.render("week.html", view=view, today=_today())
+    return _tagged(page.render("week.html", view=view, today=today), headers)
 
 
 @router.get("/students/{student_id}/week")

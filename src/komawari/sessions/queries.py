@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, time, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, cast, select, text, tuple_
+from sqlalchemy import BigInteger, Select, cast, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -189,6 +189,8 @@ def clashed_by(
             ClassSession.date.between(
                 between[0] - timedelta(days=2), between[1] + timedelta(days=2)
             ),
+            # ix_class_sessions_conflicted_date; and && only on the rows that name any
+            func.cardinality(ClassSession.conflicts_with) > 0,
             ClassSession.conflicts_with.overlap(cast(wanted, ARRAY(BigInteger))),
         )
         .order_by(ClassSession.id)

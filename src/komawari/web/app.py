@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from komawari import __version__
 from komawari.config import get_settings
 from komawari.db import migrate
+from komawari.web.root_path import RootPathLinks
 
 log = logging.getLogger(__name__)
 DESCRIPTION = (
@@ -31,7 +32,7 @@ def _install_api(app: FastAPI) -> None:
     """Add the API's routers, the calendar feeds and problem+json errors."""
     from komawari.audit.api import router as audit_router
     from komawari.auth.api import router as auth_router
-    from komawari.branches.api import router as branch_router
+    from komawari.branches.api import routers as branch_routers
     from komawari.generation.api import router as generation_router
     from komawari.people.api import routers as people_routers
     from komawari.series.api import router as series_router
@@ -43,7 +44,7 @@ def _install_api(app: FastAPI) -> None:
 
     for router in (
         auth_router,
-        branch_router,
+        *branch_routers,
         *people_routers,
         series_router,
         session_router,
@@ -199,6 +200,7 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     app.state.engine = eng
     app.state.sessions = sessionmaker(bind=eng, expire_on_commit=False)
     _install_api(app)
+    app.add_middleware(RootPathLinks)  # `serve --root-path`: pages' links under the prefix
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -58,9 +58,15 @@ class SignInRequired(Exception):
     """A page needs a signed-in user; its handler sends the browser to the sign-in form."""
 
 
+def route_path(request: Request) -> str:
+    """Return the request's path within Komawari (without a `--root-path` before it)."""
+    path, root = request.url.path, str(request.scope.get("root_path", "")).rstrip("/")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
 def is_api(request: Request) -> bool:
     """Tell whether a request is for the API (else for a page)."""
-    return request.url.path.startswith(API_PREFIXES)
+    return route_path(request).startswith(API_PREFIXES)
 
 
 def signed_in(request: Request, db: Db) -> web_sessions.SignedIn | None:
@@ -71,11 +77,10 @@ def signed_in(request: Request, db: Db) -> web_sessions.SignedIn | None:
     return found
 
 
-def current_principal(
-    request: Request,
-    db: Db,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def current_principal(request: Request, db: Db, credentials: BearerToken) -> Principal:
     """Return the caller: of the bearer token (API, else 401) or the web session (pages)."""
     if is_api(request):
         return auth.authenticate(db, credentials.credentials if credentials else None)

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from komawari.auth.web_sessions import SignedIn
 from komawari.web import csrf, i18n, problems, templating
-from komawari.web.deps import Caller, Db, SignInRequired, is_api, signed_in
+from komawari.web.deps import Caller, Db, SignInRequired, is_api, route_path, signed_in
 
 STATIC = templating.TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _either(api_handler: Handler) -> Handler:
 
 
 async def _sign_in_required(request: Request, exc: Exception) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = route_path(request) + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
 
 

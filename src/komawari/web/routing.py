@@ -125,13 +125,17 @@ class KomawariRouter(APIRouter):
         return options
 
 
-def api_router(prefix: str, tag: str) -> APIRouter:
-    """Return a router under /api whose every route needs a bearer token."""
+def api_router(prefix: str, tag: str, *, caller: bool = True) -> APIRouter:
+    """Return a router under /api whose every route needs a bearer token.
+
+    `caller=False`: the routes' own policy dependency reads the token (a hot read path
+    that authenticates in the statement it reads with, `readable_branch_state`).
+    """
     return KomawariRouter(
         prefix=f"/api{prefix}",
         tags=[tag],
         route_class=KomawariRoute,
-        dependencies=[Depends(current_principal)],
+        dependencies=[Depends(current_principal)] if caller else [],
         responses=ERROR_RESPONSES,
         max_body_size=MAX_BODY_BYTES,
     )
