@@ -508,6 +508,22 @@ def test_a_later_change_of_the_same_object_is_not_a_lost_write(
     assert check(database_url, Ledger(acks=[pause])).passed
 
 
+def test_a_keyed_retry_answered_from_an_earlier_attempt_is_not_lost(
+    school: School, database_url: str
+) -> None:
+    # The first attempt's answer never reached the client; its retry with the same key got
+    # it, after the transaction that wrote it.
+    made = _ack(school.ledger, "series.create")
+    later = time.time() + 60
+    retry = replace(made, key="retry-1", sent_at=later, acked_at=later)
+    pause = _ack(school.ledger, "series.pause")
+    school.ledger.acks += [retry, replace(pause, key="retry-2", sent_at=later, acked_at=later)]
+    assert check(database_url, school.ledger).passed
+    # Without a key, its transaction must have started after it was sent: no event did.
+    school.ledger.acks.append(replace(pause, sent_at=later, acked_at=later))
+    only(check(database_url, school.ledger), audit_unaccounted=1)
+
+
 # Idempotency, audit, doctor, errors
 
 

@@ -28,7 +28,10 @@ the application's services, keys or rules. It answers a `CheckReport`:
   subject, its `at` within the request's span): an absent event means the write is not in
   the database. When that event is the last change of its object (audit ids follow commit
   order per object, as every writer of one object holds its lock), the object's state must
-  be what the answer said; acknowledged or not, any later change has a later event.
+  be what the answer said; acknowledged or not, any later change has a later event. A
+  request with an Idempotency-Key may be answered from an earlier attempt (a retry after a
+  dropped connection): its event may then predate it. Creations and cancels happen once
+  to an object, so their event is looked for whenever it was written.
 - **Idempotency** (`idempotency_mismatches`): each replay's status and body equal the first.
 - **Audit** (`audit_unaccounted`): every acknowledged write has its own event; every series
   row has the event that created it; every one-off session its 'session.create'; every
@@ -42,6 +45,7 @@ the application's services, keys or rules. It answers a `CheckReport`:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -393,7 +397,7 @@ def _judge(world: _World, ack: Ack) -> _Finding:
     if ack.op == "series.create":
         sid = response.get("id")
         fault = _blueprint_fault(world, sid, response) if isinstance(sid, int) else "no id"
-        return _Finding(fault, _own_event(world, ack, ("series", sid), action) is not None)
+        return _Finding(fault, _has_event(world, ("series", sid), action))
     if ack.op == "session.create":
         return _one_off(world, ack, body, response)
     if ack.op == "session.cancel":
@@ -407,18 +411,22 @@ def _judge(world: _World, ack: Ack) -> _Finding:
     return _series_state(world, ack, response)
 
 
-def _own_event(
-    world: _World, ack: Ack, subject: tuple[str, Any], action: str, detail: str | None = None
-) -> _Event | None:
-    """Return the audit event of this write's transaction (None when none or ambiguous)."""
-    found = [
-        e
-        for e in world.events.get(subject, [])
-        if e.action == action
-        and (detail is None or e.detail == detail)
-        and ack.sent_at - CLOCK_TOLERANCE <= e.at <= ack.acked_at + CLOCK_TOLERANCE
+def _has_event(world: _World, subject: tuple[str, Any], action: str) -> bool:
+    """Tell whether `subject` has an `action` event (one that happens once to an object)."""
+    return any(e.action == action for e in world.events.get(subject, []))
+
+
+def _mine(ack: Ack, history: Iterable[_Event]) -> list[_Event]:
+    """Return the events of `history` that this write's transaction may have written.
+
+    Its transaction started after the request was sent, unless the request carried an
+    Idempotency-Key: its answer may then be a replay of an earlier attempt's.
+    """
+    since = -math.inf if ack.key else ack.sent_at - CLOCK_TOLERANCE
+    action = ACTIONS[ack.op]
+    return [
+        e for e in history if e.action == action and since <= e.at <= ack.acked_at + CLOCK_TOLERANCE
     ]
-    return found[0] if len(found) == 1 else (found[-1] if found else None)
 
 
 def _reversible(
@@ -430,18 +438,12 @@ def _reversible(
     state_fault: str,
 ) -> _Finding:
     """Judge a write that later ones may undo (see the module's docstring)."""
-    action = ACTIONS[ack.op]
     history = [
         e
         for e in world.events.get(subject, [])
         if e.action in actions and (detail is None or e.detail == detail)
     ]
-    mine = [
-        e
-        for e in history
-        if e.action == action
-        and ack.sent_at - CLOCK_TOLERANCE <= e.at <= ack.acked_at + CLOCK_TOLERANCE
-    ]
+    mine = _mine(ack, history)
     if not mine:
         # Nothing could have undone it since: its state must show (its event is missing).
         later = [e for e in history if e.at >= ack.sent_at - CLOCK_TOLERANCE]
@@ -462,33 +464,22 @@ def _series_state(world: _World, ack: Ack, response: dict[str, Any]) -> _Finding
     row = world.series.get(sid)
     if row is None:
         return _Finding(f"series {sid} does not exist", False)
+    after: dict[str, Any] = response.get("series") or {}
     fault = ""
     if ack.op == "series.change_from":
-        fault = _blueprint_fault(
-            world, (response.get("series") or {}).get("id"), response.get("series") or {}
-        )
-        if fault:  # the new series: a fact no later change undoes
-            return _Finding(
-                fault, _own_event(world, ack, ("series", sid), ACTIONS[ack.op]) is not None
-            )
+        made = after.get("id")
+        if fault := _blueprint_fault(world, made, after):  # no later change undoes the new one
+            return _Finding(fault, world.made_by_change.get(int(made or 0)) == sid)
         start = _day((ack.body or {}).get("from_date"))
-        if (
-            start is not None
-            and row["status"] != "ENDED"
-            and row["last_date"] != start - timedelta(days=1)
-        ):
+        if start and row["status"] != "ENDED" and row["last_date"] != start - timedelta(days=1):
+            fault = f"series {sid} is {row['status']} to {row['last_date']}, not ended at {start}"
+    elif after:
+        want = (after.get("status"), _day(after.get("last_date")))
+        if (row["status"], row["last_date"]) != want:
             fault = (
-                f"series {sid} is {row['status']} to {row['last_date']}, not ended before {start}"
+                f"series {sid} is {row['status']} to {row['last_date']},"
+                f" answered {want[0]} to {want[1]}"
             )
-    else:
-        after = response.get("series")
-        if isinstance(after, dict):
-            want = (after.get("status"), _day(after.get("last_date")))
-            if (row["status"], row["last_date"]) != want:
-                fault = (
-                    f"series {sid} is {row['status']} to {row['last_date']},"
-                    f" answered {want[0]} to {want[1]}"
-                )
     return _reversible(world, ack, ("series", sid), SERIES_STATE, None, fault)
 
 
@@ -509,7 +500,7 @@ def _blueprint_fault(world: _World, sid: object, answer: dict[str, Any]) -> str:
 
 def _one_off(world: _World, ack: Ack, body: dict[str, Any], response: dict[str, Any]) -> _Finding:
     nid = response.get("id")
-    audited = _own_event(world, ack, ("session", nid), "session.create") is not None
+    audited = _has_event(world, ("session", nid), "session.create")
     row = world.sessions.get(nid) if isinstance(nid, int) else None
     if row is None:
         return _Finding(f"session {nid} does not exist", audited)
@@ -525,7 +516,7 @@ def _one_off(world: _World, ack: Ack, body: dict[str, Any], response: dict[str, 
 
 def _cancelled(world: _World, ack: Ack, response: dict[str, Any]) -> _Finding:
     nid = _session_id(ack)
-    audited = _own_event(world, ack, ("session", nid), "session.cancel") is not None
+    audited = _has_event(world, ("session", nid), "session.cancel")
     row = world.sessions.get(nid) if nid is not None else None
     if row is None:
         return _Finding(f"session {nid} does not exist", audited)
