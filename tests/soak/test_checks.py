@@ -125,6 +125,11 @@ def make_school(client: TestClient, world: World, engine: Engine) -> School:
                    "start_time": "12:00", "end_time": "12:15"},
     )  # fmt: skip
     saturday = next_weekday(6, weeks=1).isoformat()
+    api.send(  # the room only (student 1 joins the group later)
+        *one_off,
+        {**lesson, "date": next_weekday(6, weeks=2).isoformat(), "student_id": world.student_1,
+         "room_id": world.room_a, "start_time": "10:15", "end_time": "10:45"},
+    )  # fmt: skip
     api.send(
         *one_off, {**lesson, "date": saturday, "student_id": world.student_2,
                    "start_time": "10:30", "end_time": "11:30"},
@@ -419,21 +424,21 @@ def test_a_blocker_booked_later_named_wrongly_or_left_out_breaks_promise_5(
     assert f"does not name {named}" in report.violations["5"][0]
 
 
-def test_a_clash_in_another_zone_or_by_a_group_attendee_must_show(
+def test_a_clash_in_another_zone_by_a_group_attendee_or_a_room_must_show(
     school: School, database_url: str, committed_engine: Engine
 ) -> None:
     with committed_engine.begin() as conn:
         rows = conn.execute(
             text(
                 "SELECT id FROM class_sessions WHERE status = 'CONFLICTED' AND series_id IS NULL"
-                " AND (time_zone = 'Europe/London' OR date = :sat) ORDER BY id"
+                " AND (time_zone = 'Europe/London' OR date IN (:sat, :sat2)) ORDER BY id"
             ),
-            {"sat": next_weekday(6, weeks=1)},
+            {"sat": next_weekday(6, weeks=1), "sat2": next_weekday(6, weeks=2)},
         ).all()
-    assert len(rows) == 2
+    assert len(rows) == 3
     for (sid,) in rows:
         _set_verdict(committed_engine, sid, "CONFIRMED", [])
-    only(check(database_url, school.ledger), p5=2)
+    only(check(database_url, school.ledger), p5=3)
 
 
 # Lost writes
@@ -470,7 +475,8 @@ UNDO = {
     "series.enrol": "DELETE FROM series_enrolments WHERE series_id = :group AND student_id = :st",
     "series.unenrol": "UPDATE series_enrolments SET until_date = NULL WHERE series_id = :group",
     "session.create": "DELETE FROM class_sessions WHERE id = :touching",
-    "session.cancel": "UPDATE class_sessions SET cancel_reason = 'other' WHERE id = :cancelled",
+    "session.cancel": "UPDATE class_sessions SET status = 'CONFIRMED', cancel_reason = NULL,"
+    " cancelled_at = NULL WHERE id = :cancelled",
     "session.move": "UPDATE class_sessions SET start_time = '20:00', end_time = '21:30'"
     " WHERE id = :moved",
     "closure.create": "DELETE FROM branch_closures WHERE date = :closed",
