@@ -21,6 +21,8 @@ the application's services, keys or rules. It answers a `CheckReport`:
   that is not a blocker, or leaves one out.
 - **Lost writes** (`lost_writes`, `lost`): see `soak.writes`. Every acknowledged write
   that a restore may not have undone (`Ledger.rolled_back_by_design`) is in the database.
+  Operations outside the vocabulary of `writes.ACTIONS` are counted in `unjudged_writes`
+  (and fail nothing).
 - **Idempotency** (`idempotency_mismatches`): each replay's status and body equal the first.
 - **Audit** (`audit_unaccounted`): every acknowledged write has its own event; every series
   row has the event that created it; every one-off session its 'session.create'; every
@@ -62,6 +64,7 @@ class CheckReport:
     rolled_back_by_design: int
     lost_writes: int
     lost: list[str]
+    unjudged_writes: int
     duplicates: int
     promise_violations: dict[str, int]
     violations: dict[str, list[str]]
@@ -98,6 +101,7 @@ class CheckReport:
             "rolled_back_by_design": self.rolled_back_by_design,
             "lost_writes": self.lost_writes,
             "lost": self.lost,
+            "unjudged_writes": self.unjudged_writes,
             "duplicates": self.duplicates,
             "promise_violations": self.promise_violations,
             "violations": self.violations,
@@ -120,7 +124,7 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
     kept = [a for a in acks if not ledger.rolled_back_by_design(a)]
     with _connect(url) as conn:
         promises = _promises(conn)
-        lost, unaudited = writes.lost_writes(conn, kept)
+        acked = writes.lost_writes(conn, kept)
         rows_unaccounted = _unaccounted_rows(conn)
         conn.rollback()
     mismatches = [
@@ -129,7 +133,7 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
         for r in ledger.replays
         if r.replay_status != r.first_status or r.replay != r.first
     ]
-    audit = unaudited + rows_unaccounted
+    audit = acked.unaudited + rows_unaccounted
     doctor_clean, doctor_problems = _doctor(url)
     outside = [
         e
@@ -139,8 +143,9 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
     return CheckReport(
         acknowledged_writes=len(acks),
         rolled_back_by_design=len(acks) - len(kept),
-        lost_writes=len(lost),
-        lost=lost[:SAMPLES],
+        lost_writes=len(acked.lost),
+        lost=acked.lost[:SAMPLES],
+        unjudged_writes=len(acked.unknown),
         duplicates=sum(promises.counts[p] for p in ("1", "2", "3")),
         promise_violations=promises.counts,
         violations={p: s[:SAMPLES] for p, s in promises.samples.items() if s},

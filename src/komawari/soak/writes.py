@@ -140,21 +140,30 @@ def _session_id(ack: Ack) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def lost_writes(
-    conn: psycopg.Connection[dict[str, Any]], acks: Sequence[Ack]
-) -> tuple[list[str], list[str]]:
-    """Return the acknowledged writes not in the database, and those without their event."""
+@dataclass(frozen=True)
+class Writes:
+    """The acknowledged writes not in the database, without their audit event, or unknown."""
+
+    lost: list[str]
+    unaudited: list[str]
+    unknown: list[str]  # operations outside the vocabulary (ACTIONS): not judged
+
+
+def lost_writes(conn: psycopg.Connection[dict[str, Any]], acks: Sequence[Ack]) -> Writes:
+    """Look for every acknowledged write in the database (see the module's docstring)."""
     world = _World(conn, acks)
-    lost: list[str] = []
-    unaudited: list[str] = []
+    found = Writes([], [], [])
     for ack in sorted(acks, key=lambda a: a.acked_at):
-        found = _judge(world, ack)
         what = f"{ack.op} {ack.method} {ack.path} (acked at {ack.acked_at:.3f})"
-        if found.lost:
-            lost.append(f"{what}: {found.lost}")
-        if not found.audited:
-            unaudited.append(f"{what}: no {ACTIONS.get(ack.op, ack.op)} audit event")
-    return lost, unaudited
+        if ack.op not in ACTIONS:
+            found.unknown.append(what)
+            continue
+        judged = _judge(world, ack)
+        if judged.lost:
+            found.lost.append(f"{what}: {judged.lost}")
+        if not judged.audited:
+            found.unaudited.append(f"{what}: no {ACTIONS[ack.op]} audit event")
+    return found
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,7 @@ class _Finding:
 def _judge(world: _World, ack: Ack) -> _Finding:
     body = ack.body if isinstance(ack.body, dict) else {}
     response = ack.response if isinstance(ack.response, dict) else {}
-    action = ACTIONS.get(ack.op)
-    if action is None:
-        return _Finding(f"unknown operation {ack.op!r}", True)
+    action = ACTIONS[ack.op]
     if ack.op == "series.create":
         sid = response.get("id")
         fault = _blueprint_fault(world, sid, response) if isinstance(sid, int) else "no id"
