@@ -461,7 +461,8 @@ def test_an_acknowledged_series_that_is_missing_is_lost_unless_a_restore_undid_i
         Window("restore", ghost.sent_at - 1, ghost.acked_at + 1, backup_started_at=ghost.sent_at)
     )
     # A write outside the checks' vocabulary is counted, not judged.
-    school.ledger.acks.append(replace(made, op="teacher.create"))
+    later = time.time() + 60  # after the restore
+    school.ledger.acks.append(replace(made, op="teacher.create", sent_at=later, acked_at=later))
     report = check(database_url, school.ledger)
     assert report.passed, report.as_json()
     assert report.rolled_back_by_design >= 1
