@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
@@ -12,9 +10,10 @@ from komawari.audit.service import Actor
 from komawari.db.engine import session_scope
 from komawari.sessions import service as sessions
 from komawari.sessions.schemas import BranchSchedule, SessionCreate
-from tests.factories.world import World, bearer, series_body
+from tests.factories.world import World, bearer, next_weekday, series_body
 
-DAY = date(2026, 12, 3)
+# Inside the horizon from today, never in the past: the group series generates from today.
+DAY = next_weekday(4)
 SETUP = Actor("test", "setup")
 
 
