@@ -177,10 +177,11 @@ class Faults:
             steps: list[tuple[float, Callable[[], None]]] = [
                 (0.08, self.drop_connections),
                 (0.18, functools.partial(self.kill_server, r)),
-                (0.30, self.take_backup),
-                (0.42, functools.partial(self.kill_generator, r)),
-                (0.55, self.restart_database),
-                (0.70, self.restore),
+                (0.30, functools.partial(self.kill_generator, r)),
+                (0.44, self.restart_database),
+                # The restore undoes what was written since its backup: keep that short.
+                (0.60, self.take_backup),
+                (0.68, self.restore),
             ]
             plan += [(at + f * span, step) for f, step in steps]
         return plan
