@@ -363,8 +363,9 @@ def _replay(
         finally:
             script.stdout.close()
             script.wait()
+        # psql's error first: when it stops, pg_restore dies of the closed pipe, saying nothing.
+        if done.returncode != 0:
+            raise ConfigurationError(f"restore failed: {_reason(done.stderr)}")
         errors.seek(0)
         if script.returncode != 0:
             raise ConfigurationError(f"pg_restore failed: {_reason(errors.read().decode())}")
-    if done.returncode != 0:
-        raise ConfigurationError(f"restore failed: {_reason(done.stderr)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import typer
@@ -29,6 +30,8 @@ def soak(
     """Run two servers and two generators under load and faults; check nothing was lost."""
     from komawari.soak import runner
 
+    # SIGTERM stops the soak like Ctrl-C: everything it started is stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupted)
     options = runner.Options(
         minutes=minutes,
         seed=seed,
@@ -50,6 +53,10 @@ def soak(
         _summary(report)
     if not report["passed"]:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _summary(report: dict[str, object]) -> None:

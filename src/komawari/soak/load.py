@@ -209,15 +209,16 @@ class Load:
         answer and when it was first sent. Every 5xx or lost connection is a ServerError."""
         first_sent = time.time()
         deadline = time.monotonic() + RETRY_FOR_SECONDS
-        errors: list[tuple[int, float]] = []
+        errors: list[tuple[int, float, float]] = []
         last_server: str | None = None
         pause = 0.05
         while True:
             server = self._server(avoid=last_server)
+            sent = time.time()
             answer = self.send_once(http, method, path, body, key=key, server=server)
             failed = answer.status == 0 or answer.status >= 500
             if failed:
-                errors.append((answer.status, time.time()))
+                errors.append((answer.status, sent, time.time()))
                 last_server = server
             waiting = answer.status == 409 and answer.problem_type == IN_PROGRESS
             if not (failed or waiting) or time.monotonic() > deadline:
@@ -225,8 +226,8 @@ class Load:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         ok = 0 < answer.status < 500
-        for status, at in errors:
-            self.ledger.errors.append(ServerError(method, path, status, at, ok))
+        for status, sent, at in errors:
+            self.ledger.errors.append(ServerError(method, path, status, at, ok, sent))
         return answer, first_sent
 
     def write(

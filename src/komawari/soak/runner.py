@@ -178,9 +178,9 @@ def classify(ledger: Ledger) -> dict[str, list[ServerError]]:
     """Sort the 5xx and lost connections: allowed in a fault window, or not."""
     kinds: dict[str, list[ServerError]] = {"database": [], "server": [], "outside": []}
     for error in ledger.errors:
-        if ledger.in_window(error.at, *DATABASE_FAULTS):
+        if ledger.error_in_window(error, *DATABASE_FAULTS):
             kinds["database"].append(error)
-        elif error.status == 0 and ledger.in_window(error.at, *SERVER_FAULTS):
+        elif error.status == 0 and ledger.error_in_window(error, *SERVER_FAULTS):
             kinds["server"].append(error)
         else:
             kinds["outside"].append(error)

@@ -33,6 +33,14 @@ GENERATOR = [sys.executable, "-m", "komawari.soak.generator"]
 # default horizon at once), so each new series leaves them work: a batch to be killed in.
 GENERATOR_HORIZON_DAYS = 180
 GENERATOR_BATCH_SIZE = 2
+# Materialised, so that this session is left out before any pg_terminate_backend runs.
+TERMINATE_OTHERS = """
+WITH others AS MATERIALIZED (
+    SELECT pid FROM pg_stat_activity
+     WHERE datname = current_database() AND pid <> pg_backend_pid()
+)
+SELECT pid FROM others WHERE pg_terminate_backend(pid)
+"""
 
 
 def free_port() -> int:
@@ -135,10 +143,16 @@ class Database:
             self._pg_ctl("-w", "-m", "fast", "restart")
             return "pg_restart"
         with psycopg.connect(self.libpq, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+            ended = [pid for (pid,) in conn.execute(TERMINATE_OTHERS)]
+            # pg_terminate_backend only signals: the fault lasts until they are gone.
+            deadline = time.monotonic() + 30
+            while ended and time.monotonic() < deadline:
+                left = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+                ).fetchone()
+                if not left or not left[0]:
+                    break
+                time.sleep(0.02)
         return "pg_connections_reset"
 
     def close(self) -> None:
