@@ -39,7 +39,17 @@ def test_a_short_soak_passes_with_every_fault_and_prints_one_json_object(databas
     if server:
         env["DATABASE_URL"] = server
     done = subprocess.run(
-        [sys.executable, "-m", "komawari.cli.main", "soak", "--minutes", "0.2", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "komawari.cli.main",
+            "soak",
+            "--minutes",
+            "0.2",
+            "--clients",
+            "3",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,
