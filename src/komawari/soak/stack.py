@@ -88,12 +88,14 @@ class Child:
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait()
 
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout`; return the exit code."""
+    def stop(self, timeout: float = 20.0, *, signalled: bool = False) -> int | None:
+        """SIGTERM (unless `signalled` already), then SIGKILL after `timeout`; return the
+        exit code. One SIGTERM only: a second one during the shutdown would kill outright."""
         if self.popen is None:
             return None
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
+            if not signalled:
+                self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -288,7 +290,7 @@ class Stack:
             if child.alive():
                 assert child.popen is not None
                 child.popen.send_signal(signal.SIGTERM)
-        return {child.name: child.stop() for child in children}
+        return {child.name: child.stop(signalled=True) for child in children}
 
     def stop(self, *, keep_logs: Path | None = None) -> None:
         """Stop everything started here; remove the folder (logs copied to `keep_logs`)."""
