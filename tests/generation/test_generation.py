@@ -133,6 +133,24 @@ def test_removing_a_closure_fills_the_day_again(db: Session) -> None:
     assert len(_dates(db, sid)) == 5
 
 
+def test_reopening_a_day_beyond_the_horizon_that_generation_already_passed_fills_it(
+    db: Session,
+) -> None:
+    # A run told to go further than the horizon (`generate --through`, a longer horizon
+    # then) skipped the closed day; reopening it must fill it, or it stays empty for good:
+    # no later run goes back behind the watermark.
+    b = f.branch(db)
+    start = max(datetime.now(UTC), NOW).date() + timedelta(days=100)
+    far = start + timedelta(days=(3 - start.weekday()) % 7)  # a Thursday past the horizon
+    branches.add_closure(db, b.id, far, reason="typhoon", actor=ACTOR)
+    sid = _series(db, branch=b)
+    _run(db, through=far + timedelta(days=14))
+    assert far not in _dates(db, sid)
+    outcome = branches.remove_closure(db, b.id, far, actor=ACTOR)
+    assert outcome["created"] == 1
+    assert far in _dates(db, sid)
+
+
 def test_paused_series_generate_nothing_and_are_counted(db: Session) -> None:
     sid = _series(db)
     lifecycle.pause(db, sid, actor=ACTOR, reason="holiday")

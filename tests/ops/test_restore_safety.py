@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +77,58 @@ def test_the_apps_connections_are_named(database_url: str) -> None:
         assert str(name).startswith("komawari")
     finally:
         engine.dispose()
+
+
+HELD_BY_RESTORE = """
+SELECT c.relname FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+  JOIN pg_class c ON c.oid = l.relation
+ WHERE a.application_name = 'komawari-restore' AND a.datname = current_database()
+   AND l.granted AND l.mode = 'AccessExclusiveLock'
+   AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+   AND EXISTS (SELECT 1 FROM pg_locks w WHERE w.pid = l.pid AND NOT w.granted)
+ ORDER BY c.relname LIMIT 1
+"""
+
+
+def test_a_request_that_deadlocks_with_a_restore_loses_and_the_restore_goes_on(
+    committed_engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    # A server's request reconnected under a restore: it read a table pg_restore needs,
+    # then reads one pg_restore already holds. One of the two must give way.
+    archive = backup.backup(committed_engine, folder=tmp_path)
+    request, watcher = make_engine(database_url), make_engine(database_url)
+    outcome: list[BaseException | None] = []
+
+    def restore() -> None:
+        try:
+            backup.restore(committed_engine, archive.path)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    try:
+        with request.connect() as conn:
+            # AccessShare on branches until the transaction ends: pg_restore, dropping the
+            # foreign keys that point to it, waits for it with another table locked.
+            conn.execute(text("SELECT 1 FROM branches LIMIT 1"))
+            thread = threading.Thread(target=restore)
+            thread.start()
+            held = None
+            with watcher.connect() as watch:
+                for _ in range(2000):
+                    held = watch.execute(text(HELD_BY_RESTORE)).scalar()
+                    watch.rollback()  # pg_stat_activity is a snapshot per transaction
+                    if held is not None:
+                        break
+                    time.sleep(0.01)
+            assert held is not None, f"pg_restore never waited for the request's lock: {outcome}"
+            time.sleep(0.3)  # the restore has waited longer: without the fix it is the victim
+            with pytest.raises(DBAPIError, match="deadlock"):
+                conn.execute(text(f'SELECT 1 FROM "{held}" LIMIT 1'))
+            conn.rollback()
+            thread.join()
+    finally:
+        request.dispose()
+        watcher.dispose()
+    assert outcome == [None]

@@ -85,3 +85,34 @@ def test_a_cancellation_needs_a_reason(db: Session) -> None:
     with pytest.raises(InvalidInput) as info:
         sessions.cancel(db, row.id, reason="  ", actor=ACTOR)
     assert info.value.field == "reason"
+
+
+def test_a_lesson_is_never_booked_or_moved_onto_a_closed_day(db: Session) -> None:
+    # Closing a day cancels its lessons, and generation skips it; a one-off booked or a
+    # lesson moved there afterwards was a live lesson on a closed day (doctor: a problem).
+    from komawari.branches import service as branches
+
+    b, t, s = f.branch(db), f.teacher(db), f.student(db)
+    closed, open_day = date(2026, 12, 3), date(2026, 12, 4)
+    branches.add_closure(db, b.id, closed, reason="typhoon", actor=ACTOR)
+    book = {"branch_id": b.id, "teacher_id": t.id, "student_id": s.id}
+    times = {"start_time": "16:00", "end_time": "16:45"}
+    with pytest.raises(InvalidInput) as info:
+        sessions.create_one_off(
+            db,
+            session_in=SessionCreate.model_validate({**book, **times, "date": closed}),
+            actor=ACTOR,
+        )
+    assert info.value.field == "date"
+    assert "closed" in str(info.value)
+    lesson = sessions.create_one_off(
+        db,
+        session_in=SessionCreate.model_validate({**book, **times, "date": open_day}),
+        actor=ACTOR,
+    )
+    with pytest.raises(InvalidInput):
+        sessions.move(db, lesson.id, actor=ACTOR, move_in=SessionMove(date=closed))
+    db.refresh(lesson)
+    assert lesson.date == open_day
+    moved = sessions.move(db, lesson.id, actor=ACTOR, move_in=SessionMove(start_time=time(17)))
+    assert moved.date == open_day  # a move within an open day is untouched

@@ -49,6 +49,7 @@ def _register() -> None:
     from komawari.people.cli import room_app, student_app, teacher_app
     from komawari.series.cli import app as series_app
     from komawari.sessions.cli import app as session_app
+    from komawari.soak.cli import soak
     from komawari.web.cli import serve
 
     app.add_typer(db_app, name="db")
@@ -64,6 +65,7 @@ def _register() -> None:
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
     app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)
+    app.command(help="Soak: two servers and generators under load and faults.")(soak)
     register_ops(app)
     _plain_help(app)
 

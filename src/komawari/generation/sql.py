@@ -14,7 +14,8 @@ from komawari.scheduling import keys
 
 # Per-branch "today" and horizon come from :now in the branch's own zone. With :fill_date
 # the window is that one day whatever the watermark (a closure removed), and the watermark
-# is left alone.
+# is left alone; the day is filled up to the horizon or, beyond it, when an earlier run
+# (told to go further) has passed it: no later run goes back behind the watermark.
 _WINDOW = """
     SELECT cs.id, cs.branch_id, b.time_zone, cs.kind, cs.title, cs.teacher_id, cs.student_id,
            cs.room_id, cs.weekdays, cs.start_time, cs.end_time, cs.first_date,
@@ -25,9 +26,11 @@ _WINDOW = """
                              cs.generated_through + 1, cs.first_date)) AS w_start,
            least(coalesce(cs.last_date, 'infinity'::date),
                  coalesce(CAST(:fill_date AS date), 'infinity'::date),
-                 coalesce(CAST(:through AS date),
-                          (CAST(:now AS timestamptz) AT TIME ZONE b.time_zone)::date
-                          + CAST(:horizon AS int))) AS w_end
+                 greatest(coalesce(CAST(:through AS date),
+                                   (CAST(:now AS timestamptz) AT TIME ZONE b.time_zone)::date
+                                   + CAST(:horizon AS int)),
+                          CASE WHEN CAST(:fill_date AS date) IS NOT NULL
+                               THEN cs.generated_through END)) AS w_end
       FROM class_series cs JOIN branches b ON b.id = cs.branch_id
 """
 

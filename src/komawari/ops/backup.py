@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,9 +118,16 @@ def server_major(engine: Engine) -> int:
 def _run(args: list[str], env: dict[str, str], what: str) -> str:
     done = subprocess.run(args, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
-        raise ConfigurationError(f"{what} failed: {lines[-1] if lines else 'no message'}")
+        raise ConfigurationError(f"{what} failed: {_reason(done.stderr)}")
     return done.stdout
+
+
+def _reason(stderr: str) -> str:
+    """Return the server's error of a failed client tool, else its last line."""
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "ERROR:" in ln]
+    # pg_restore ends with "Command was: ..."; the reason is the line with ERROR before it.
+    return errors[0] if errors else (lines[-1] if lines else "no message")
 
 
 def _header(listing: str) -> dict[str, str]:
@@ -264,8 +272,29 @@ def end_sessions(engine: Engine, sessions: Sequence[Connected]) -> None:
     engine.dispose()
 
 
+RESTORE_APPLICATION = "komawari-restore"  # the restore's session in pg_stat_activity
+RESTORE_DEADLOCK_TIMEOUT = "10s"  # above the server's default (1s), below lock_timeout
+RESTORE_ATTEMPTS = 3
+_PRESENT = """
+SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+ WHERE schemaname = 'public' AND tablename = ANY(:names) ORDER BY tablename
+"""
+
+
+def _superuser(engine: Engine) -> bool:
+    """Tell whether the engine's role may set deadlock_timeout (a superuser's setting)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT current_setting('is_superuser') = 'on'")).scalar())
+
+
 def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None) -> Archive:
-    """Replace the database's Komawari tables with the backup's, in one transaction."""
+    """Replace the database's Komawari tables with the backup's, in one transaction.
+
+    The transaction first locks every table it replaces, in one statement, then runs the
+    backup's script (pg_restore to SQL, fed to psql). Sessions that reconnect meanwhile
+    (servers whose connections a forced restore ended) wait for it; taking the tables
+    one by one while they run would deadlock with them, and the restore could lose.
+    """
     archive = check(path, search=search)
     tool = client_tool("pg_restore", search=search)
     if tool.major < archive.dumper_major:
@@ -273,28 +302,73 @@ def restore(engine: Engine, path: Path, *, search: Sequence[Path] | None = None)
             f"pg_restore {tool.major} cannot read a backup written by pg_dump "
             f"{archive.dumper_major}; " + WHERE_TO_GET.format(name="a newer pg_restore")
         )
+    psql = client_tool("psql", search=search)
     conninfo, env = connection(engine.url)
     # Fail rather than wait for ever behind a long transaction that holds a table.
-    env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c lock_timeout=60s").strip()
+    options = " -c lock_timeout=60s"
+    if _superuser(engine):
+        # A deadlock aborts whichever session waited deadlock_timeout first: let it be a
+        # reconnecting request's (its client retries), not the restore's.
+        options += f" -c deadlock_timeout={RESTORE_DEADLOCK_TIMEOUT}"
+    env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + options).strip()
+    env["PGAPPNAME"] = RESTORE_APPLICATION
+    with engine.connect() as conn:
+        tables = list(conn.execute(text(_PRESENT), {"names": sorted(archive.tables)}).scalars())
+    lock = f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE" if tables else "SELECT 1"
     engine.dispose()  # no idle connection of ours keeps an old plan or a lock
     # --clean makes branch_versions again, in the restore's transaction: its new object id
     # is the epoch of the schedules' ETags (`branches/versions.py`), so no tag served
     # before the restore names the restored counters.
-    _run(
-        [
-            tool.path,
-            "--clean",
-            "--if-exists",
-            "--single-transaction",
-            "--exit-on-error",
-            "--no-owner",
-            "--no-privileges",
-            "--no-password",
-            f"--dbname={conninfo}",
-            "--",
-            str(path.absolute()),
-        ],
-        env,
-        "pg_restore",
-    )
+    for attempt in range(1, RESTORE_ATTEMPTS + 1):
+        try:
+            _replay(tool, psql, conninfo, env, path, lock)
+            break
+        except ConfigurationError as exc:  # one transaction: a failed attempt changed nothing
+            if "deadlock detected" not in str(exc) or attempt == RESTORE_ATTEMPTS:
+                raise
     return archive
+
+
+def _replay(
+    tool: Tool, psql: Tool, conninfo: str, env: dict[str, str], path: Path, lock: str
+) -> None:
+    """Run the archive's script through psql in one transaction that begins with `lock`."""
+    script_args = [tool.path, "--clean", "--if-exists", "--no-owner", "--no-privileges"]
+    with tempfile.TemporaryFile() as errors:
+        script = subprocess.Popen(
+            [*script_args, "--file=-", "--", str(path.absolute())],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )
+        assert script.stdout is not None
+        try:
+            done = subprocess.run(
+                [
+                    psql.path,
+                    "-X",
+                    "-q",
+                    "--no-password",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "--single-transaction",
+                    "-c",
+                    lock,
+                    "-f",
+                    "-",
+                    f"--dbname={conninfo}",
+                ],
+                stdin=script.stdout,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+        finally:
+            script.stdout.close()
+            script.wait()
+        # psql's error first: when it stops, pg_restore dies of the closed pipe, saying nothing.
+        if done.returncode != 0:
+            raise ConfigurationError(f"restore failed: {_reason(done.stderr)}")
+        errors.seek(0)
+        if script.returncode != 0:
+            raise ConfigurationError(f"pg_restore failed: {_reason(errors.read().decode())}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
-from komawari.branches.models import Branch
+from komawari.branches.models import Branch, BranchClosure
 from komawari.errors import DuplicateSession, InvalidInput, NotFound
 from komawari.people import status as people_status
 from komawari.people.models import Room
@@ -74,6 +74,22 @@ def _guarded(
     savepoint.commit()
 
 
+def check_open(session: Session, branch_id: int, day: date) -> None:
+    """Refuse a lesson on a day its branch is closed (closing it would have cancelled it).
+
+    Called with the resource locks held: adding a closure takes the whole schedule, so a
+    closure committed before them is seen here, and none can commit until this ends.
+    """
+    closure = session.scalar(
+        select(BranchClosure.reason).where(
+            BranchClosure.branch_id == branch_id, BranchClosure.date == day
+        )
+    )
+    if closure is not None:
+        why = f" ({closure})" if closure else ""
+        raise InvalidInput("date", f"branch {branch_id} is closed on {day}{why}; reopen it first")
+
+
 def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
     """Book a one-off lesson; conflicts are shown, exact duplicates refused."""
     # Before the insert, so its booking time (the statement's start) follows the locks.
@@ -86,6 +102,7 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
     branch = session.get(Branch, session_in.branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
+    check_open(session, branch.id, session_in.date)
     students = [session_in.student_id] if session_in.student_id else session_in.student_ids
     people_status.check_bookable(
         session,
@@ -176,6 +193,8 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         new_end = new_end.replace(hour=total // 60, minute=total % 60)
     if new_end <= new_start:
         raise InvalidInput("end_time", "must be after start_time")
+    if move_in.date is not None and move_in.date != row.date:
+        check_open(session, row.branch_id, move_in.date)
     if move_in.room_id is not None:
         room = session.get(Room, move_in.room_id)
         if room is None or room.branch_id != row.branch_id:

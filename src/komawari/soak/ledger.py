@@ -51,6 +51,9 @@ class ServerError:
     status: int  # 0 when the connection failed without an answer
     at: float
     retried_ok: bool
+    # When the failed attempt was sent (`at` is when it failed): a request in flight when
+    # a fault began fails with it, even if the failure is seen after the fault's window.
+    sent_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,14 @@ class Ledger:
 
     def in_window(self, at: float, *kinds: str) -> bool:
         return any(w.kind in kinds and w.started_at <= at <= w.ended_at for w in self.windows)
+
+    def error_in_window(self, error: ServerError, *kinds: str) -> bool:
+        """Whether the failed attempt was in flight during a window of one of `kinds`."""
+        sent = error.at if error.sent_at is None else error.sent_at
+        return any(
+            w.kind in kinds and sent <= w.ended_at and w.started_at <= error.at
+            for w in self.windows
+        )
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")
