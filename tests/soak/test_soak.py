@@ -11,7 +11,6 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from komawari.soak import runner
 from komawari.soak.ledger import Ledger, ServerError, Window
 from komawari.soak.stack import Database
 
@@ -106,7 +105,7 @@ def test_errors_are_allowed_only_in_the_windows_of_database_faults() -> None:
             Window("server_kill", 30.0, 31.0),
         ],
     )
-    kinds = runner.classify(ledger)
+    kinds = ledger.classify_errors()
     assert [e.path for e in kinds["database"]] == ["/a", "/b", "/f"]
     assert [e.path for e in kinds["server"]] == ["/c"]
     assert [e.path for e in kinds["outside"]] == ["/d", "/e", "/g"]

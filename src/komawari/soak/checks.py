@@ -135,11 +135,7 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
     ]
     audit = acked.unaudited + rows_unaccounted
     doctor_clean, doctor_problems = _doctor(url)
-    outside = [
-        e
-        for e in ledger.errors
-        if (e.status >= 500 or e.status == 0) and not ledger.in_window(e.at, "pg_restart")
-    ]
+    outside = ledger.classify_errors()["outside"]  # the soak's own rule, one place
     return CheckReport(
         acknowledged_writes=len(acks),
         rolled_back_by_design=len(acks) - len(kept),

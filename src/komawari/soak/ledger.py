@@ -68,6 +68,13 @@ class Window:
     backup_started_at: float | None = None
 
 
+# Faults during which a 5xx or a lost connection is expected (each must be retried):
+# the database went away, or the restore ended the servers' sessions.
+DATABASE_FAULTS = ("pg_restart", "pg_connections_reset", "restore")
+# A lost connection (no answer, never a 5xx) is expected while a server is being killed.
+SERVER_FAULTS = ("server_kill", "drop")
+
+
 @dataclass
 class Ledger:
     acks: list[Ack] = field(default_factory=list)
@@ -96,6 +103,18 @@ class Ledger:
             w.kind in kinds and sent <= w.ended_at and w.started_at <= error.at
             for w in self.windows
         )
+
+    def classify_errors(self) -> dict[str, list[ServerError]]:
+        """Sort the 5xx and lost connections: allowed in a fault window, or `outside`."""
+        kinds: dict[str, list[ServerError]] = {"database": [], "server": [], "outside": []}
+        for error in self.errors:
+            if self.error_in_window(error, *DATABASE_FAULTS):
+                kinds["database"].append(error)
+            elif error.status == 0 and self.error_in_window(error, *SERVER_FAULTS):
+                kinds["server"].append(error)
+            else:
+                kinds["outside"].append(error)
+        return kinds
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")

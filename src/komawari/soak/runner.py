@@ -21,14 +21,10 @@ from typing import Any
 from sqlalchemy import select
 
 from komawari.soak.faults import Faults
-from komawari.soak.ledger import Ledger, ServerError
+from komawari.soak.ledger import Ledger
 from komawari.soak.load import Load, School
 from komawari.soak.stack import Stack
 
-# 5xx (and lost connections) are allowed only while the database itself is disturbed.
-DATABASE_FAULTS = ("pg_restart", "pg_connections_reset", "restore")
-# A lost connection (no answer, never a 5xx) is expected while a server is being killed.
-SERVER_FAULTS = ("server_kill", "drop")
 TAIL_SECONDS = 3.0
 MIN_FAULTS = 5
 
@@ -161,7 +157,7 @@ def _checks(url: str, ledger: Ledger) -> dict[str, Any]:
 
 
 # What the checks must find for a soak to pass (their own error figures aside: the soak
-# classifies errors by its fault windows, `classify`).
+# classifies errors by its fault windows, `Ledger.classify_errors`).
 MUST_BE_ZERO = ("lost_writes", "duplicates", "idempotency_mismatches", "audit_unaccounted")
 
 
@@ -174,19 +170,6 @@ def _checks_held(checked: dict[str, Any]) -> bool:
     )
 
 
-def classify(ledger: Ledger) -> dict[str, list[ServerError]]:
-    """Sort the 5xx and lost connections: allowed in a fault window, or not."""
-    kinds: dict[str, list[ServerError]] = {"database": [], "server": [], "outside": []}
-    for error in ledger.errors:
-        if ledger.error_in_window(error, *DATABASE_FAULTS):
-            kinds["database"].append(error)
-        elif error.status == 0 and ledger.error_in_window(error, *SERVER_FAULTS):
-            kinds["server"].append(error)
-        else:
-            kinds["outside"].append(error)
-    return kinds
-
-
 def _report(
     options: Options,
     ledger: Ledger,
@@ -197,7 +180,7 @@ def _report(
     exits: dict[str, int | None],
     final: Any,
 ) -> dict[str, Any]:
-    kinds = classify(ledger)
+    kinds = ledger.classify_errors()
     in_windows = kinds["database"] + kinds["server"]
     fault_windows = [w for w in ledger.windows if w.kind != "backup"]
     refusals = faults.notes.get("restore_refused_naming_servers", [])
