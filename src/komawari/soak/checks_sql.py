@@ -116,21 +116,19 @@ HELD_ANALYZE = "ANALYZE soak_held"
 # instants) and share a resource (expected), beside what the row says (status, named).
 CLASHES = """
 WITH expected AS (
-    SELECT DISTINCT a.sid, b.sid AS blocker
+    SELECT a.sid, array_agg(DISTINCT b.sid ORDER BY b.sid) AS blockers
       FROM soak_held a JOIN soak_held b
         ON b.kind = a.kind AND b.res = a.res
        AND b.starts_at > a.starts_at - interval '2 days' AND b.starts_at < a.ends_at
        AND a.starts_at < b.ends_at
        AND (b.booked, b.sid) < (a.booked, a.sid)
+     GROUP BY a.sid
 )
 SELECT c.id, c.status::text AS status, c.date, c.start_time, c.end_time, c.teacher_id,
-       c.conflicts_with AS named,
-       coalesce((SELECT array_agg(e.blocker ORDER BY e.blocker) FROM expected e
-                  WHERE e.sid = c.id), '{}') AS expected
-  FROM class_sessions c
+       c.conflicts_with AS named, coalesce(e.blockers, '{}') AS expected
+  FROM class_sessions c LEFT JOIN expected e ON e.sid = c.id
  WHERE c.status <> 'CANCELLED'
-   AND (c.status = 'CONFLICTED' OR cardinality(c.conflicts_with) > 0
-        OR c.id IN (SELECT sid FROM expected))
+   AND (c.status = 'CONFLICTED' OR cardinality(c.conflicts_with) > 0 OR e.sid IS NOT NULL)
  ORDER BY c.id
 """
 
