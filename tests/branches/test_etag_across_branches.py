@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from komawari.auth import service as auth
 from komawari.auth.enums import Role
 from komawari.db.engine import session_scope
-from tests.factories.world import SETUP, World, bearer, book, next_weekday
+from tests.factories.world import SETUP, World, bearer, book, next_weekday, series_body
 from tests.web.pages import make_user, sign_in
 
 THURSDAY = next_weekday(4)
@@ -130,14 +130,17 @@ def test_deleting_a_lesson_of_a_named_by_one_of_b_changes_bs_day(
     assert day.lesson("admin", y)["conflicts_with"] == []
 
 
+
+@pytest.mark.parametrize("how", ["a booking", "a series"])
 def test_a_new_lesson_of_a_that_clashes_with_one_of_b_changes_bs_day(
-    client: TestClient, world: World, committed_engine: Engine
+    client: TestClient, world: World, committed_engine: Engine, how: str
 ) -> None:
     w = world
-    y = book(committed_engine, w, THURSDAY, "10:00", "11:00", branch_id=w.branch_b)
+    y = book(committed_engine, w, THURSDAY, "20:00", "21:00", branch_id=w.branch_b)
     day = DayOfB(client, w, committed_engine)
-    day.changed_by(
-        "a booking",
-        lambda: book(committed_engine, w, THURSDAY, "10:30", "11:30", student_id=w.student_2),
-    )
-    assert [c["start_time"] for c in day.lesson("admin", y)["clashed_by"]] == ["10:30"]
+    if how == "a booking":  # inserted, then its verdict written
+        day.changed_by(how, lambda: book(committed_engine, w, THURSDAY, "20:30", "21:30"))
+    else:  # generated: inserted with its verdict
+        series = series_body(w, student_id=w.student_2, start_time="20:30", end_time="21:30")
+        day.changed_by(how, lambda: _post(client, w, "/api/class-series", series))
+    assert [c["start_time"] for c in day.lesson("admin", y)["clashed_by"]] == ["20:30"]
