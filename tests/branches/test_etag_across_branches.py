@@ -55,9 +55,7 @@ class DayOfB:
     def lesson(self, who: str, session_id: int) -> dict[str, Any]:
         """Return the lesson `session_id` as the schedule shows it to `who`."""
         body = self._get(who).json()
-        found = [
-            s for t in body["teachers"] for s in t["sessions"] if s["id"] == session_id
-        ]
+        found = [s for t in body["teachers"] for s in t["sessions"] if s["id"] == session_id]
         assert len(found) == 1, body
         return found[0]
 
@@ -128,7 +126,6 @@ def test_deleting_a_lesson_of_a_named_by_one_of_b_changes_bs_day(
 
     day.changed_by("a delete", delete)
     assert day.lesson("admin", y)["conflicts_with"] == []
-
 
 
 @pytest.mark.parametrize("how", ["a booking", "a series"])

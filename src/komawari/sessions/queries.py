@@ -16,9 +16,9 @@ from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Room, Student, Teacher
+from komawari.scheduling.keys import CLASH_DAYS
 from komawari.series.enums import SeriesKind
 from komawari.sessions import sql
-from komawari.scheduling.keys import CLASH_DAYS
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import BranchSchedule
