@@ -16,6 +16,10 @@ from typing import NamedTuple
 LESSON_SPAN = timedelta(hours=26)
 LESSON_SPAN_SECONDS = int(LESSON_SPAN.total_seconds())
 LESSON_SPAN_SQL = f"interval '{LESSON_SPAN_SECONDS // 3600} hours'"
+# The local dates of two lessons that overlap (of branches in any two zones, at most 26
+# hours apart) differ by at most this many days: who clashes with a day is looked for
+# this far around it.
+CLASH_DAYS = 2
 
 
 class LessonKey(NamedTuple):

@@ -16,6 +16,7 @@ from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Room, Student, Teacher
+from komawari.scheduling.keys import CLASH_DAYS
 from komawari.series.enums import SeriesKind
 from komawari.sessions import sql
 from komawari.sessions.enums import SessionStatus
@@ -176,7 +177,7 @@ def clashed_by(
 ) -> dict[int, list[dict[str, Any]]]:
     """Describe (as ConflictRef fields) the later sessions that clash with each of `ids`.
 
-    The partners of a clash overlap in time, so they are looked for within two days of
+    The partners of a clash overlap in time, so they are looked for within CLASH_DAYS of
     `between` (the sessions' first and last days): a CONFIRMED session lists them.
     """
     wanted = sorted(set(ids))
@@ -187,7 +188,7 @@ def clashed_by(
         select(ClassSession.id, ClassSession.conflicts_with)
         .where(
             ClassSession.date.between(
-                between[0] - timedelta(days=2), between[1] + timedelta(days=2)
+                between[0] - timedelta(days=CLASH_DAYS), between[1] + timedelta(days=CLASH_DAYS)
             ),
             # ix_class_sessions_conflicted_date; and && only on the rows that name any
             func.cardinality(ClassSession.conflicts_with) > 0,
