@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
