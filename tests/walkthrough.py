@@ -177,19 +177,29 @@ class Walk:
             return outcome
         env_file = self.scratch / "env"
         script = f"{self.fill(command.text)}\n__rc=$?\nenv -0 > {env_file}\nexit $__rc\n"
-        try:
-            done = subprocess.run(
-                ["bash", "-c", script],
-                cwd=self.root,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=COMMAND_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            outcome.problems.append(f"did not end within {COMMAND_TIMEOUT} s")
-            return outcome
+        # Its own process group, so that a command that overruns is stopped whole (bash
+        # and every process it started), never left running behind the walk-through.
+        with subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=self.root,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        ) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.communicate()
+                outcome.problems.append(f"did not end within {COMMAND_TIMEOUT} s")
+                return outcome
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         out = done.stdout.decode(errors="replace")
         err = done.stderr.decode(errors="replace")
         if "Traceback" in out + err:
