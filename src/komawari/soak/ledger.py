@@ -93,9 +93,6 @@ class Ledger:
             for w in self.windows
         )
 
-    def in_window(self, at: float, *kinds: str) -> bool:
-        return any(w.kind in kinds and w.started_at <= at <= w.ended_at for w in self.windows)
-
     def error_in_window(self, error: ServerError, *kinds: str) -> bool:
         """Whether the failed attempt was in flight during a window of one of `kinds`."""
         sent = error.at if error.sent_at is None else error.sent_at

@@ -381,18 +381,18 @@ class Load:
             self._learn_series(answer, rnd)
 
     def _series_enrol(self, http: httpx.Client, rnd: random.Random) -> None:
-        if not self.school.groups:
-            return
-        group = rnd.choice(self.school.groups)
-        body = {"student_id": rnd.choice(self.school.students), "from_date": self._day(rnd, 0, 30)}
-        self.write(http, "series.enrol", "POST", f"/api/class-series/{group}/enrolments", body)
+        self._enrolment(http, rnd, "series.enrol", "enrolments")
 
     def _series_unenrol(self, http: httpx.Client, rnd: random.Random) -> None:
+        self._enrolment(http, rnd, "series.unenrol", "unenrol")
+
+    def _enrolment(self, http: httpx.Client, rnd: random.Random, op: str, action: str) -> None:
+        """Enrol a student in a group series, or end an enrolment, from a coming date."""
         if not self.school.groups:
             return
         group = rnd.choice(self.school.groups)
         body = {"student_id": rnd.choice(self.school.students), "from_date": self._day(rnd, 0, 30)}
-        self.write(http, "series.unenrol", "POST", f"/api/class-series/{group}/unenrol", body)
+        self.write(http, op, "POST", f"/api/class-series/{group}/{action}", body)
 
     # -- sessions and closures -----------------------------------------------------------
 
