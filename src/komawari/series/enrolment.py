@@ -31,7 +31,7 @@ def enrol(
 ) -> SeriesEnrolment:
     """Enrol a student in a group series from a date; its future sessions gain the student."""
     locks.lock_series(session, [series_id], students=[student_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     if series.kind != SeriesKind.GROUP:
         raise InvalidInput("series_id", "enrolment is for group series")
     people_status.check_bookable(session, student_ids=[student_id])
@@ -99,7 +99,7 @@ def unenrol(
 ) -> int:
     """End a student's enrolment the day before `from_date`; later sessions drop the student."""
     locks.lock_series(session, [series_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     current = session.scalars(
         select(SeriesEnrolment).where(
             SeriesEnrolment.series_id == series_id,

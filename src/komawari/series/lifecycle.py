@@ -75,7 +75,7 @@ def pause(
 ) -> tuple[ClassSeries, list[int]]:
     """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
     locks.lock_series(session, [series_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
     series.status, series.status_reason = SeriesStatus.PAUSED, reason
@@ -110,7 +110,7 @@ def resume(
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Resume a paused series from today (never backfilling the past) and generate."""
     locks.lock_series(session, [series_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     if series.status != SeriesStatus.PAUSED:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
     duplicate = find_active_duplicate(session, series)
@@ -151,7 +151,7 @@ def end(
 ) -> tuple[ClassSeries, list[int]]:
     """Shorten or end a series: sessions after the new last date are cancelled with a reason."""
     locks.lock_series(session, [series_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     if series.status == SeriesStatus.ENDED:
         raise InvalidInput("status", f"series {series_id} is already ENDED")
     if series.last_date is not None and last_date > series.last_date:
@@ -196,7 +196,7 @@ def extend(
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Give a series a later last date (None: open-ended) and generate at once."""
     locks.lock_series(session, [series_id])
-    series = get(session, series_id)
+    series = get(session, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
     if series.last_date is None and last_date is not None:
@@ -236,7 +236,7 @@ def change_from(
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Change "this and following": end the old series the day before, start a new one."""
     locks.lock_series(session, [series_id], teachers=[change.teacher_id], rooms=[change.room_id])
-    old = get(session, series_id)
+    old = get(session, series_id, reread=True)
     if old.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {old.status}, not ACTIVE")
     start = change.from_date

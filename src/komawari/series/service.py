@@ -28,9 +28,14 @@ from komawari.sessions import locks
 GUARD_NAMES = ("ux_class_series_active_private", "ux_class_series_active_group")
 
 
-def get(session: Session, series_id: int) -> ClassSeries:
-    """Return the series, or raise NotFound."""
-    series = session.get(ClassSeries, series_id)
+def get(session: Session, series_id: int, *, reread: bool = False) -> ClassSeries:
+    """Return the series, or raise NotFound.
+
+    `reread`: read the row again even if this session holds it. A writer passes it once
+    its locks are held: the route's dependency loaded the series before them, and a
+    concurrent writer it waited for may have changed it since.
+    """
+    series = session.get(ClassSeries, series_id, populate_existing=reread)
     if series is None:
         raise NotFound(f"series {series_id} does not exist")
     return series

@@ -24,9 +24,13 @@ from komawari.sessions.schemas import SessionCreate, SessionMove
 UNIQUE_1ON1 = "ux_class_sessions_unique_1on1"
 
 
-def get(session: Session, session_id: int) -> ClassSession:
-    """Return the session, or raise NotFound."""
-    row = session.get(ClassSession, session_id)
+def get(session: Session, session_id: int, *, reread: bool = False) -> ClassSession:
+    """Return the session, or raise NotFound.
+
+    `reread`: read the row again even if this session holds it (a writer, once its locks
+    are held: the route's dependency loaded the row before them).
+    """
+    row = session.get(ClassSession, session_id, populate_existing=reread)
     if row is None:
         raise NotFound(f"session {session_id} does not exist")
     return row
@@ -146,7 +150,7 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
     if not reason.strip():
         raise InvalidInput("reason", "a cancellation needs a reason")
     locks.lock_sessions(session, [session_id])
-    row = get(session, session_id)
+    row = get(session, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is already cancelled")
     row.status, row.cancel_reason, row.conflicts_with = SessionStatus.CANCELLED, reason, []
@@ -172,7 +176,7 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
 def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
     """Move a session to another date or time; it keeps its (series, original date)."""
     locks.lock_resources(session, sessions=[session_id], rooms=[move_in.room_id])
-    row = get(session, session_id)
+    row = get(session, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
     before = {
