@@ -151,6 +151,34 @@ def test_reopening_a_day_beyond_the_horizon_that_generation_already_passed_fills
     assert far in _dates(db, sid)
 
 
+def test_extending_a_shortened_series_fills_a_day_that_was_closed_when_generation_passed_it(
+    db: Session,
+) -> None:
+    # Generation passed a closed day; the series was then shortened to end before it, the
+    # day reopened (nothing to fill: the series ended earlier), and the series extended
+    # past it again. Its watermark lies beyond the old last date, so generating from the
+    # watermark alone would leave that day empty for good (found by the soak).
+    now = max(datetime.now(UTC), NOW)
+    b = f.branch(db)
+    first = now.date()
+    closed = first + timedelta(days=(3 - first.weekday()) % 7 + 14)  # a Thursday
+    branches.add_closure(db, b.id, closed, reason="typhoon", actor=ACTOR)
+    sid = _series(db, branch=b, first_date=first.isoformat())
+    generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=now), actor=ACTOR)
+    assert closed not in _dates(db, sid)
+    lifecycle.end(db, sid, last_date=closed - timedelta(days=3), actor=ACTOR, now=now)
+    assert branches.remove_closure(db, b.id, closed, actor=ACTOR)["created"] == 0
+    _, run = lifecycle.extend(db, sid, last_date=closed + timedelta(days=7), actor=ACTOR, now=now)
+    assert closed in _dates(db, sid)
+    assert run.counts.created == 1  # the reopened day; the other days keep their rows
+    live = db.scalars(
+        select(ClassSession.original_date).where(
+            ClassSession.series_id == sid, ClassSession.status != SessionStatus.CANCELLED
+        )
+    ).all()
+    assert closed in live
+
+
 def test_paused_series_generate_nothing_and_are_counted(db: Session) -> None:
     sid = _series(db)
     lifecycle.pause(db, sid, actor=ACTOR, reason="holiday")

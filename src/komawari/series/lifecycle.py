@@ -205,6 +205,13 @@ def extend(
         raise InvalidInput("last_date", f"must be after the current last date {series.last_date}")
     previous = series.last_date
     series.last_date = last_date
+    if previous is not None and series.generated_through is not None:
+        # Generation may have passed the days after the old last date before the series
+        # was shortened to it, or while one of them was closed; a day reopened since then
+        # was not filled (the series did not meet then). Go over them again from the old
+        # last date: a day with a row keeps it (cancelled ones stay cancelled), a day
+        # without one gets one.
+        series.generated_through = min(series.generated_through, previous)
     # The reason of an earlier end no longer holds; say what changed instead.
     until = last_date.isoformat() if last_date else "open-ended"
     series.status_reason = f"extended to {until} (was {previous})"
