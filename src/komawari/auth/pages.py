@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from komawari.auth import web_sessions
@@ -13,8 +13,9 @@ from komawari.errors import InvalidInput
 from komawari.web import csrf, i18n
 from komawari.web.deps import Db
 from komawari.web.pages import LANG_COOKIE, AnyPage, CsrfChecked, set_cookie
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def safe_next(target: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -16,8 +16,9 @@ from komawari.errors import KomawariError
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def _render(

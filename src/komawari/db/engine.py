@@ -8,12 +8,22 @@ from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import komawari.db.registry  # noqa: F401 - every mapper known, whatever the entry point
 from komawari.config import Settings, get_settings
 from komawari.errors import ConfigurationError
+
+# A transaction PostgreSQL aborted only for its timing: a serialization failure, a deadlock.
+# Run again from the start, it sees what the other committed and goes through.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def transient_state(exc: BaseException) -> str | None:
+    """Return the SQLSTATE if `exc` aborted a transaction that may simply run again."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return state if isinstance(exc, DBAPIError) and state in TRANSIENT_SQLSTATES else None
 
 
 def resolve_url(settings: Settings) -> str:

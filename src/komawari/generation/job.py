@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.service import SYSTEM, Actor
 from komawari.config import get_settings
-from komawari.db.engine import session_scope
+from komawari.db.engine import session_scope, transient_state
 from komawari.generation import service
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
@@ -32,7 +32,6 @@ from komawari.sessions import locks
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = {"40001", "40P01"}
 MAX_ATTEMPTS = 6
 T = TypeVar("T")
 
@@ -48,7 +47,7 @@ def with_retry(func: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
             # A lesson committed by a concurrent writer after this statement's snapshot
             # (only possible without the schedule lock): the retry sees it and skips it.
             lost_race = state == "23505" and constraint == "ux_class_sessions_unique_1on1"
-            if (state not in RETRYABLE and not lost_race) or attempt == attempts:
+            if (transient_state(exc) is None and not lost_race) or attempt == attempts:
                 raise
             log.warning("retrying after %s (attempt %d)", state, attempt)
             _time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from komawari.audit import service as audit
@@ -16,8 +16,9 @@ from komawari.ops import doctor
 from komawari.web import charts
 from komawari.web.deps import Db
 from komawari.web.pages import UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 WEEKS = 8
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -33,8 +33,9 @@ from komawari.people.schemas import PersonCreate, Rename, RoomCreate
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 PLURAL = {"teacher": "teachers", "student": "students", "room": "rooms"}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from komawari.series.schemas import SeriesChange, SeriesEnd, SeriesExtend, Serie
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 Action = Literal["pause", "resume", "extend", "end", "change-from"]
 

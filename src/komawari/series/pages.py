@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -21,8 +21,9 @@ from komawari.series.schemas import SeriesCreate
 from komawari.web import forms
 from komawari.web.deps import Db, OptId
 from komawari.web.pages import CsrfChecked, Page, UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/series")

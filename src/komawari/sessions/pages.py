@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -31,8 +31,9 @@ from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
+from komawari.web.routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 Day = Annotated[date | None, Query(description="YYYY-MM-DD; today when missing")]
 

@@ -1,12 +1,18 @@
 """The API's routes: bearer auth, Idempotency-Key on every POST, errors as problem+json;
-and, for every route, API or page, OPTIONS and 405 answers that name the allowed methods."""
+for every route, API or page, one more run of a transaction PostgreSQL aborted only for its
+timing (a deadlock, a serialization failure), and OPTIONS and 405 answers that name the
+allowed methods."""
 
 from __future__ import annotations
 
+import logging
+import random
 import re
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -15,14 +21,67 @@ from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komawari.auth import idempotency
+from komawari.db.engine import transient_state
 from komawari.web.deps import current_principal, idempotency_claim, refuse_idempotency_key
 from komawari.web.problems import ERROR_RESPONSES, PROBLEM_JSON, problem_of, problem_response
 
+log = logging.getLogger(__name__)
+
 MAX_BODY_BYTES = 1_000_000
+ATTEMPTS = 3  # a request's transaction runs at most this often
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
+# What a request's dependencies left on `request.state`, read again by the next attempt.
+_PER_ATTEMPT_STATE = ("db", "signed_in", "idempotency_claim")
 
-class KomawariRoute(APIRoute):
+
+class RetryingRoute(APIRoute):
+    """A route whose transaction runs again when PostgreSQL aborted it for its timing.
+
+    Two writers can deadlock (40P01) while neither is wrong: counters they both bump, or a
+    resource one of them found only after waiting (`sessions/locks.py`). The request's
+    transaction has then rolled back whole, its Idempotency-Key claim with it; the route
+    runs again from its dependencies on, up to ATTEMPTS times, so the client gets the
+    answer instead of a 503. Each attempt gets its own function-scoped dependencies: the
+    request's transaction (`get_db`) ends, committed or rolled back, within the attempt.
+    """
+
+    def get_route_handler(self) -> Handler:
+        """Run the handler of `attempt_handler` again after a transient abort."""
+        handler = self.attempt_handler()
+
+        async def route_handler(request: Request) -> Response:
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    async with AsyncExitStack() as stack:
+                        request.scope["fastapi_function_astack"] = stack
+                        return await handler(request)
+                except Exception as exc:
+                    state = transient_state(exc)
+                    if state is None or attempt == ATTEMPTS:
+                        raise
+                    log.warning(
+                        "%s %s: %s, running it again (attempt %d of %d)",
+                        request.method,
+                        request.url.path,
+                        state,
+                        attempt + 1,
+                        ATTEMPTS,
+                    )
+                    for name in _PER_ATTEMPT_STATE:
+                        if hasattr(request.state, name):
+                            delattr(request.state, name)
+                    await anyio.sleep(0.02 * attempt * random.uniform(1, 3))  # noqa: S311
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return route_handler
+
+    def attempt_handler(self) -> Handler:
+        """Return the handler one attempt runs (dependencies, endpoint, answer)."""
+        return super().get_route_handler()
+
+
+class KomawariRoute(RetryingRoute):
     """A route whose POST honours Idempotency-Key and stores its answer with its changes.
 
     A route that depends on `refuse_idempotency_key` (its answer holds a secret) does not.
@@ -38,9 +97,9 @@ class KomawariRoute(APIRoute):
             ]
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Handler:
+    def attempt_handler(self) -> Handler:
         """Wrap the handler: replay stored answers, store new ones."""
-        handler = super().get_route_handler()
+        handler = super().attempt_handler()
 
         async def route_handler(request: Request) -> Response:
             try:
@@ -123,6 +182,11 @@ class KomawariRouter(APIRouter):
             return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods))})
 
         return options
+
+
+def page_router() -> APIRouter:
+    """Return a router for pages (HTML, not in the OpenAPI schema)."""
+    return APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 def api_router(prefix: str, tag: str, *, caller: bool = True) -> APIRouter:
