@@ -128,3 +128,32 @@ def test_staff_rename_people_but_only_admins_deactivate_them(
     assert client.patch(
         f"/api/students/{world.student_1}", json={"name": "x"}, headers=teacher
     ).status_code in (403, 404)
+
+
+def test_a_change_from_a_date_onto_a_deactivated_teacher_or_room_is_refused(
+    client: TestClient, world: World
+) -> None:
+    admin = bearer(world.admin)
+    kato = _add(client, world, "teachers", "Kato")
+    assert client.post(f"/api/teachers/{kato}/deactivate", headers=admin).status_code == 200
+    room = client.post(
+        "/api/rooms", json={"branch_id": world.branch_a, "name": "A9", "capacity": 4}, headers=admin
+    )
+    assert room.status_code == 201, room.text
+    room_id = room.json()["id"]
+    assert client.post(f"/api/rooms/{room_id}/deactivate", headers=admin).status_code == 200
+    made = client.post("/api/class-series", json=series_body(world), headers=admin)
+    assert made.status_code == 201, made.text
+    series_id = made.json()["id"]
+    from_date = next_weekday(4, weeks=2).isoformat()
+    for field, change in (("teacher_id", {"teacher_id": kato}), ("room_id", {"room_id": room_id})):
+        refused = client.post(
+            f"/api/class-series/{series_id}/change-from",
+            json={"from_date": from_date, **change},
+            headers=admin,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == field
+        assert "is deactivated" in refused.json()["detail"]
+    kept = client.get(f"/api/class-series/{series_id}", headers=admin).json()
+    assert (kept["status"], kept["last_date"]) == ("ACTIVE", None)
