@@ -24,7 +24,10 @@ def soak(
     seed: int = typer.Option(1, "--seed", help="Seed of the school and the load."),
     clients: int = typer.Option(6, "--clients", min=1, max=200, help="Concurrent clients."),
     logs: Path | None = typer.Option(
-        None, "--logs", help="Keep the servers' and generators' logs here if it fails."
+        None,
+        "--logs",
+        help="If it fails, keep here the servers' and generators' logs, the ledger and a "
+        "backup of the database (soak.dump).",
     ),
 ) -> None:
     """Run two servers and two generators under load and faults; check nothing was lost."""

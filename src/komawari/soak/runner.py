@@ -84,6 +84,11 @@ def run(options: Options, *, step: Step = _quiet) -> dict[str, Any]:
         report["fault_failures"] = fault_failures
         report["passed"] = report["passed"] and not fault_failures
         failed = not report["passed"]
+        if failed and options.keep_logs is not None:
+            # The database as the checks saw it, for the post-mortem (`komawari restore`).
+            options.keep_logs.mkdir(parents=True, exist_ok=True)
+            kept = stack.run("backup", "--json", "--out", str(options.keep_logs / "soak.dump"))
+            report["database_kept"] = kept.returncode == 0
         return report
     finally:
         if load is not None:
