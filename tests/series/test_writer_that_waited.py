@@ -90,24 +90,50 @@ def _first_session(engine: Engine, series_id: int) -> ClassSession:
         return found
 
 
-def test_a_pause_that_waited_for_an_end_is_refused_and_the_series_stays_ended(
-    live_server: str, world: World, committed_engine: Engine
+# What each lifecycle request sends; each is refused for a series that is ENDED.
+AFTER_AN_END = {
+    "pause": {},
+    "end": {"last_date": "2099-01-01"},
+    "extend": {"last_date": "2099-12-31"},
+    "change-from": {"from_date": "2099-01-01", "start_time": "07:00", "end_time": "08:00"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(AFTER_AN_END))
+def test_a_lifecycle_request_that_waited_for_an_end_is_refused_and_changes_nothing(
+    live_server: str, world: World, committed_engine: Engine, action: str
 ) -> None:
     series_id = _series(live_server, world)
     with Session(committed_engine) as other:
         ended, _ = lifecycle.end(other, series_id, last_date=date(2000, 1, 1), actor=OTHER)
         assert ended.status == SeriesStatus.ENDED  # held, not committed: the request waits
-        with _request_behind(
-            committed_engine,
-            _post(f"{live_server}/api/class-series/{series_id}/pause", world, {}),
-        ) as answers:
+        url = f"{live_server}/api/class-series/{series_id}/{action}"
+        with _request_behind(committed_engine, _post(url, world, AFTER_AN_END[action])) as answers:
             other.commit()
     answer = answers[0]
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["field"] == "status"
     assert "ENDED" in answer.json()["detail"]
     with session_scope(committed_engine) as s:
-        assert s.get_one(ClassSeries, series_id).status == SeriesStatus.ENDED
+        kept = s.get_one(ClassSeries, series_id)
+        assert (kept.status, kept.last_date) == (SeriesStatus.ENDED, None)
+        assert s.query(ClassSeries).count() == 1  # no new series from a change
+
+
+def test_a_resume_that_waited_for_another_resume_is_refused(
+    live_server: str, world: World, committed_engine: Engine
+) -> None:
+    series_id = _series(live_server, world)
+    with Session(committed_engine) as other:
+        lifecycle.pause(other, series_id, actor=OTHER)
+        other.commit()
+        lifecycle.resume(other, series_id, actor=OTHER)
+        url = f"{live_server}/api/class-series/{series_id}/resume"
+        with _request_behind(committed_engine, _post(url, world, {})) as answers:
+            other.commit()
+    answer = answers[0]
+    assert answer.status_code == 422, answer.text
+    assert "ACTIVE, not PAUSED" in answer.json()["detail"]
 
 
 def test_a_pause_that_waited_for_a_shortening_answers_the_shortened_last_date(
