@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,3 +67,36 @@ def test_each_start_revokes_the_previous_demo_token(committed_engine: Engine) ->
     with TestClient(create_app(committed_engine, periodic=False)) as client:
         assert client.get("/api/me", headers=bearer(first)).status_code == 401
         assert client.get("/api/me", headers=bearer(second)).status_code == 200
+
+
+def test_the_server_keeps_an_idle_connection_open_longer_than_clients_do(
+    cli_db: None, committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx drops an idle connection after 5 s; a server closing at the same 5 s races a
+    # client sending on it, which then loses its request without an answer.
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    port = free_port()
+    result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    options = {k: v for k, v in served.items() if k not in {"app", "log_level"}}
+    server = uvicorn.Server(uvicorn.Config(served["app"], log_level="warning", **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive(), "the server stopped"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read()
+        time.sleep(6)  # idle for longer than httpx keeps a connection
+        connection.request("GET", "/healthz")  # on the same socket: no reconnect
+        answer = connection.getresponse()
+        assert answer.status == 200
+        connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -54,6 +54,8 @@ class ServerError:
     # When the failed attempt was sent (`at` is when it failed): a request in flight when
     # a fault began fails with it, even if the failure is seen after the fault's window.
     sent_at: float | None = None
+    # What went wrong: the problem type of a 5xx, or the client's error for a lost answer.
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,8 @@ class Load:
             response = http.request(
                 method, (server or self._server()) + path, json=body, headers=headers
             )
-        except httpx.HTTPError:
-            return Answer(0, None)
+        except httpx.HTTPError as exc:  # the body says what was lost, for the report
+            return Answer(0, f"{type(exc).__name__}: {exc}")
         try:
             data = response.json()
         except ValueError:
@@ -209,7 +209,7 @@ class Load:
         answer and when it was first sent. Every 5xx or lost connection is a ServerError."""
         first_sent = time.time()
         deadline = time.monotonic() + RETRY_FOR_SECONDS
-        errors: list[tuple[int, float, float]] = []
+        errors: list[tuple[int, float, float, str | None]] = []
         last_server: str | None = None
         pause = 0.05
         while True:
@@ -218,7 +218,8 @@ class Load:
             answer = self.send_once(http, method, path, body, key=key, server=server)
             failed = answer.status == 0 or answer.status >= 500
             if failed:
-                errors.append((answer.status, sent, time.time()))
+                said = answer.problem_type or (answer.body if answer.status == 0 else None)
+                errors.append((answer.status, sent, time.time(), said))
                 last_server = server
             waiting = answer.status == 409 and answer.problem_type == IN_PROGRESS
             if not (failed or waiting) or time.monotonic() > deadline:
@@ -226,8 +227,8 @@ class Load:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         ok = 0 < answer.status < 500
-        for status, sent, at in errors:
-            self.ledger.errors.append(ServerError(method, path, status, at, ok, sent))
+        for status, sent, at, said in errors:
+            self.ledger.errors.append(ServerError(method, path, status, at, ok, sent, said))
         return answer, first_sent
 
     def write(

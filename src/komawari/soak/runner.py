@@ -221,7 +221,10 @@ def _report(
         "final_generation": final_run.get("status"),
         "exit_codes": exits,
         "outcomes": dict(sorted(load.counts.items())),
-        "outside_examples": [f"{e.method} {e.path} {e.status}" for e in kinds["outside"][:10]],
+        "outside_examples": [
+            f"{e.method} {e.path} {e.status}" + (f" ({e.error})" if e.error else "")
+            for e in kinds["outside"][:10]
+        ],
         "load_failures": load.failures[:10],
         "checks": checked,
     }

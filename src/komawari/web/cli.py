@@ -123,6 +123,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         root_path=root_path,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
@@ -143,6 +144,13 @@ def serve(
 
 
 PARENT_ENV = "KOMAWARI_SERVE_PARENT"
+
+# How long an idle keep-alive connection stays open. A client reusing a connection at the
+# moment the server closes it loses its request with no answer (a POST is not retried);
+# clients and proxies close theirs sooner (httpx and many clients after 5 s, load
+# balancers commonly after 60 s), so the server keeps its side open longer than they do.
+# uvicorn's own default is 5 s, the same as httpx's: the soak lost a request to that race.
+KEEP_ALIVE_SECONDS = 65
 
 
 def worker_app() -> FastAPI:
