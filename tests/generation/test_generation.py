@@ -179,6 +179,28 @@ def test_extending_a_shortened_series_fills_a_day_that_was_closed_when_generatio
     assert closed in live
 
 
+def test_resuming_a_series_fills_a_day_that_was_reopened_while_it_was_paused(
+    db: Session,
+) -> None:
+    # Generation passed a closed day; the series was paused, the day reopened (nothing to
+    # fill: a paused series gets no rows), and the series resumed. Generating from the
+    # watermark alone would leave that day empty for good (found by the soak).
+    now = max(datetime.now(UTC), NOW)
+    b = f.branch(db)
+    first = now.date()
+    closed = first + timedelta(days=(3 - first.weekday()) % 7 + 14)  # a Thursday
+    branches.add_closure(db, b.id, closed, reason="typhoon", actor=ACTOR)
+    sid = _series(db, branch=b, first_date=first.isoformat())
+    generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=now), actor=ACTOR)
+    before = _dates(db, sid)
+    assert closed not in before
+    lifecycle.pause(db, sid, actor=ACTOR, now=now)
+    assert branches.remove_closure(db, b.id, closed, actor=ACTOR)["created"] == 0
+    _, run = lifecycle.resume(db, sid, actor=ACTOR, now=now)
+    assert _dates(db, sid) == sorted([*before, closed])
+    assert run.counts.created == 1  # the reopened day; the other days keep their rows
+
+
 def test_paused_series_generate_nothing_and_are_counted(db: Session) -> None:
     sid = _series(db)
     lifecycle.pause(db, sid, actor=ACTOR, reason="holiday")

@@ -118,8 +118,10 @@ def resume(
         raise DuplicateSeries(duplicate.id)
     yesterday = _today(session, series, now) - timedelta(days=1)
     series.status, series.status_reason = SeriesStatus.ACTIVE, None
-    if series.generated_through is None or series.generated_through < yesterday:
-        series.generated_through = yesterday
+    # Generation goes over the days from today on again, never the past: a day with a row
+    # keeps it, and a day that was closed when generation passed it and reopened while the
+    # series was paused (a reopened day is filled only for ACTIVE series) gets one.
+    series.generated_through = yesterday
     session.flush()
     audit.record(
         session,
