@@ -98,14 +98,14 @@ def test_a_one_off_lands_by_its_column_then_pair_teacher_student_then_the_defaul
 def test_a_one_off_nobody_can_place_is_a_bad_row_naming_the_fix(
     db: Session, tmp_path: Path
 ) -> None:
-    report = _import(db, _files(tmp_path, SERIES, [_lesson("O6", "Tanaka", "Suzuki")]))
-    assert [(e.file, e.line, e.legacy_id, e.message) for e in report.errors if e.line == 2][-1] == (
-        "sessions.csv",
-        2,
-        "",
-        "branch: a one-off lesson needs a branch; add a branch column or pass --branch NAME",
-    )
-    assert _branches(db) == {}
+    # Every such row is reported, not only the first; the rows after it are still placed.
+    lessons = [_lesson("O6", "Tanaka", "Suzuki"), _lesson("O5", "Kudo", "Abe"),
+               _lesson("O1", "Sato", "Ito")]  # fmt: skip
+    report = _import(db, _files(tmp_path, SERIES, lessons))
+    fix = "branch: a one-off lesson needs a branch; add a branch column or pass --branch NAME"
+    placing = [(e.file, e.line, e.legacy_id, e.message) for e in report.errors]
+    assert placing[-2:] == [("sessions.csv", 2, "", fix), ("sessions.csv", 3, "", fix)]
+    assert _branches(db) == {"O1": "Shibuya"}
 
 
 def test_with_one_branch_in_the_school_a_one_off_lands_there(db: Session, tmp_path: Path) -> None:
@@ -144,15 +144,16 @@ def test_a_lesson_of_a_series_imported_before_lands_in_its_branch(
 
 
 def test_strict_loads_nothing_and_reports_what_it_read(db: Session, tmp_path: Path) -> None:
-    paths = _files(tmp_path, SERIES, [_lesson("O1", "Sato", "Ito")])
+    bad_day = _lesson("O2", "Sato", "Ito").replace("2026-12-03", "2026-13-03")
+    paths = _files(tmp_path, SERIES, [_lesson("O1", "Sato", "Ito"), bad_day])
     report = _import(db, paths, strict=True)
     assert (report.applied, report.strict, report.series_read, report.sessions_read) == (
         False,
         True,
         4,
-        1,
+        2,  # a bad row was read too
     )
-    assert [e.legacy_id for e in report.errors] == ["S8"]
+    assert [e.legacy_id for e in report.errors] == ["S8", "O2"]
     assert report.created == {}
     assert _branches(db) == {}
 
@@ -200,3 +201,8 @@ def test_a_branch_the_import_creates_takes_the_zone_given(
 ) -> None:
     _import(db, _files(tmp_path, SERIES[:1], []), time_zone=zone)
     assert db.scalars(select(Branch.time_zone).where(Branch.name == "Ebisu")).one() == zone
+
+
+def test_a_branch_the_import_creates_is_in_tokyo_unless_told(db: Session, tmp_path: Path) -> None:
+    _import(db, _files(tmp_path, SERIES[:1], []))
+    assert db.scalars(select(Branch.time_zone).where(Branch.name == "Ebisu")).one() == "Asia/Tokyo"

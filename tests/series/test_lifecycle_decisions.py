@@ -166,6 +166,27 @@ def test_cancelling_a_series_lesson_frees_the_lesson_it_blocked(db: Session) -> 
     assert (later.status, later.conflicts_with) == (SessionStatus.CONFIRMED, [])
 
 
+def test_a_clashing_lesson_cancelled_with_its_series_names_no_clash_any_more(
+    db: Session,
+) -> None:
+    b, teacher = f.branch(db), f.teacher(db)
+    bookings.one_off(
+        db,
+        branch_id=b.id,
+        teacher_id=teacher.id,
+        student_id=f.student(db).id,
+        date="2026-12-03",
+        start_time="20:30",
+        end_time="21:00",
+    )
+    s = _series(db, branch_id=b.id, teacher_id=teacher.id, student_id=f.student(db).id)
+    clashing = _lessons(db, s.id)[date(2026, 12, 3)]
+    assert clashing.status == SessionStatus.CONFLICTED
+    lifecycle.pause(db, s.id, actor=ACTOR, cancel_future=True, now=NOW)
+    db.refresh(clashing)
+    assert (clashing.status, clashing.conflicts_with) == (SessionStatus.CANCELLED, [])
+
+
 # resume
 
 
@@ -327,6 +348,14 @@ def test_extend_to_no_last_date_makes_the_series_open_ended(db: Session) -> None
     assert _run(db, result.run_id) == (RunTrigger.API, s.id, "test:pytest")
 
 
+def test_extending_an_open_ended_series_to_open_ended_changes_no_date(db: Session) -> None:
+    s = _series(db)
+    horizon = _live(db, s.id)[-1]
+    extended, result = lifecycle.extend(db, s.id, last_date=None, actor=ACTOR, now=NOW)
+    assert (extended.last_date, result.counts.created) == (None, 0)
+    assert _live(db, s.id)[-1] == horizon
+
+
 def test_extend_refuses_an_open_ended_series_a_paused_one_and_the_same_date(
     db: Session,
 ) -> None:
@@ -368,13 +397,15 @@ def test_a_change_keeps_every_field_it_does_not_name(db: Session) -> None:
         interval_weeks=2,
         last_date="2027-03-01",
     )
-    new, _ = lifecycle.change_from(
+    new, result = lifecycle.change_from(
         db,
         s.id,
         change=SeriesChange(from_date=date(2026, 12, 14), start_time=time(19)),
         actor=ACTOR,
         now=NOW,
     )
+    # The new series is generated at once, by a run for it alone, in the caller's name.
+    assert _run(db, result.run_id) == (RunTrigger.LIFECYCLE, new.id, "test:pytest")
     kept = ("branch_id", "teacher_id", "kind", "student_id", "title", "capacity", "room_id")
     assert {k: getattr(new, k) for k in kept} == {k: getattr(s, k) for k in kept}
     assert (new.weekdays, new.end_time, new.last_date, new.interval_weeks) == (
