@@ -315,3 +315,23 @@ def test_a_series_id_used_again_is_refused_naming_the_line_of_its_first_use(
         (3, "id: 'S1' is already used on line 2"),
         (4, "id: 'S1' is already used on line 2"),
     ]
+
+
+def test_a_series_id_longer_than_the_id_length_is_refused_with_its_other_problems(
+    tmp_path: Path,
+) -> None:
+    at_limit, over = "S" * ID_LENGTH, "T" * (ID_LENGTH + 1)
+    path = _write(
+        tmp_path,
+        (
+            SERIES_HEAD
+            + SERIES_ROW.format(id=at_limit, booked=BOOKED)
+            + f"{over},Shibuya,,Ito,20:00,21:00,[1],ACTIVE,{BOOKED}\n"
+        ).encode(),
+        "series.csv",
+    )
+    rows, errors = read_series(path)
+    assert [r.legacy_id for r in rows] == [at_limit]
+    assert [(e.line, e.message) for e in errors] == [
+        (3, f"id: longer than {ID_LENGTH} characters; teacher: required")
+    ]

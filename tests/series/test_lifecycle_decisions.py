@@ -564,6 +564,16 @@ def test_a_change_carries_the_enrolments_still_running_on_its_first_day(db: Sess
         capacity=5,
         student_ids=[staying.id, leaving.id],
     )
+    # Another group of the branch: its students stay in it.
+    _series(
+        db,
+        branch_id=b.id,
+        teacher_id=f.teacher(db).id,
+        kind="GROUP",
+        title="Other club",
+        capacity=5,
+        student_ids=[f.student(db).id],
+    )
     db.execute(
         SeriesEnrolment.__table__.update()
         .where(SeriesEnrolment.series_id == s.id, SeriesEnrolment.student_id == leaving.id)
