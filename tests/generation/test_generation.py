@@ -151,13 +151,9 @@ def test_reopening_a_day_beyond_the_horizon_that_generation_already_passed_fills
     assert far in _dates(db, sid)
 
 
-def test_extending_a_shortened_series_fills_a_day_that_was_closed_when_generation_passed_it(
-    db: Session,
-) -> None:
-    # Generation passed a closed day; the series was then shortened to end before it, the
-    # day reopened (nothing to fill: the series ended earlier), and the series extended
-    # past it again. Its watermark lies beyond the old last date, so generating from the
-    # watermark alone would leave that day empty for good (found by the soak).
+def _generated_past_a_closed_day(db: Session) -> tuple[int, int, date, datetime]:
+    """Make a series from today and generate it past a closed Thursday two weeks on;
+    return the series, its branch, the closed day and the `now` used."""
     now = max(datetime.now(UTC), NOW)
     b = f.branch(db)
     first = now.date()
@@ -165,9 +161,20 @@ def test_extending_a_shortened_series_fills_a_day_that_was_closed_when_generatio
     branches.add_closure(db, b.id, closed, reason="typhoon", actor=ACTOR)
     sid = _series(db, branch=b, first_date=first.isoformat())
     generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=now), actor=ACTOR)
+    return sid, b.id, closed, now
+
+
+def test_extending_a_shortened_series_fills_a_day_that_was_closed_when_generation_passed_it(
+    db: Session,
+) -> None:
+    # Generation passed a closed day; the series was then shortened to end before it, the
+    # day reopened (nothing to fill: the series ended earlier), and the series extended
+    # past it again. Its watermark lies beyond the old last date, so generating from the
+    # watermark alone would leave that day empty for good (found by the soak).
+    sid, branch_id, closed, now = _generated_past_a_closed_day(db)
     assert closed not in _dates(db, sid)
     lifecycle.end(db, sid, last_date=closed - timedelta(days=3), actor=ACTOR, now=now)
-    assert branches.remove_closure(db, b.id, closed, actor=ACTOR)["created"] == 0
+    assert branches.remove_closure(db, branch_id, closed, actor=ACTOR)["created"] == 0
     _, run = lifecycle.extend(db, sid, last_date=closed + timedelta(days=7), actor=ACTOR, now=now)
     assert closed in _dates(db, sid)
     assert run.counts.created == 1  # the reopened day; the other days keep their rows
@@ -185,17 +192,11 @@ def test_resuming_a_series_fills_a_day_that_was_reopened_while_it_was_paused(
     # Generation passed a closed day; the series was paused, the day reopened (nothing to
     # fill: a paused series gets no rows), and the series resumed. Generating from the
     # watermark alone would leave that day empty for good (found by the soak).
-    now = max(datetime.now(UTC), NOW)
-    b = f.branch(db)
-    first = now.date()
-    closed = first + timedelta(days=(3 - first.weekday()) % 7 + 14)  # a Thursday
-    branches.add_closure(db, b.id, closed, reason="typhoon", actor=ACTOR)
-    sid = _series(db, branch=b, first_date=first.isoformat())
-    generation.generate_in(db, trigger=RunTrigger.CLI, scope=generation.Scope(now=now), actor=ACTOR)
+    sid, branch_id, closed, now = _generated_past_a_closed_day(db)
     before = _dates(db, sid)
     assert closed not in before
     lifecycle.pause(db, sid, actor=ACTOR, now=now)
-    assert branches.remove_closure(db, b.id, closed, actor=ACTOR)["created"] == 0
+    assert branches.remove_closure(db, branch_id, closed, actor=ACTOR)["created"] == 0
     _, run = lifecycle.resume(db, sid, actor=ACTOR, now=now)
     assert _dates(db, sid) == sorted([*before, closed])
     assert run.counts.created == 1  # the reopened day; the other days keep their rows
