@@ -38,3 +38,16 @@ def test_the_walk_finds_the_code() -> None:
     assert "sessions/" in _packages()
     assert "sessions/service.py" in _modules()
     assert "db/migrations/env.py" not in _modules()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_docs_stand_alone_and_hold_the_seven_promises() -> None:
+    # The docs once sent readers to a DOMAIN.md the repository does not have.
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        assert "DOMAIN.md" not in doc.read_text(encoding="utf-8"), doc.name
+    text = DOC.read_text(encoding="utf-8")
+    promises = text.split("## The promises", 1)[1].split("\n## ", 1)[0]
+    assert [n for n in range(1, 9) if f"\n{n}. **" in promises] == list(range(1, 8))
+    assert "docs/architecture.md" in (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The time rules of DOMAIN.md, at New York and London branches across both DST changes."""
+"""The time rules of docs/architecture.md, at New York and London branches across both DSTs."""
 
 from __future__ import annotations
 

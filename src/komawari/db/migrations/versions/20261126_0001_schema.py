@@ -16,7 +16,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The one place a branch's wall-clock date and time become an instant (DOMAIN.md "Time"):
+# The one place a branch's wall-clock date and time become an instant (docs/architecture.md, "Time"):
 # a time in a spring-forward gap is read with the offset before the gap (RFC 5545 3.3.5,
 # 02:30 becomes 03:30); a repeated time means the first (PEP 495 fold=0). PostgreSQL's own
 # AT TIME ZONE picks the second for repeated times, hence this function. It assumes no two
