@@ -118,3 +118,16 @@ def test_unknown_ids_are_errors_in_series_list_and_generate(komawari: Run) -> No
         result = komawari(*args)
         assert result.exit_code == 2, result.output
         assert named in result.output
+
+
+def test_unknown_room_and_session_ids_are_errors_naming_them(komawari: Run) -> None:
+    _school(komawari)
+    for args, named in (
+        (("room", "rename", "99", "Room 9"), "room 99"),
+        (("room", "deactivate", "99"), "room 99"),
+        (("session", "cancel", "99", "--reason", "ill"), "session 99"),
+        (("session", "move", "99", "--start", "10:00"), "session 99"),
+    ):
+        result = komawari(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert named in result.output, (args, result.output)
