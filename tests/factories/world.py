@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -106,6 +107,19 @@ def series_body(w: World, **changes: object) -> dict[str, object]:
     }
     body.update(changes)
     return body
+
+
+def one_off_body(w: World, **changes: object) -> dict[str, Any]:
+    """Return a valid one-off lesson body at branch A (teacher 1, student 1, 18:00-19:00)."""
+    body: dict[str, Any] = {
+        "branch_id": w.branch_a,
+        "teacher_id": w.teacher_1,
+        "student_id": w.student_1,
+        "date": next_weekday(3).isoformat(),
+        "start_time": "18:00",
+        "end_time": "19:00",
+    }
+    return body | changes
 
 
 def counts(engine: Engine) -> dict[str, int]:

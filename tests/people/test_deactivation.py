@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from tests.factories.world import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, one_off_body, series_body
 
 
 def _add(client: TestClient, w: World, kind: str, name: str) -> int:
@@ -16,16 +16,8 @@ def _add(client: TestClient, w: World, kind: str, name: str) -> int:
 
 
 def _one_off(w: World, **changes: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "branch_id": w.branch_a,
-        "teacher_id": w.teacher_1,
-        "student_id": w.student_1,
-        "date": next_weekday(2).isoformat(),
-        "start_time": "10:00",
-        "end_time": "11:00",
-    }
-    body.update(changes)
-    return body
+    when = {"date": next_weekday(2).isoformat(), "start_time": "10:00", "end_time": "11:00"}
+    return one_off_body(w, **(when | changes))
 
 
 def test_a_deactivated_teacher_keeps_their_lessons_and_gets_no_new_ones(

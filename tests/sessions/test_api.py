@@ -6,20 +6,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories.world import World, bearer, next_weekday, series_body
+from tests.factories.world import World, bearer, next_weekday, one_off_body, series_body
 
 
 def _one_off(w: World, **changes: object) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "branch_id": w.branch_a,
-        "teacher_id": w.teacher_1,
-        "student_id": w.student_1,
-        "date": next_weekday(2).isoformat(),
-        "start_time": "18:00",
-        "end_time": "19:00",
-    }
-    body.update(changes)
-    return body
+    return one_off_body(w, **({"date": next_weekday(2).isoformat()} | changes))
 
 
 def test_an_exact_duplicate_one_off_is_409_naming_the_lesson(

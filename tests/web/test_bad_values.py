@@ -9,25 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from komawari.db.engine import session_scope
-from tests.factories.world import World, bearer, counts, next_weekday, series_body
+from tests.factories.world import World, bearer, counts, one_off_body, series_body
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J"
 
 
-def _one_off(w: World, **changes: object) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "branch_id": w.branch_a,
-        "teacher_id": w.teacher_1,
-        "student_id": w.student_1,
-        "date": next_weekday(3).isoformat(),
-        "start_time": "18:00",
-        "end_time": "19:00",
-    }
-    return body | changes
-
-
 def _group(w: World, **changes: object) -> dict[str, Any]:
-    body = _one_off(w, kind="GROUP", title="Maths", student_ids=[w.student_1])
+    body = one_off_body(w, kind="GROUP", title="Maths", student_ids=[w.student_1])
     del body["student_id"]
     return body | changes
 
@@ -70,7 +58,7 @@ def test_a_date_outside_1900_to_2200_is_422_on_every_write(
     admin = bearer(world.admin)
     assert client.post("/api/class-series", json=series_body(world), headers=admin).is_success
     if path == "/api/class-sessions":
-        body = _one_off(world, **body)
+        body = one_off_body(world, **body)
     elif path == "/api/class-series":
         body = series_body(world, **body)
     before = counts(committed_engine)
@@ -158,5 +146,5 @@ def test_a_branch_without_a_zone_gets_the_configured_default(
     made = client.post("/api/branches", json={"name": "Kobe"}, headers=bearer(world.admin))
     assert made.status_code == 201, made.text
     assert made.json()["time_zone"] == "Asia/Tokyo"
-    lesson = _one_off(world, branch_id=made.json()["id"], teacher_id=world.teacher_2)
+    lesson = one_off_body(world, branch_id=made.json()["id"], teacher_id=world.teacher_2)
     assert client.post("/api/class-sessions", json=lesson, headers=bearer(world.admin)).is_success

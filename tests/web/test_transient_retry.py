@@ -18,7 +18,7 @@ from komawari.auth.enums import Role
 from komawari.db.engine import session_scope
 from komawari.sessions.models import ClassSession
 from komawari.web.routing import ATTEMPTS
-from tests.factories.world import World, bearer, counts, next_weekday
+from tests.factories.world import World, bearer, counts, one_off_body
 from tests.web.pages import csrf_of, make_user, sign_in
 
 Inject = Callable[[int, str], None]
@@ -60,17 +60,6 @@ def _aborts_used(engine: Engine) -> int:
         return int(c.scalar(text("SELECT last_value FROM test_aborts")) or 0)
 
 
-def _lesson(w: World) -> dict[str, object]:
-    return {
-        "branch_id": w.branch_a,
-        "teacher_id": w.teacher_1,
-        "student_id": w.student_1,
-        "date": next_weekday(3).isoformat(),
-        "start_time": "18:00",
-        "end_time": "19:00",
-    }
-
-
 def _created_events(engine: Engine) -> int:
     with session_scope(engine) as s:
         query = select(func.count()).where(AuditEvent.action == "session.create")
@@ -87,14 +76,14 @@ def test_a_booking_aborted_twice_for_its_timing_is_booked_once_on_the_third_run(
 ) -> None:
     abort_inserts(ATTEMPTS - 1, sqlstate)
     headers = {**bearer(world.admin), "Idempotency-Key": f"book-{sqlstate}"}
-    made = client.post("/api/class-sessions", json=_lesson(world), headers=headers)
+    made = client.post("/api/class-sessions", json=one_off_body(world), headers=headers)
     assert made.status_code == 201, made.text
     assert _aborts_used(committed_engine) == ATTEMPTS  # two aborted runs, then the one kept
     with session_scope(committed_engine) as s:
         assert s.scalar(select(func.count()).select_from(ClassSession)) == 1
     assert _created_events(committed_engine) == 1
     # The key's claim was rolled back with each aborted run and stored with the kept one.
-    again = client.post("/api/class-sessions", json=_lesson(world), headers=headers)
+    again = client.post("/api/class-sessions", json=one_off_body(world), headers=headers)
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == made.json()
@@ -106,13 +95,13 @@ def test_a_booking_aborted_every_time_is_a_503_that_changed_nothing(
     abort_inserts(ATTEMPTS, "40P01")
     before = counts(committed_engine)
     headers = {**bearer(world.admin), "Idempotency-Key": "book-always-aborted"}
-    refused = client.post("/api/class-sessions", json=_lesson(world), headers=headers)
+    refused = client.post("/api/class-sessions", json=one_off_body(world), headers=headers)
     assert refused.status_code == 503
     assert refused.headers["Retry-After"]
     assert _aborts_used(committed_engine) == ATTEMPTS  # no fourth run
     assert counts(committed_engine) == before
     # Nothing was stored under the key: the client's own retry runs (and now succeeds).
-    retried = client.post("/api/class-sessions", json=_lesson(world), headers=headers)
+    retried = client.post("/api/class-sessions", json=one_off_body(world), headers=headers)
     assert retried.status_code == 201, retried.text
     assert "Idempotent-Replayed" not in retried.headers
 
@@ -121,7 +110,9 @@ def test_an_error_that_is_not_about_timing_runs_once(
     client: TestClient, world: World, committed_engine: Engine, abort_inserts: Inject
 ) -> None:
     abort_inserts(1, "23514")  # a check violation: running again would not help
-    refused = client.post("/api/class-sessions", json=_lesson(world), headers=bearer(world.admin))
+    refused = client.post(
+        "/api/class-sessions", json=one_off_body(world), headers=bearer(world.admin)
+    )
     assert refused.status_code == 409, refused.text
     assert _aborts_used(committed_engine) == 1
 
@@ -134,7 +125,7 @@ def test_a_booking_from_the_page_aborted_once_is_booked_once(
     token = csrf_of(client.get("/sessions/new").text)
     abort_inserts(1, "40P01")
     made = client.post(
-        "/sessions", data={"csrf_token": token, **_lesson(world)}, follow_redirects=False
+        "/sessions", data={"csrf_token": token, **one_off_body(world)}, follow_redirects=False
     )
     assert made.status_code == 303, made.text
     assert _aborts_used(committed_engine) == 2
