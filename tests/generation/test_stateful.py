@@ -269,7 +269,7 @@ class Schedule(RuleBasedStateMachine):
         if add:
             self._do(lambda: branches.add_closure(self.db, bid, day, reason="r", actor=ACTOR))
         else:
-            self._do(lambda: branches.remove_closure(self.db, bid, day, actor=ACTOR))
+            self._do(lambda: branches.remove_closure(self.db, bid, day, actor=ACTOR, now=NOW))
 
     # --- promises -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -144,8 +144,11 @@ def add_closure(
     return ids
 
 
-def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor) -> dict[str, int]:
-    """Reopen a day: sessions cancelled for the closure come back, generation fills the rest."""
+def remove_closure(
+    session: Session, branch_id: int, day: date, *, actor: Actor, now: datetime | None = None
+) -> dict[str, int]:
+    """Reopen a day: sessions cancelled for the closure come back, generation fills the rest
+    (never a day before the branch's today at `now`)."""
     locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
     closure = session.scalar(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
@@ -165,7 +168,7 @@ def remove_closure(session: Session, branch_id: int, day: date, *, actor: Actor)
     filled = generation.generate_in(
         session,
         trigger=RunTrigger.LIFECYCLE,
-        scope=generation.Scope(branch_id=branch_id, fill_date=day),
+        scope=generation.Scope(branch_id=branch_id, fill_date=day, now=now),
         actor=actor,
     )
     audit.record(
