@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
+from komawari.audit.service import SYSTEM
+from komawari.db.engine import session_scope
 from komawari.generation import job
 from komawari.generation import service as generation
+from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunTrigger
 from tests.factories import generation as workload
 from tests.sessions.verdicts import assert_verdicts_follow_the_rule
@@ -154,3 +158,67 @@ def test_a_generator_killed_mid_run_leaves_a_consistent_database(
             r[0] for r in conn.execute(text("SELECT status FROM generation_runs ORDER BY id"))
         ]
     assert statuses == ["abandoned", "succeeded"]
+
+
+def test_a_batch_that_loses_the_race_counts_and_audits_what_the_winner_made(
+    committed_engine: Engine,
+) -> None:
+    # Without the locks, B's statement cannot see A's uncommitted rows: its insert waits
+    # for A, then ON CONFLICT skips them all. Those lost rows are "already exists" for B,
+    # audited and counted, never silently dropped.
+    workload.build(committed_engine, series=20)
+    scope = _scope().pinned()
+    with session_scope(committed_engine) as s:
+        runs = [
+            generation.start_run(s, trigger=RunTrigger.CLI, scope=scope, actor=SYSTEM).id
+            for _ in range(2)
+        ]
+        ids = [i for _, i in generation.pending_series(s, scope, after=generation.START, limit=50)]
+
+    def batch(s: Session, run_id: int) -> RunCounts:
+        return generation.generate_batch(
+            s,
+            series_ids=ids,
+            scope=scope,
+            run_id=run_id,
+            actor=generation.generator_actor(run_id),
+            use_lock=False,
+        )
+
+    def loser() -> RunCounts:
+        with session_scope(committed_engine) as s:
+            return batch(s, runs[1])
+
+    with ThreadPoolExecutor(1) as pool, session_scope(committed_engine) as a:
+        won = batch(a, runs[0])
+        lost_future = pool.submit(loser)
+        deadline = time.monotonic() + 30
+        while not _waiting_for_a_lock(committed_engine):
+            assert time.monotonic() < deadline, "B never waited for A's rows"
+            time.sleep(0.05)
+        a.commit()
+        lost = lost_future.result(timeout=60)
+    assert won.created > 0
+    assert lost.created == 0
+    assert lost.skipped_existing == won.created
+    with committed_engine.connect() as conn:
+        audited = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_events WHERE run_id = :r"
+                " AND action = 'occurrence.skipped_existing'"
+            ),
+            {"r": runs[1]},
+        ).scalar_one()
+    assert audited == won.created
+
+
+def _waiting_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND query LIKE '%WITH s AS (%'"
+                )
+            ).scalar_one()
+        )

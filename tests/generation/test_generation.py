@@ -370,3 +370,19 @@ def test_a_new_group_lesson_conflicts_with_an_attendee_s_existing_group_lesson(
         else:
             assert s.status == SessionStatus.CONFIRMED
     assert len(blockers) >= 2
+
+
+def test_batches_take_a_teacher_s_series_together_and_miss_none(db: Session) -> None:
+    # Series ids interleave three teachers; the walk goes teacher by teacher, and a cursor in
+    # the middle of a teacher's series goes on with that teacher's next one.
+    b = f.branch(db)
+    teachers = sorted((f.teacher(db).id for _ in range(3)), reverse=True)
+    made = [(t, _series(db, branch=b, teacher_id=t)) for _ in range(3) for t in teachers]
+    scope = generation.Scope(now=NOW).pinned()
+    walk, after = [], generation.START
+    while page := generation.pending_series(db, scope, after=after, limit=2):
+        walk += page
+        after = page[-1]
+    assert walk == sorted(made)
+    assert _run(db).counts.series_done == len(made)
+    assert all(_dates(db, series_id) for _, series_id in made)

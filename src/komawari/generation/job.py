@@ -71,31 +71,33 @@ def run(
         run_id = service.start_run(s, trigger=trigger, scope=scope, actor=actor).id
     counts = RunCounts()
     gen_actor = service.generator_actor(run_id)
-    after = 0
+    after = service.START
     try:
         while True:
 
-            def one_batch(after: int = after) -> tuple[list[int], RunCounts]:
+            def one_batch(
+                after: service.Cursor = after,
+            ) -> tuple[list[service.Cursor], RunCounts]:
                 with session_scope(engine) as s:
                     if use_lock:
                         locks.lock_generation(s)
-                    ids = service.pending_series(s, scope, after=after, limit=size)
-                    if not ids:
-                        return ids, RunCounts()
-                    return ids, service.generate_batch(
+                    pending = service.pending_series(s, scope, after=after, limit=size)
+                    if not pending:
+                        return pending, RunCounts()
+                    return pending, service.generate_batch(
                         s,
-                        series_ids=ids,
+                        series_ids=[series_id for _, series_id in pending],
                         scope=scope,
                         run_id=run_id,
                         actor=gen_actor,
                         use_lock=use_lock,
                     )
 
-            ids, batch = with_retry(one_batch)
-            if not ids:
+            pending, batch = with_retry(one_batch)
+            if not pending:
                 break
             counts += batch
-            after = ids[-1]
+            after = pending[-1]
         with session_scope(engine) as s:
             counts += RunCounts(skipped_paused=service.paused_occurrences(s, scope))
             result = service.finish_run(s, run_id=run_id, status=RunStatus.SUCCEEDED, counts=counts)

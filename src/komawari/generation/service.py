@@ -121,10 +121,18 @@ def generator_actor(run_id: int) -> Actor:
     return Actor("generator", f"run:{run_id}")
 
 
-def pending_series(session: Session, scope: Scope, *, after: int, limit: int) -> list[int]:
-    """Return the next ids (keyset after `after`) of ACTIVE series with dates to materialise."""
-    params = {**scope.params(), "after": after, "limit": limit}
-    return [int(r[0]) for r in session.execute(text(sql.PENDING_SQL), params)]
+# Where a run's walk through the pending series has got to: (teacher id, series id).
+Cursor = tuple[int, int]
+START: Cursor = (0, 0)
+
+
+def pending_series(session: Session, scope: Scope, *, after: Cursor, limit: int) -> list[Cursor]:
+    """Return the next (teacher, series) of ACTIVE series with dates to materialise.
+
+    In (teacher, series id) order from the cursor `after`: a teacher's series share a batch.
+    """
+    params = {**scope.params(), "after_teacher": after[0], "after": after[1], "limit": limit}
+    return [(int(t), int(i)) for t, i in session.execute(text(sql.PENDING_SQL), params)]
 
 
 def paused_occurrences(session: Session, scope: Scope) -> int:
@@ -174,18 +182,18 @@ def generate_in(
     scope = scope.pinned()
     run = start_run(session, trigger=trigger, scope=scope, actor=actor)
     counts = RunCounts()
-    after = 0
-    while ids := pending_series(
+    after = START
+    while pending := pending_series(
         session, scope, after=after, limit=get_settings().generation_batch_size
     ):
         counts += generate_batch(
             session,
-            series_ids=ids,
+            series_ids=[series_id for _, series_id in pending],
             scope=scope,
             run_id=run.id,
             actor=generator_actor(run.id),
         )
-        after = ids[-1]
+        after = pending[-1]
     counts += RunCounts(skipped_paused=paused_occurrences(session, scope))
     return finish_run(session, run_id=run.id, status=RunStatus.SUCCEEDED, counts=counts)
 
