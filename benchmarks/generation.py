@@ -219,8 +219,12 @@ def main() -> None:
             "naive_with_verdicts_extrapolated_s": round(same_extrapolated, 1),
             "speedup_over_naive_with_verdicts": round(same_extrapolated / gen, 1),
         }
-        reset(engine)
-        wall, exited = concurrent(url, args.concurrent)
+        # Two tries, like the single run's two: the figure compares the best of each.
+        tries = []
+        for _ in range(2):
+            reset(engine)
+            tries.append(concurrent(url, args.concurrent))
+        wall, exited = min(tries)
         with engine.connect() as conn:
             rows, distinct = conn.execute(
                 text(
@@ -231,6 +235,7 @@ def main() -> None:
         out |= {
             "concurrent_runs": args.concurrent,
             "concurrent_wall_s": round(wall, 3),
+            "concurrent_wall_tries_s": [round(w, 3) for w, _ in tries],
             "concurrent_over_one": round(wall / gen, 2),
             "concurrent_processes_exited_s": round(exited, 3),
             "concurrent_rows": rows,
