@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 
 from komawari.auth import policy
 from komawari.auth import service as auth
@@ -134,12 +133,11 @@ async def readable_branch_state(request: Request, branch_id: Id, token: BearerTo
     """Return the caller and the branch's state if the caller (staff) may see the branch.
 
     The hot path of the day's schedule: the token, its user and branches, the branch and
-    its counters are read by one statement in one thread-pool hop, every time (nothing
-    about the caller is kept between requests); the checks are `readable_branch`'s.
+    its counters are read by one statement on the event loop, every time (nothing about
+    the caller is kept between requests); the checks are `readable_branch`'s.
     """
     token_hash = auth.token_hash(token.credentials if token else None)
-    engine = request.app.state.engine
-    found = await run_in_threadpool(versions.read_as_caller, engine, token_hash, branch_id)
+    found = await versions.read_as_caller(request.app.state.hot, token_hash, branch_id)
     who = auth.principal_of(found.caller)
     policy.require_staff(who)
     policy.require(who, policy.branch_access(who, branch_id), Access.READ, f"branch {branch_id}")

@@ -13,8 +13,8 @@ the table is made again (a restore drops and recreates it in its one transaction
 is read in the same statement as the counters.
 
 The hot read (`read_as_caller`) authenticates the token, reads its user's branches, the
-branch and its counters in one statement on an autocommitting connection: one round trip
-besides the pool's ping, in one thread-pool hop (`auth/dependencies.py` authorises it).
+branch and its counters in one prepared statement on one of the process's hot connections
+(`db/hot.py`): one round trip, on the event loop (`auth/dependencies.py` authorises it).
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from komawari import __version__
 from komawari.auth.service import CALLER_CTE
+from komawari.db.hot import HotReads, compiled
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,17 @@ SELECT c.*, EXISTS (SELECT FROM branches WHERE id = :branch_id) AS branch_exists
 )
 
 
-def read_as_caller(engine: Engine, token_hash: str, branch_id: int) -> CallerRead:
+_AS_CALLER_SQL = compiled(_AS_CALLER)
+
+
+async def read_as_caller(hot: HotReads, token_hash: str, branch_id: int) -> CallerRead:
     """Read the caller of a token, the branch's existence and state in one statement.
 
     Nothing here decides access: the caller's row goes to `auth.service.principal_of`
     and the policy. The statement runs alone (autocommit), so it reads one snapshot.
     """
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        params = {"token_hash": token_hash, "branch_id": branch_id, "every": False}
-        row = conn.execute(_AS_CALLER, {**params, "ids": [branch_id]}).mappings().one()
+    params = {"token_hash": token_hash, "branch_id": branch_id, "every": False}
+    row = await hot.one(_AS_CALLER_SQL, {**params, "ids": [branch_id]})
     caller = row if row["token_id"] is not None else None
     return CallerRead(caller, bool(row["branch_exists"]), _state(row))
 

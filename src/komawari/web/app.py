@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from komawari import __version__
 from komawari.config import get_settings
 from komawari.db import migrate
+from komawari.db.hot import HotReads
 from komawari.web.root_path import RootPathLinks
 
 log = logging.getLogger(__name__)
@@ -182,11 +183,17 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     run_periodic = (minutes > 0) if periodic is None else periodic
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The revalidation's connections (db/hot.py) live as long as this start of the app.
+        app.state.hot = hot = HotReads(eng)
+        await hot.open()
         task = asyncio.create_task(_periodic_generation(eng, minutes)) if run_periodic else None
-        yield
-        if task is not None:
-            task.cancel()
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            await hot.close()
 
     app = FastAPI(
         title="Komawari",

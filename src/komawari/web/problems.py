@@ -6,6 +6,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -109,10 +111,10 @@ def problem_of(exc: Exception) -> dict[str, Any]:
         log.warning("a value the database cannot store: %s", exc.orig or exc)
         detail = "a value is not valid for the database (out of range or malformed)"
         return _problem(INVALID, "Invalid input", 422, detail)
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | psycopg.OperationalError):
         detail = "the database could not answer; retry shortly"
         return _problem("/problems/unavailable", "Service unavailable", 503, detail)
-    if isinstance(exc, PoolTimeout):  # every connection busy: a moment's wait helps
+    if isinstance(exc, PoolTimeout | psycopg_pool.PoolTimeout):  # every connection busy
         log.warning("no free database connection: %s", exc)
         detail = "the server is busy (no free database connection); retry shortly"
         return _problem("/problems/unavailable", "Service unavailable", 503, detail)
