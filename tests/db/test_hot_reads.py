@@ -4,6 +4,7 @@ connection, a table made again under a prepared statement; and PostgreSQL's abse
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import psycopg_pool
@@ -25,7 +26,9 @@ def _with_hot(engine: Engine, body: object) -> object:
         finally:
             await hot.close()
 
-    return asyncio.run(run())
+    # In its own thread: the browser tests' Playwright keeps an event loop running here.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
