@@ -153,9 +153,23 @@ MUTANTS = (
     m(
         "generate: every week, whatever the interval",
         GENERATE,
-        "       % s.interval_weeks = 0",
-        "       % 1 = 0",
+        "7 * s.interval_weeks AS step",
+        "7 AS step",
         GEN + "test_every_n_weeks_counts_from_the_first_date",
+    ),
+    m(
+        "generate: the first meeting day at the window's start is skipped",
+        GENERATE,
+        "(s.w_start - wd.origin + wd.step - 1) / wd.step",
+        "(s.w_start - wd.origin + wd.step) / wd.step",
+        GEN + "test_a_series_is_materialised_on_its_weekdays_up_to_the_horizon",
+    ),
+    m(
+        "generate: the walk resumes by series id alone, skipping other teachers' series",
+        GENERATE,
+        "AND (cs.teacher_id, cs.id) > (CAST(:after_teacher AS bigint), CAST(:after AS bigint))",
+        "AND cs.id > CAST(:after AS bigint) AND CAST(:after_teacher AS bigint) IS NOT NULL",
+        GEN + "test_batches_take_a_teacher_s_series_together_and_miss_none",
     ),
     m(
         "generate: the past is generated",
