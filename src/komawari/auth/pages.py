@@ -62,6 +62,8 @@ def sign_in(
             username=username,
         )
     _, secret = opened
+    # Signing in, as the same user or another, ends the session this browser had.
+    web_sessions.sign_out(db, request.cookies.get(csrf.SESSION_COOKIE))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(request, response, csrf.SESSION_COOKIE, secret)
     response.delete_cookie(csrf.ANON_COOKIE, path="/")

@@ -6,6 +6,7 @@ one indexed equality. Passwords (for people, not for the API) use argon2.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -14,13 +15,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.auth.enums import Role
-from komawari.auth.models import ApiToken, User, UserBranch
+from komawari.auth.models import ApiToken, User, UserBranch, WebSession
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound, Unauthorized
@@ -121,6 +122,12 @@ def set_password(session: Session, *, username: str, password: str, actor: Actor
     if len(password) < 10:
         raise InvalidInput("password", "at least 10 characters")
     user.password_hash = _hasher.hash(password)
+    # A new password ends every web session the old one opened.
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
     session.flush()
     audit.record(
         session, actor=actor, action="user.password", subject_type="user", subject_id=user.id
@@ -141,12 +148,24 @@ def verify_password(session: Session, *, username: str, password: str) -> User:
     """Return the active user whose password this is, or raise Unauthorized."""
     user = get_user(session, username)
     if user is None or not user.is_active or user.password_hash is None:
-        raise Unauthorized("unknown user or wrong password")
+        # An unknown, disabled or password-less user costs the same argon2 verify as a
+        # wrong password, so the time of the answer does not tell which names exist.
+        user, stored = None, _dummy_hash()
+    else:
+        stored = user.password_hash
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError) as exc:
         raise Unauthorized("unknown user or wrong password") from exc
+    if user is None:  # pragma: no cover - nobody knows the dummy's password
+        raise Unauthorized("unknown user or wrong password")
     return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash, with the hasher's parameters, of a password nobody knows."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def create_token(

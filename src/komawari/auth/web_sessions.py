@@ -17,7 +17,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
@@ -67,7 +67,15 @@ def csrf_token(secret: str) -> str:
     return hmac.new(secret.encode(), b"komawari-csrf", hashlib.sha256).hexdigest()
 
 
-def _retry_after(session: Session, *, username: str, address: str, now: datetime) -> int:
+_RESERVE_SQL = text(
+    """
+    SELECT pg_advisory_xact_lock(hashtextextended('sign-in user ' || :username, 0)),
+           pg_advisory_xact_lock(hashtextextended('sign-in address ' || :address, 0))
+    """
+)
+
+
+def _retry_after(db: Session, *, username: str, address: str, now: datetime) -> int:
     """Return the seconds until a new try is allowed (0: allowed now)."""
     since = now - FAILURE_WINDOW
     waits = []
@@ -75,7 +83,7 @@ def _retry_after(session: Session, *, username: str, address: str, now: datetime
         (SignInFailure.username, username, MAX_FAILURES_PER_USER),
         (SignInFailure.address, address, MAX_FAILURES_PER_ADDRESS),
     ):
-        times = session.scalars(
+        times = db.scalars(
             select(SignInFailure.at)
             .where(column == value, SignInFailure.at > since)
             .order_by(SignInFailure.at.desc())
@@ -86,44 +94,58 @@ def _retry_after(session: Session, *, username: str, address: str, now: datetime
     return max(waits, default=0)
 
 
+def _reserve_try(bind: Engine | Connection, *, username: str, address: str) -> datetime:
+    """Count the try as a failure before the password is checked, on its own connection.
+
+    Under the user name's and the address's locks (always taken in that order), the
+    failures in the window are counted and, when both are under their limits, this try is
+    added and committed: N concurrent tries, in any number of processes, check at most
+    the limit's number of passwords. A right password then deletes the user's failures.
+    Raise SignInThrottled when a limit is reached. Return the try's time.
+    """
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with Session(engine) as own, own.begin():
+        own.execute(_RESERVE_SQL, {"username": username, "address": address})
+        now = _now(own)
+        wait = _retry_after(own, username=username, address=address, now=now)
+        if wait:
+            raise SignInThrottled(wait)
+        own.add(SignInFailure(username=username, address=address, at=now))
+    return now
+
+
 def sign_in(
-    session: Session, *, username: str, password: str, address: str
+    db: Session, *, username: str, password: str, address: str
 ) -> tuple[SignedIn, str] | None:
     """Check the password and open a session; return it and the cookie's secret.
 
-    A wrong password returns None, having recorded the failure: the caller commits it
-    (an exception would roll the count back with the request's transaction).
+    A wrong password returns None. The try was already counted, committed on a connection
+    of its own (`_reserve_try`), so the request's rollback does not take it back.
     """
     username = username.strip()
     if not username:
         raise InvalidInput("username", "enter your user name")
     if not password:
         raise InvalidInput("password", "enter your password")
-    now = _now(session)
-    wait = _retry_after(session, username=username[:150], address=address, now=now)
-    if wait:
-        raise SignInThrottled(wait)
+    username, address = username[:150], address[:64]
+    now = _reserve_try(db.get_bind(), username=username, address=address)
     try:
-        user = auth.verify_password(session, username=username, password=password)
+        user = auth.verify_password(db, username=username, password=password)
     except KomawariError:
-        user = None
-    if user is None or not user.is_active:
-        session.add(SignInFailure(username=username[:150], address=address[:64], at=now))
-        session.flush()
         return None
-    session.execute(delete(SignInFailure).where(SignInFailure.username == user.username))
+    db.execute(delete(SignInFailure).where(SignInFailure.username.in_({username, user.username})))
     secret = auth.new_secret(SESSION_PREFIX)
     row = WebSession(
         user_id=user.id,
         token_hash=auth.hash_secret(secret),
         expires_at=now + LIFETIME,
         last_seen_at=now,
-        address=address[:64],
+        address=address,
     )
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=Actor("user", f"user:{user.username}", extra={"user_id": user.id}),
         action="web_session.sign_in",
         subject_type="user",

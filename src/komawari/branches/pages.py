@@ -62,8 +62,10 @@ async def add_closure(
         wanted = ClosureCreate.model_validate(fields)
         branches.add_closure(db, branch.id, wanted.date, reason=wanted.reason, actor=who.actor)
     except ValidationError as exc:
+        forms.refused(db)
         return _render(page, db, branch.id, fields, status=422, errors=forms.errors(exc))
     except KomawariError as exc:
+        forms.refused(db)
         return _render(page, db, branch.id, fields, status=exc.status_code,
                        errors={"date": exc.detail})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/closures?done=added", status_code=303)

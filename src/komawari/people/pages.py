@@ -91,9 +91,11 @@ async def _add(kind: status.Kind, request: Request, page: Page, who: Principal, 
             make = people.create_teacher if kind == "teacher" else people.create_student
             make(db, name=person.name, actor=who.actor)
     except ValidationError as exc:
+        forms.refused(db)
         return _render(page, db, kind, who, status_code=422, errors=forms.errors(exc),
                        fields=fields)  # fmt: skip
     except KomawariError as exc:
+        forms.refused(db)
         return _render(page, db, kind, who, status_code=exc.status_code,
                        errors={"name": exc.detail}, fields=fields)  # fmt: skip
     return RedirectResponse(f"/{PLURAL[kind]}?done=added", status_code=303)
@@ -107,6 +109,7 @@ async def _rename(
         wanted = Rename.model_validate(fields)
         status.rename(db, kind, row_id, name=wanted.name, actor=who.actor)
     except (ValidationError, KomawariError) as exc:
+        forms.refused(db)
         detail = forms.errors(exc).get("name") if isinstance(exc, ValidationError) else exc.detail
         code = 422 if isinstance(exc, ValidationError) else exc.status_code
         return _render(page, db, kind, who, status_code=code,
@@ -118,6 +121,7 @@ def _deactivate(kind: status.Kind, row_id: int, page: Page, who: Principal, db: 
     try:
         status.deactivate(db, kind, row_id, actor=who.actor)
     except KomawariError as exc:
+        forms.refused(db)
         return _render(page, db, kind, who, status_code=exc.status_code,
                        errors={f"deactivate-{row_id}": exc.detail})  # fmt: skip
     return RedirectResponse(f"/{PLURAL[kind]}?done=deactivated", status_code=303)

@@ -112,8 +112,10 @@ async def series_action(
         body = SCHEMAS[action].model_validate(fields)
         made = _change(db, series, who, action, body)()
     except ValidationError as exc:
+        forms.refused(db)
         return _page(page, db, series, who, action, fields, status=422, errors=forms.errors(exc))
     except KomawariError as exc:
+        forms.refused(db)
         return _page(page, db, series, who, action, fields, status=exc.status_code,
                      errors={"form": exc.detail})  # fmt: skip
     shown = made[0].id if action == "change-from" and isinstance(made, tuple) else series.id

@@ -114,10 +114,12 @@ async def series_create(request: Request, page: UserPage, who: StaffCaller, db: 
             db, series_in=series_in, actor=who.actor, trigger=RunTrigger.API
         )
     except DuplicateSeries as exc:  # the database's guard is the authority, even in a race
+        forms.refused(db)
         return _form_page(
             page, db, who, fields, want_preview=False, status=409, existing=exc.existing_id
         )
     except (ValidationError, InvalidInput) as exc:
+        forms.refused(db)
         return _form_page(
             page, db, who, fields, want_preview=False, status=422, errors=forms.errors(exc)
         )

@@ -187,6 +187,7 @@ def session_cancel(
         SessionCancel.model_validate({"reason": reason})
         sessions.cancel(db, row.id, reason=reason, actor=who.actor)
     except (ValidationError, InvalidInput) as exc:
+        forms.refused(db)
         return page.render(
             "session_detail.html",
             422,
@@ -208,6 +209,7 @@ async def session_move(
     try:
         sessions.move(db, row.id, move_in=SessionMove.model_validate(fields), actor=who.actor)
     except (ValidationError, InvalidInput, DuplicateSession) as exc:
+        forms.refused(db)
         errors = {"form": exc.detail} if isinstance(exc, DuplicateSession) else forms.errors(exc)
         return page.render(
             "session_detail.html",
@@ -230,7 +232,9 @@ async def session_create(request: Request, page: UserPage, who: StaffCaller, db:
         policy.require_write_in(who, wanted.branch_id)
         made = sessions.create_one_off(db, session_in=wanted, actor=who.actor)
     except DuplicateSession as exc:  # the database's guard is the authority
+        forms.refused(db)
         return _one_off_form(page, db, who, fields, status=409, existing=exc.existing_id)
     except (ValidationError, InvalidInput) as exc:
+        forms.refused(db)
         return _one_off_form(page, db, who, fields, status=422, errors=forms.errors(exc))
     return RedirectResponse(f"/sessions/{made.id}?done=create", status_code=303)

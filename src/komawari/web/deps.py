@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -18,28 +17,19 @@ from komawari.errors import InvalidInput
 MAX_ID = 2**63 - 1
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """Open the request's one transaction: commit after a success, roll back on error."""
-    session: Session = request.app.state.sessions()
-    request.state.db = session
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    else:
-        try:
-            session.commit()
-        except BaseException:
-            session.rollback()  # an Idempotency-Key's claim goes with it: a retry runs
-            raise
-    finally:
-        session.close()
+def get_db(request: Request) -> Session:
+    """Return the request's one transaction, opened and ended by the route (`web/routing.py`).
+
+    The route commits it when the answer is below 400 and rolls it back otherwise, before
+    the answer is sent: a client never sees an answer whose changes are not committed yet.
+    """
+    db = getattr(request.state, "db", None)
+    if not isinstance(db, Session):
+        raise RuntimeError(f"{request.url.path}: its route does not open a transaction")
+    return db
 
 
-# scope="function": the transaction ends before the response is sent, so a client never
-# sees an answer whose changes are not committed yet.
-Db = Annotated[Session, Depends(get_db, scope="function")]
+Db = Annotated[Session, Depends(get_db)]
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from komawari.errors import InvalidInput
 
@@ -39,3 +40,12 @@ def errors(exc: Exception) -> dict[str, str]:
             found.setdefault(field, message)
         return found
     return {"form": str(exc)}
+
+
+def refused(db: Session) -> None:
+    """Roll back what a refused change had written, before its form is shown again.
+
+    The route rolls back every answer of 400 or more anyway; this makes the form, and the
+    preview beside it, read the database as it was before the refused change.
+    """
+    db.rollback()

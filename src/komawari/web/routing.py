@@ -9,13 +9,13 @@ import logging
 import random
 import re
 from collections.abc import Callable, Coroutine, Sequence
-from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,27 +36,35 @@ _PER_ATTEMPT_STATE = ("db", "signed_in", "idempotency_claim")
 
 
 class RetryingRoute(APIRoute):
-    """A route whose transaction runs again when PostgreSQL aborted it for its timing.
+    """The transaction edge of every route, and one more run of it after a transient abort.
+
+    Each attempt opens the request's one database session (`request.state.db`, read by the
+    `Db` dependency) and ends it here, after the handler has answered and before the answer
+    is sent: an answer below 400 commits, any other answer or an exception rolls back. So
+    a page that catches a refusal and shows its form again with a 4xx commits nothing,
+    whichever handler produced the answer.
 
     Two writers can deadlock (40P01) while neither is wrong: counters they both bump, or a
     resource one of them found only after waiting (`sessions/locks.py`). The request's
     transaction has then rolled back whole, its Idempotency-Key claim with it; the route
     runs again from its dependencies on, up to ATTEMPTS times, so the client gets the
-    answer instead of a 503. Each attempt gets its own function-scoped dependencies: the
-    request's transaction (`get_db`) ends, committed or rolled back, within the attempt.
+    answer instead of a 503.
     """
 
     def get_route_handler(self) -> Handler:
-        """Run the handler of `attempt_handler` again after a transient abort."""
+        """Run `attempt_handler` in its transaction, again after a transient abort."""
         handler = self.attempt_handler()
 
         async def route_handler(request: Request) -> Response:
             for attempt in range(1, ATTEMPTS + 1):
+                db: Session = request.app.state.sessions()
+                request.state.db = db
                 try:
-                    async with AsyncExitStack() as stack:
-                        request.scope["fastapi_function_astack"] = stack
-                        return await handler(request)
+                    response = await handler(request)
+                    await run_in_threadpool(_end, db, commit=response.status_code < 400)
+                    return response
                 except Exception as exc:
+                    await run_in_threadpool(db.rollback)
                     state = transient_state(exc)
                     if state is None or attempt == ATTEMPTS:
                         raise
@@ -72,6 +80,8 @@ class RetryingRoute(APIRoute):
                         if hasattr(request.state, name):
                             delattr(request.state, name)
                     await anyio.sleep(0.02 * attempt * random.uniform(1, 3))  # noqa: S311
+                finally:
+                    await run_in_threadpool(db.close)
             raise AssertionError("unreachable")  # pragma: no cover
 
         return route_handler
@@ -79,6 +89,14 @@ class RetryingRoute(APIRoute):
     def attempt_handler(self) -> Handler:
         """Return the handler one attempt runs (dependencies, endpoint, answer)."""
         return super().get_route_handler()
+
+
+def _end(db: Session, *, commit: bool) -> None:
+    """End the request's transaction: commit its success, roll back anything else."""
+    if commit:
+        db.commit()
+    else:
+        db.rollback()
 
 
 class KomawariRoute(RetryingRoute):
@@ -129,8 +147,17 @@ class KomawariRoute(RetryingRoute):
                 )
                 raise
             claim = _claim_of(request)
-            if claim is not None and response.status_code < 500:
+            if claim is not None and response.status_code < 400:
                 await _store(request, claim, response)
+            elif claim is not None and response.status_code < 500:
+                # A client error answered without an exception is a refusal too.
+                await run_in_threadpool(
+                    idempotency.store_refusal,
+                    request.state.db,
+                    claim,
+                    status=response.status_code,
+                    body=bytes(response.body).decode(),
+                )
             return response
 
         return route_handler
