@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+import time_machine
 from fastapi.testclient import TestClient
 
+from komawari.scheduling import timerules
+from komawari.scheduling.timerules import local_instant
 from tests.factories.world import World, bearer, next_weekday, one_off_body, series_body
 
 
@@ -84,24 +88,57 @@ def test_a_deactivated_student_is_not_enrolled_and_a_room_not_booked(
     assert refused.json()["errors"][0]["field"] == "room_id"
 
 
+# Noon in Tokyo on each day of a week (Monday 7 December 2026 first), and the last second
+# of a day there and the first of the next: the branches of the world are in Asia/Tokyo.
+CLOCKS = [datetime(2026, 12, 7, 3, 0, tzinfo=UTC) + timedelta(days=d) for d in range(7)] + [
+    datetime(2026, 12, 9, 14, 59, 59, tzinfo=UTC),
+    datetime(2026, 12, 9, 15, 0, 0, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("clock", CLOCKS, ids=lambda c: c.strftime("%a-%H%M%S"))
 def test_deactivation_waits_until_no_live_series_names_them(
-    client: TestClient, world: World
+    client: TestClient, world: World, clock: datetime
 ) -> None:
     admin = bearer(world.admin)
-    ono = _add(client, world, "teachers", "Ono")
-    series = client.post(
-        "/api/class-series", json=series_body(world, teacher_id=ono), headers=admin
-    ).json()["id"]
-    refused = client.post(f"/api/teachers/{ono}/deactivate", headers=admin)
-    assert refused.status_code == 409
-    assert refused.json()["series_ids"] == [series]
-    ended = client.post(
-        f"/api/class-series/{series}/end",
-        json={"last_date": date.today().isoformat()},
-        headers=admin,
-    )
-    assert ended.status_code == 200, ended.text
-    assert client.post(f"/api/teachers/{ono}/deactivate", headers=admin).status_code == 200
+    with time_machine.travel(clock, tick=False) as traveller:
+        today = timerules.today_in("Asia/Tokyo")
+        ono = _add(client, world, "teachers", "Ono")
+        body = series_body(world, teacher_id=ono, first_date=today.isoformat(), weekdays=[1])
+        series = client.post("/api/class-series", json=body, headers=admin).json()["id"]
+        refused = client.post(f"/api/teachers/{ono}/deactivate", headers=admin)
+        assert refused.status_code == 409
+        assert refused.json()["series_ids"] == [series]
+        ended = client.post(
+            f"/api/class-series/{series}/end",
+            json={"last_date": today.isoformat()},
+            headers=admin,
+        )
+        assert ended.status_code == 200, ended.text
+        # The series still runs today at its branch: its teacher is still on it.
+        still = client.post(f"/api/teachers/{ono}/deactivate", headers=admin)
+        assert still.status_code == 409, still.text
+        traveller.move_to(local_instant(today + timedelta(days=1), time(0, 0), "Asia/Tokyo"))
+        assert client.post(f"/api/teachers/{ono}/deactivate", headers=admin).status_code == 200
+
+
+@pytest.mark.parametrize("clock", CLOCKS[:7], ids=lambda c: c.strftime("%a"))
+def test_a_series_ended_before_it_began_frees_its_teacher_at_once(
+    client: TestClient, world: World, clock: datetime
+) -> None:
+    admin = bearer(world.admin)
+    with time_machine.travel(clock, tick=False):
+        today = timerules.today_in("Asia/Tokyo")
+        ono = _add(client, world, "teachers", "Ono")
+        later = (today + timedelta(days=3)).isoformat()
+        body = series_body(world, teacher_id=ono, first_date=later)
+        series = client.post("/api/class-series", json=body, headers=admin).json()["id"]
+        ended = client.post(
+            f"/api/class-series/{series}/end", json={"last_date": today.isoformat()},
+            headers=admin,
+        )  # fmt: skip
+        assert ended.status_code == 200, ended.text
+        assert client.post(f"/api/teachers/{ono}/deactivate", headers=admin).status_code == 200
 
 
 def test_staff_rename_people_but_only_admins_deactivate_them(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import typer
@@ -17,6 +17,7 @@ from komawari.db.engine import ready_engine, session_scope
 from komawari.people import service, status
 from komawari.people.schemas import PersonRead, RoomRead
 from komawari.people.status import Kind
+from komawari.scheduling import clock
 from komawari.sessions import queries as sessions
 from komawari.sessions.cli import print_sessions
 
@@ -102,7 +103,7 @@ def _add_everyday_commands(app: typer.Typer, kind: Kind) -> None:
 
 
 def _week(kind: Kind, row_id: int, day: str | None) -> None:
-    first = opt_date(day, "--date") or date.today()
+    first = opt_date(day, "--date") or clock.school_today()
     first -= timedelta(days=first.weekday())
     last = first + timedelta(days=6)
     with session_scope(ready_engine()) as s:

@@ -8,18 +8,20 @@ what happens to those lessons (end the series, or change its teacher from a date
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal, cast
+from typing import Literal
+from typing import cast as type_cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Date, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.branches.models import Branch
 from komawari.errors import Conflict, InvalidInput
 from komawari.people import queries
 from komawari.people.models import Room, Student, Teacher
 from komawari.people.service import clean_name
+from komawari.scheduling import timerules
 from komawari.series.enums import SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 
@@ -44,7 +46,7 @@ def get(session: Session, kind: Kind, row_id: int) -> Person:
 
 
 def _bookable(session: Session, kind: Kind, row_id: int, field: str) -> None:
-    row = cast(Person | None, session.get(MODELS[kind], row_id))
+    row = type_cast(Person | None, session.get(MODELS[kind], row_id))
     if row is None:
         raise InvalidInput(field, f"{kind} {row_id} does not exist")
     if not row.active:
@@ -95,9 +97,14 @@ def rename(session: Session, kind: Kind, row_id: int, *, name: str, actor: Actor
     return row
 
 
-def _live_series(session: Session, row: Person) -> list[int]:
-    """Return the ids of the series, not ENDED, that name `row`."""
-    live = ClassSeries.status != SeriesStatus.ENDED
+def _live_series(db: Session, row: Person) -> list[int]:
+    """Return the ids of the series that name `row` and still run: not ENDED, and not
+    past their last date at their branch (a series ending today still runs today)."""
+    branch_today = cast(func.timezone(Branch.time_zone, literal(timerules.now())), Date)
+    live = and_(
+        ClassSeries.status != SeriesStatus.ENDED,
+        or_(ClassSeries.last_date.is_(None), ClassSeries.last_date >= branch_today),
+    )
     if isinstance(row, Teacher):
         names = ClassSeries.teacher_id == row.id
     elif isinstance(row, Room):
@@ -105,11 +112,16 @@ def _live_series(session: Session, row: Person) -> list[int]:
     else:
         enrolled = select(SeriesEnrolment.series_id).where(
             SeriesEnrolment.student_id == row.id,
-            or_(SeriesEnrolment.until_date.is_(None), SeriesEnrolment.until_date >= date.today()),
+            or_(SeriesEnrolment.until_date.is_(None), SeriesEnrolment.until_date >= branch_today),
         )
         names = or_(ClassSeries.student_id == row.id, ClassSeries.id.in_(enrolled))
-    query = select(ClassSeries.id).where(live, names).order_by(ClassSeries.id)
-    return list(session.scalars(query))
+    query = (
+        select(ClassSeries.id)
+        .join(Branch, Branch.id == ClassSeries.branch_id)
+        .where(live, names)
+        .order_by(ClassSeries.id)
+    )
+    return list(db.scalars(query))
 
 
 def deactivate(session: Session, kind: Kind, row_id: int, *, actor: Actor) -> Person:

@@ -38,7 +38,11 @@ def local_instant(day: date, at: time, zone_name: str) -> datetime:
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
-def today_in(zone_name: str, now: datetime | None = None) -> date:
-    """Return today's date in `zone_name`."""
-    moment = now or datetime.now(UTC)
-    return moment.astimezone(zone(zone_name)).date()
+def now() -> datetime:
+    """Return the current instant: the one clock the rules read (tests move it, time-machine)."""
+    return datetime.now(UTC)
+
+
+def today_in(zone_name: str, at: datetime | None = None) -> date:
+    """Return the date in `zone_name` at instant `at` (default: now): "today at a branch"."""
+    return (at or now()).astimezone(zone(zone_name)).date()

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 
 from komawari.auth import policy
 from komawari.auth.dependencies import ReadableSeries, StaffCaller, VisibleBranchIds
+from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation.enums import RunTrigger
+from komawari.scheduling import clock
 from komawari.series import listing, preview
 from komawari.series import service as series_service
 from komawari.series.enums import SeriesStatus
@@ -134,7 +136,7 @@ def series_detail(
     since: Annotated[date | None, Query()] = None,
 ) -> Response:
     """Show a series: its pattern, its sessions from today on, and its history."""
-    first = since or date.today()
+    first = since or clock.branch_today(db.get_one(Branch, series.branch_id).time_zone)
     return page.render(
         "series_detail.html",
         row=listing.one(db, series.id),

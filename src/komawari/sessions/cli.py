@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import typer
@@ -21,6 +20,7 @@ from komawari.cli.support import Id, cell, friendly, name_text, opt_date
 from komawari.db.engine import ready_engine, session_scope
 from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
+from komawari.scheduling import clock
 from komawari.sessions import queries, service
 from komawari.sessions.models import ClassSession
 from komawari.sessions.reads import read_sessions
@@ -103,7 +103,7 @@ def list_(
     one = opt_date(day, "--date")
     start, end = one or opt_date(first, "--from"), one or opt_date(last, "--to")
     if start is None and end is None:
-        start = end = date.today()
+        start = end = clock.school_today()
     if start is not None and end is not None and start > end:
         raise typer.BadParameter(f"{start} is after --to {end}", param_hint="--from")
     with session_scope(ready_engine()) as s:

@@ -24,6 +24,7 @@ from komawari.auth.policy import Principal
 from komawari.branches import service as branches
 from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
+from komawari.scheduling import clock
 from komawari.series import listing
 from komawari.sessions import day_page, lesson_views
 from komawari.sessions import service as sessions
@@ -36,10 +37,6 @@ from komawari.web.routing import page_router
 router = page_router()
 
 Day = Annotated[date | None, Query(description="YYYY-MM-DD; today when missing")]
-
-
-def _today() -> date:
-    return date.today()
 
 
 @router.get("/")
@@ -90,7 +87,8 @@ def branch_day(
     cancelled: bool = False,
 ) -> Response:
     """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
-    shown, today = day or _today(), _today()
+    today = clock.branch_today(branch.time_zone)
+    shown = day or today
     state = versions.state(db, [branch.id])
     tag, headers = _page_tag(page, who, state, branch.id, shown, by, cancelled, today)
     if tag is None:
@@ -111,7 +109,8 @@ def teacher_week(
 ) -> Response:
     """Show a teacher's week (a teacher: their own only; staff: at their branches)."""
     shown = policy.session_filter(who, branch_id=None, teacher_id=teacher.id)
-    first, today = day or _today(), _today()
+    today = clock.school_today()
+    first = day or today
     state = versions.state(db, shown.branch_ids)  # a teacher's lessons: at every branch
     tag, headers = _page_tag(page, who, state, "teacher", teacher.id, first, today)
     if tag is None:
@@ -135,10 +134,10 @@ def student_week(
         db,
         owner_kind="student",
         owner_id=student.id,
-        day=day or _today(),
+        day=day or clock.school_today(),
         branch_ids=policy.visible_branches(who),
     )
-    return page.render("week.html", view=view, today=_today())
+    return page.render("week.html", view=view, today=clock.school_today())
 
 
 @router.get("/sessions/new")
