@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from komawari.auth import web_sessions
 from komawari.auth.web_sessions import SignInThrottled
 from komawari.errors import InvalidInput
-from komawari.web import csrf, i18n
+from komawari.web import cookies, csrf, i18n
 from komawari.web.deps import Db
 from komawari.web.pages import LANG_COOKIE, AnyPage, CsrfChecked, set_cookie
 from komawari.web.routing import page_router
@@ -63,19 +63,19 @@ def sign_in(
         )
     _, secret = opened
     # Signing in, as the same user or another, ends the session this browser had.
-    web_sessions.sign_out(db, request.cookies.get(csrf.SESSION_COOKIE))
+    web_sessions.sign_out(db, cookies.read(request, csrf.SESSION_COOKIE))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(request, response, csrf.SESSION_COOKIE, secret)
-    response.delete_cookie(csrf.ANON_COOKIE, path="/")
+    cookies.remove(request, response, csrf.ANON_COOKIE)
     return response
 
 
 @router.post("/sign-out", dependencies=[CsrfChecked])
 def sign_out(request: Request, db: Db) -> Response:
     """End this browser's session at once."""
-    web_sessions.sign_out(db, request.cookies.get(csrf.SESSION_COOKIE))
+    web_sessions.sign_out(db, cookies.read(request, csrf.SESSION_COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(csrf.SESSION_COOKIE, path="/")
+    cookies.remove(request, response, csrf.SESSION_COOKIE)
     return response
 
 

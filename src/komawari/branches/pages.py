@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Form, Request
@@ -13,6 +12,7 @@ from komawari.auth.dependencies import Me, ReadableBranch, WritableBranch
 from komawari.branches import service as branches
 from komawari.branches.schemas import ClosureCreate
 from komawari.errors import KomawariError
+from komawari.scheduling import fields
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
@@ -73,7 +73,7 @@ async def add_closure(
 
 @router.post("/branches/{branch_id}/closures/remove", dependencies=[CsrfChecked])
 def remove_closure(
-    branch: WritableBranch, who: Me, db: Db, day: Annotated[date, Form(alias="date")]
+    branch: WritableBranch, who: Me, db: Db, day: Annotated[fields.Day, Form(alias="date")]
 ) -> Response:
     """Reopen a day: the lessons cancelled for it come back."""
     branches.remove_closure(db, branch.id, day, actor=who.actor)

@@ -17,7 +17,11 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
 
 # C0, DEL and C1: they move terminal cursors, set window titles and break calendar files.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidi controls (U+061C, U+200E-F, U+202A-E, U+2066-9) reorder the text shown after them
+# ("Trojan source"), and U+2028/U+2029 break a line where no newline was typed.
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 # Letters by category that still render as nothing (Hangul fillers, the braille blank).
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # Names a zone database may hold that are not zones: host-dependent copies and aliases.
@@ -68,7 +72,9 @@ def check_name(value: str) -> str:
 
 def printable(value: str) -> str:
     """Return `value` with each control character written as an escape such as \\x1b."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", value
+    )
 
 
 def _is_zone_name(name: str) -> bool:

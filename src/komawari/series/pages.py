@@ -3,7 +3,6 @@ that shows, before saving, the sessions it will make and their clashes."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -15,7 +14,7 @@ from komawari.auth.dependencies import ReadableSeries, StaffCaller, VisibleBranc
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation.enums import RunTrigger
-from komawari.scheduling import clock
+from komawari.scheduling import clock, fields
 from komawari.series import listing, preview
 from komawari.series import service as series_service
 from komawari.series.enums import SeriesStatus
@@ -133,7 +132,7 @@ def series_detail(
     series: ReadableSeries,
     page: UserPage,
     db: Db,
-    since: Annotated[date | None, Query()] = None,
+    since: Annotated[fields.Day | None, Query()] = None,
 ) -> Response:
     """Show a series: its pattern, its sessions from today on, and its history."""
     first = since or clock.branch_today(db.get_one(Branch, series.branch_id).time_zone)

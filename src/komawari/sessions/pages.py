@@ -24,7 +24,7 @@ from komawari.auth.policy import Principal
 from komawari.branches import service as branches
 from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
-from komawari.scheduling import clock
+from komawari.scheduling import clock, fields
 from komawari.series import listing
 from komawari.sessions import day_page, lesson_views
 from komawari.sessions import service as sessions
@@ -82,7 +82,7 @@ def branch_day(
     page: UserPage,
     who: Me,
     db: Db,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[fields.Day | None, Query(alias="date")] = None,
     by: Literal["teacher", "room"] = "teacher",
     cancelled: bool = False,
 ) -> Response:
@@ -105,7 +105,7 @@ def teacher_week(
     page: UserPage,
     who: Me,
     db: Db,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[fields.Day | None, Query(alias="date")] = None,
 ) -> Response:
     """Show a teacher's week (a teacher: their own only; staff: at their branches)."""
     shown = policy.session_filter(who, branch_id=None, teacher_id=teacher.id)
@@ -127,7 +127,7 @@ def student_week(
     page: UserPage,
     who: Me,
     db: Db,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[fields.Day | None, Query(alias="date")] = None,
 ) -> Response:
     """Show a student's week (staff and admins; staff: at their branches)."""
     view = lesson_views.week(

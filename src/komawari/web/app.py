@@ -18,6 +18,7 @@ from komawari import __version__
 from komawari.config import get_settings
 from komawari.db import migrate
 from komawari.db.hot import HotReads
+from komawari.web.headers import SecurityHeaders
 from komawari.web.root_path import RootPathLinks
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def _install_api(app: FastAPI) -> None:
     from komawari.web import problems
     from komawari.web.calendar import ACCESS_LOG_FILTER
     from komawari.web.calendar import router as calendar_router
-    from komawari.web.routing import MAX_BODY_BYTES, AllowedMethods
+    from komawari.web.routing import MAX_BODY_BYTES, SIGNED_OUT_MAX_BODY_BYTES, AllowedMethods
 
     for router in (
         auth_router,
@@ -54,7 +55,7 @@ def _install_api(app: FastAPI) -> None:
         calendar_router,
     ):
         app.include_router(router)
-    problems.install(app, max_body=MAX_BODY_BYTES)
+    problems.install(app, max_body=MAX_BODY_BYTES, signed_out_max_body=SIGNED_OUT_MAX_BODY_BYTES)
     # Feed URLs carry their secret key; the access log must not keep it.
     logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)
     _install_pages(app)
@@ -208,6 +209,7 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     app.state.sessions = sessionmaker(bind=eng, expire_on_commit=False)
     _install_api(app)
     app.add_middleware(RootPathLinks)  # `serve --root-path`: pages' links under the prefix
+    app.add_middleware(SecurityHeaders)  # CSP, frame-ancestors, nosniff, Referrer-Policy
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -78,9 +78,10 @@ def serve(
         "", "--root-path", help="The path prefix a reverse proxy serves Komawari under."
     ),
     forwarded_allow_ips: str = typer.Option(
-        "127.0.0.1",
+        "",
         "--forwarded-allow-ips",
-        help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or '*').",
+        help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses, "
+        "or '*'); none by default, so a client's address is its own.",
     ),
 ) -> None:
     """Run the HTTP server (API, calendar feeds, periodic generation)."""
@@ -125,8 +126,9 @@ def serve(
         log_level="info",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         root_path=root_path,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # No proxy named: forwarded headers are ignored (uvicorn would trust 127.0.0.1).
+        proxy_headers=bool(forwarded_allow_ips.strip()),
+        forwarded_allow_ips=forwarded_allow_ips.strip() or None,
     )
     # uvicorn re-raises SIGTERM once it has shut down; as an exception (not the default
     # action, which ends the process at once) it lets the embedded database stop cleanly.

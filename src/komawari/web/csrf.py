@@ -14,9 +14,12 @@ import hmac
 import secrets
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from komawari.auth import web_sessions
 from komawari.errors import Forbidden
+from komawari.web import cookies
+from komawari.web.deps import Db, signed_in
 
 SESSION_COOKIE = web_sessions.COOKIE
 ANON_COOKIE = "komawari_csrf"
@@ -27,14 +30,18 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def expected_token(request: Request) -> str | None:
     """Return the token of the session cookie's forms (None without a session cookie)."""
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = cookies.read(request, SESSION_COOKIE)
     return web_sessions.csrf_token(secret) if secret else None
 
 
-def _accepted(request: Request) -> list[str]:
-    # The session's token, and the double-submit value of a form shown signed out (a
-    # session cookie that has ended meanwhile must not lock its browser out of signing in).
-    tokens = [expected_token(request), request.cookies.get(ANON_COOKIE)]
+def _accepted(request: Request, *, live_session: bool) -> list[str]:
+    # With a live session, only its token: a double-submit cookie planted by anyone who
+    # can set a cookie must not pass a signed-in form. Without one, the double-submit
+    # value of a form shown signed out is accepted too (a session cookie that has ended
+    # meanwhile must not lock its browser out of signing in).
+    if live_session:
+        return [t for t in (expected_token(request),) if t]
+    tokens = [expected_token(request), cookies.read(request, ANON_COOKIE)]
     return [t for t in tokens if t]
 
 
@@ -43,16 +50,19 @@ def new_anonymous_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def require(request: Request) -> None:
+async def require(request: Request, db: Db) -> None:
     """Refuse (403) an unsafe request whose CSRF token is missing or wrong."""
     if request.method not in UNSAFE:
         return
+    live = await run_in_threadpool(signed_in, request, db) is not None
     sent = request.headers.get(HEADER)
     if sent is None:
         form = await request.form()
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
-    if not sent or not any(hmac.compare_digest(token, sent) for token in _accepted(request)):
+    if not sent or not any(
+        hmac.compare_digest(token, sent) for token in _accepted(request, live_session=live)
+    ):
         raise Forbidden(
             "the form's security token is missing or out of date; reload the page and try again"
         )

@@ -13,6 +13,7 @@ from komawari.auth import idempotency, web_sessions
 from komawari.auth import service as auth
 from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput
+from komawari.web import cookies
 
 MAX_ID = 2**63 - 1
 
@@ -62,7 +63,9 @@ def is_api(request: Request) -> bool:
 def signed_in(request: Request, db: Db) -> web_sessions.SignedIn | None:
     """Return the page request's live web session (looked up once per request)."""
     if not hasattr(request.state, "signed_in"):
-        request.state.signed_in = web_sessions.resolve(db, request.cookies.get(web_sessions.COOKIE))
+        request.state.signed_in = web_sessions.resolve(
+            db, cookies.read(request, web_sessions.COOKIE)
+        )
     found: web_sessions.SignedIn | None = request.state.signed_in
     return found
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from komawari.auth.web_sessions import SignedIn
-from komawari.web import csrf, i18n, problems, templating
+from komawari.web import cookies, csrf, i18n, problems, templating
 from komawari.web.deps import Caller, Db, SignInRequired, is_api, route_path, signed_in
 
 STATIC = templating.TEMPLATES.parent / "static"
@@ -47,22 +47,15 @@ class Page:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
-    """Set a cookie the pages' way: HttpOnly, SameSite=Lax, Secure when over HTTPS."""
-    response.set_cookie(
-        name,
-        value,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    """Set a cookie the pages' way (`web/cookies.py`)."""
+    cookies.write(request, response, name, value)
 
 
 def _page(request: Request, db: Db) -> Page:
     user = signed_in(request, db)
-    setting = user.user.locale if user else request.cookies.get(LANG_COOKIE)
+    setting = user.user.locale if user else cookies.read(request, LANG_COOKIE)
     locale = i18n.negotiate(setting, request.headers.get("accept-language"))
-    token = csrf.expected_token(request) if user else request.cookies.get(csrf.ANON_COOKIE)
+    token = csrf.expected_token(request) if user else cookies.read(request, csrf.ANON_COOKIE)
     fresh = None
     if not token:
         token = fresh = csrf.new_anonymous_token()
@@ -89,7 +82,7 @@ def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     if problem["status"] >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     locale = i18n.negotiate(
-        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+        cookies.read(request, LANG_COOKIE), request.headers.get("accept-language")
     )
     context = {
         "page": None,

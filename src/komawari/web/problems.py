@@ -20,7 +20,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komawari.errors import GuardViolation, KomawariError
 
@@ -97,6 +97,8 @@ def problem_of(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, HTTPException):
         phrase = HTTPStatus(exc.status_code).phrase
         detail = exc.detail if isinstance(exc.detail, str) else phrase
+        if isinstance(exc, ContentTooLarge):
+            return _problem("/problems/too-large", "Content too large", 413, detail)
         if exc.status_code == 404 and detail == phrase:
             detail = "no such resource or route; see /docs for the API"
         return _problem("about:blank", phrase, exc.status_code, detail)
@@ -139,31 +141,80 @@ async def _handle(request: Request, exc: Exception) -> Response:
     return problem_response(exc, request)
 
 
-class BodyLimit:
-    """Answer a declared body over `limit` bytes with a 413 problem before reading it."""
+class ContentTooLarge(HTTPException):
+    """A request body over its limit, found while it streams in."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is over the limit of {limit:,} bytes")
+
+
+class BodyLimit:
+    """Cap every request body while it streams in, whatever its content type or framing.
+
+    A body over `limit` bytes is refused with a 413 problem: at once when Content-Length
+    says so, else as soon as the bytes received pass the limit (a chunked upload is never
+    spooled whole). A request that carries no credential (no bearer token, no session
+    cookie: a signed-out visitor, the sign-in form) gets the small `signed_out_limit`.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, signed_out_limit: int) -> None:
+        self.app, self.limit, self.signed_out_limit = app, limit, signed_out_limit
+
+    def limit_of(self, scope: Scope) -> int:
+        """Return the cap of a request: the small one without a credential."""
+        headers = dict(scope["headers"])
+        cookies = headers.get(b"cookie", b"")
+        if b"authorization" in headers or b"komawari_session=" in cookies:
+            return self.limit
+        return self.signed_out_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check Content-Length, then pass the request on."""
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > self.limit:
-                body = _problem(
-                    "/problems/too-large", "Content too large", 413,
-                    f"the body is {int(declared):,} bytes; the limit is {self.limit:,}",
-                    instance=scope["path"],
-                )  # fmt: skip
-                response = JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        """Check Content-Length, then count the body's bytes as they arrive."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_of(scope)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > limit:
+            body = _problem(
+                "/problems/too-large", "Content too large", 413,
+                f"the body is {int(declared):,} bytes; the limit is {limit:,}",
+                instance=scope["path"],
+            )  # fmt: skip
+            response = JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)
+            await response(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise ContentTooLarge(limit)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except ContentTooLarge as exc:  # raised where no handler answered it
+            if started:
+                raise
+            body = _problem(
+                "/problems/too-large", "Content too large", 413, str(exc.detail),
+                instance=scope["path"],
+            )  # fmt: skip
+            await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(scope, receive, send)
 
 
-def install(app: FastAPI, *, max_body: int) -> None:
-    """Render every error of `app` as problem+json; refuse bodies over `max_body` bytes."""
-    app.add_middleware(BodyLimit, limit=max_body)
+def install(app: FastAPI, *, max_body: int, signed_out_max_body: int) -> None:
+    """Render every error of `app` as problem+json; cap request bodies (`BodyLimit`)."""
+    app.add_middleware(BodyLimit, limit=max_body, signed_out_limit=signed_out_max_body)
     for exc_class in (
         KomawariError,
         RequestValidationError,

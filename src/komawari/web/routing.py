@@ -28,6 +28,7 @@ from komawari.web.problems import ERROR_RESPONSES, PROBLEM_JSON, problem_of, pro
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+SIGNED_OUT_MAX_BODY_BYTES = 16_384  # a request without a credential: the sign-in form
 ATTEMPTS = 3  # a request's transaction runs at most this often
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
