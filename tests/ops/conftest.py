@@ -17,7 +17,7 @@ from komawari.audit.service import Actor
 from komawari.cli.main import app
 from komawari.db import engine as komawari_db
 from komawari.db.registry import Base
-from komawari.ops import guards
+from komawari.ops import guard_switch as guards
 from tests.factories.legacy import LegacyExport, incident_export, load_as_legacy
 
 TEST_ACTOR = Actor("test", "pytest")

@@ -6,7 +6,7 @@ from komawari.db import guards
 from komawari.scheduling import keys
 
 # The rows promise 1 guards (live private lessons), as the guard itself defines them.
-_LIVE_PRIVATE = guards.named("ux_class_sessions_unique_1on1").predicate
+_LIVE_PRIVATE = guards.LIVE_PRIVATE
 
 # Reinstate what the closure cancelled, unless the same lesson was booked since.
 RESTORE_CLOSED = f"""

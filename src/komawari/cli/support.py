@@ -12,10 +12,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from typer._click import ClickException  # Typer carries its own copy of Click
 from typer.core import TyperArgument, TyperGroup
 
+from komawari.db import errors as db_errors
 from komawari.errors import KomawariError
 from komawari.scheduling import values
 from komawari.scheduling.parsing import parse_date
@@ -111,8 +112,15 @@ def cell(value: object) -> str:
     return escape(values.printable(str(value)))
 
 
+def exit_code(exc: KomawariError) -> int:
+    """Return a refusal's exit code: 1 when the change was refused (a conflict, a guard,
+    not allowed), 2 for a usage or environment error (a bad value, an unknown id, a
+    database that cannot answer), as docs/operations.md states them."""
+    return EXIT_PROBLEMS if exc.status_code in (403, 409, 423, 429) else EXIT_USAGE
+
+
 def friendly(func: F) -> F:
-    """Turn every error into one clear line (exit 2, or 1 for the unexpected), no traceback."""
+    """Turn every error into one clear line (exit 1 refused, 2 usage), no traceback."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -120,7 +128,7 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except KomawariError as exc:
             _fail(exc.detail)
-            raise typer.Exit(EXIT_USAGE) from None
+            raise typer.Exit(exit_code(exc)) from None
         except ValidationError as exc:
             for problem in exc.errors():
                 where = ".".join(str(p) for p in problem["loc"]) or "input"
@@ -131,17 +139,16 @@ def friendly(func: F) -> F:
         except Exception as exc:
             if _state["debug"]:
                 raise
-            if isinstance(exc, OperationalError):
+            found = db_errors.meaning(exc)
+            if isinstance(found, db_errors.Unavailable) and isinstance(exc, OperationalError):
                 _fail(f"the database could not answer: {_first_line(exc)}")
-                raise typer.Exit(EXIT_USAGE) from None
-            if isinstance(exc, DBAPIError):
-                name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-                _fail(f"the database refused the change ({name or type(exc.orig).__name__})")
+            elif found is not None:
+                _fail(found.detail)
+            else:
+                _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
+            if not isinstance(found, db_errors.Unavailable):
                 err.print(DEBUG_HINT, highlight=False)
-                raise typer.Exit(EXIT_USAGE) from None
-            _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
-            err.print(DEBUG_HINT, highlight=False)
-            raise typer.Exit(EXIT_PROBLEMS) from None
+            raise typer.Exit(EXIT_PROBLEMS if found is None else exit_code(found)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from komawari.series.models import ClassSeries
-from komawari.sessions.models import ClassSession
+from komawari.series.models import ACTIVE_GROUP_GUARD, ACTIVE_PRIVATE_GUARD, ClassSeries
+from komawari.sessions.models import OCCURRENCE_GUARD, UNIQUE_1ON1, ClassSession
 
 STATES_SQL = """
 SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
@@ -82,19 +82,19 @@ _SERIES: Table = ClassSeries.__table__  # type: ignore[assignment]
 
 GUARDS: tuple[Guard, ...] = (
     Guard(
-        _item(_SESSIONS, "ux_class_sessions_unique_1on1"),
+        _item(_SESSIONS, UNIQUE_1ON1),
         "one non-cancelled private session per (date, start, end, teacher, student)",
     ),
     Guard(
-        _item(_SESSIONS, "uq_class_sessions_occurrence"),
+        _item(_SESSIONS, OCCURRENCE_GUARD),
         "one session per (series, original date), whatever its status",
     ),
     Guard(
-        _item(_SERIES, "ux_class_series_active_private"),
+        _item(_SERIES, ACTIVE_PRIVATE_GUARD),
         "one ACTIVE private series per (branch, teacher, student, start, end, weekdays)",
     ),
     Guard(
-        _item(_SERIES, "ux_class_series_active_group"),
+        _item(_SERIES, ACTIVE_GROUP_GUARD),
         "one ACTIVE group series per (branch, teacher, title, start, end, weekdays)",
     ),
 )
@@ -102,11 +102,18 @@ GUARDS: tuple[Guard, ...] = (
 
 # Every table a guard is on (locked while the guards are re-created).
 GUARDED_TABLES = tuple(dict.fromkeys(g.table for g in GUARDS))
+# Holds off every writer (lock or not) between the duplicate check and the index builds.
+HOLD_WRITERS = f"LOCK TABLE {', '.join(GUARDED_TABLES)} IN SHARE ROW EXCLUSIVE MODE"
 
 
 def named(name: str) -> Guard:
     """Return the guard called `name`."""
     return next(g for g in GUARDS if g.name == name)
+
+
+# The rows promise 1 guards: live (not cancelled) private lessons. The SQL that finds a
+# lesson's duplicates (generation, the doctor, dedupe, closures) reads this one predicate.
+LIVE_PRIVATE = named(UNIQUE_1ON1).predicate
 
 
 def states(conn: Connection | Session) -> dict[str, str]:

@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.service import SYSTEM, Actor
 from komawari.config import get_settings
+from komawari.db import errors as db_errors
 from komawari.db.engine import session_scope, transient_state
 from komawari.generation import service
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.generation.models import GenerationRun
 from komawari.sessions import locks
+from komawari.sessions.models import UNIQUE_1ON1
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,9 @@ def with_retry(func: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
             return func()
         except DBAPIError as exc:
             state = getattr(exc.orig, "sqlstate", None)
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-            # A lesson committed by a concurrent writer after this statement's snapshot
-            # (only possible without the schedule lock): the retry sees it and skips it.
-            lost_race = state == "23505" and constraint == "ux_class_sessions_unique_1on1"
+            # A lesson committed by a concurrent writer after this statement's snapshot:
+            # the retry sees it and skips it.
+            lost_race = db_errors.refused_by(exc, UNIQUE_1ON1)
             if (transient_state(exc) is None and not lost_race) or attempt == attempts:
                 raise
             log.warning("retrying after %s (attempt %d)", state, attempt)

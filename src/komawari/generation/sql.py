@@ -11,6 +11,7 @@ from __future__ import annotations
 from komawari.db import guards
 from komawari.generation.verdict_sql import VERDICT_CTES, bucket
 from komawari.scheduling import keys
+from komawari.sessions.models import OCCURRENCE_GUARD
 
 # Per-branch "today" and horizon come from :now in the branch's own zone. With :fill_date
 # the window is that one day whatever the watermark (a closure removed), and the watermark
@@ -82,8 +83,8 @@ NESTLOOP = (
 )
 
 # Promise 1: a candidate is not made when the same live private lesson exists (the rows
-# and key of ux_class_sessions_unique_1on1; a candidate holds its date as `day`).
-_LIVE_PRIVATE = guards.named("ux_class_sessions_unique_1on1").predicate
+# and key of the guard UNIQUE_1ON1; a candidate holds its date as `day`).
+_LIVE_PRIVATE = guards.LIVE_PRIVATE
 _SAME_LESSON = keys.same(keys.LESSON_KEY, "x", "c", renamed={"date": "day"})
 _SAME_LESSON_ANY_DAY = keys.same(tuple(k for k in keys.LESSON_KEY if k != "date"), "s2", "s1")
 
@@ -160,7 +161,7 @@ elig AS MATERIALIZED (
            coalesce(v.blockers, '{{}}')
       FROM elig e LEFT JOIN verdict v ON v.new_id = e.new_id
      ORDER BY e.new_id
-    ON CONFLICT ON CONSTRAINT uq_class_sessions_occurrence DO NOTHING
+    ON CONFLICT ON CONSTRAINT {OCCURRENCE_GUARD} DO NOTHING
     RETURNING id, series_id, original_date, kind, status
 ),
 att AS (

@@ -26,9 +26,10 @@ from komawari.db.engine import get_engine, ready_engine, session_scope
 from komawari.ops import backup as backups
 from komawari.ops import dedupe as dedupes
 from komawari.ops import doctor as doctors
-from komawari.ops import guards as guard_ops
+from komawari.ops import guard_switch as guard_ops
 from komawari.ops import legacy_import, render
 from komawari.ops.legacy_text import ENCODINGS
+from komawari.sessions.models import OCCURRENCE_GUARD
 
 out = Console()
 guards_app = typer.Typer(
@@ -131,7 +132,7 @@ def guards_off(
         Panel(
             f"Dropped: {', '.join(change.changed) or 'none (already off)'}.\n"
             "The database no longer refuses duplicates, and generation stops (it needs "
-            "uq_class_sessions_occurrence). Run `komawari guards on` as soon as you can.",
+            f"{OCCURRENCE_GUARD}). Run `komawari guards on` as soon as you can.",
             title="[bold red]UNIQUENESS GUARDS OFF",
             border_style="red",
         )

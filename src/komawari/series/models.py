@@ -24,6 +24,10 @@ from komawari.db.base import Base, IdMixin, pg_enum
 from komawari.scheduling.keys import series_key
 from komawari.series.enums import SeriesKind, SeriesStatus
 
+# The series guards' names (komawari.db.guards lists them with their promises).
+ACTIVE_PRIVATE_GUARD = "ux_class_series_active_private"
+ACTIVE_GROUP_GUARD = "ux_class_series_active_group"
+
 
 class ClassSeries(IdMixin, Base):
     __tablename__ = "class_series"
@@ -43,14 +47,14 @@ class ClassSeries(IdMixin, Base):
         ),
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
         Index(
-            "ux_class_series_active_private",
+            ACTIVE_PRIVATE_GUARD,
             *series_key("PRIVATE"),
             unique=True,
             postgresql_where=text("status = 'ACTIVE' AND kind = 'PRIVATE'"),
             postgresql_nulls_not_distinct=True,
         ),
         Index(
-            "ux_class_series_active_group",
+            ACTIVE_GROUP_GUARD,
             *series_key("GROUP"),
             unique=True,
             postgresql_where=text("status = 'ACTIVE' AND kind = 'GROUP'"),

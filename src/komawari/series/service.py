@@ -16,16 +16,22 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch
+from komawari.db import errors as db_errors
 from komawari.errors import DuplicateSeries, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind, SeriesStatus
-from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.series.models import (
+    ACTIVE_GROUP_GUARD,
+    ACTIVE_PRIVATE_GUARD,
+    ClassSeries,
+    SeriesEnrolment,
+)
 from komawari.series.schemas import SeriesCreate
 from komawari.sessions import locks
 
-GUARD_NAMES = ("ux_class_series_active_private", "ux_class_series_active_group")
+GUARD_NAMES = (ACTIVE_PRIVATE_GUARD, ACTIVE_GROUP_GUARD)
 
 
 def get(session: Session, series_id: int, *, reread: bool = False) -> ClassSeries:
@@ -95,8 +101,7 @@ def insert_guarded(session: Session, series: ClassSeries) -> None:
         session.flush()
     except IntegrityError as exc:
         savepoint.rollback()
-        name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        if name in GUARD_NAMES:
+        if db_errors.refused_by(exc, *GUARD_NAMES):
             found = find_active_duplicate(session, series)
             raise DuplicateSeries(found.id if found else 0) from exc
         raise

@@ -34,14 +34,20 @@ STARTS_AT_SQL = "komawari_local_instant(date, start_time, time_zone)"
 ENDS_AT_SQL = "komawari_local_instant(date, end_time, time_zone)"
 
 
+# The guards' names: said here, where each guard is defined, and imported wherever a
+# refusal is recognised (komawari.db.guards lists them with their promises).
+OCCURRENCE_GUARD = "uq_class_sessions_occurrence"
+UNIQUE_1ON1 = "ux_class_sessions_unique_1on1"
+
+
 class ClassSession(IdMixin, Base):
     __tablename__ = "class_sessions"
     __table_args__ = (
         # Promise 2: an occurrence is materialised at most once, whatever its status.
-        UniqueConstraint(*OCCURRENCE_KEY, name="uq_class_sessions_occurrence"),
+        UniqueConstraint(*OCCURRENCE_KEY, name=OCCURRENCE_GUARD),
         # Promise 1: one non-cancelled private lesson per (date, start, end, teacher, student).
         Index(
-            "ux_class_sessions_unique_1on1",
+            UNIQUE_1ON1,
             *LESSON_KEY,
             unique=True,
             postgresql_where=text("status <> 'CANCELLED' AND kind = 'PRIVATE'"),

@@ -6,23 +6,20 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import psycopg
-import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import (
-    DataError,
     IntegrityError,
-    OperationalError,
     StatementError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from komawari.errors import GuardViolation, KomawariError
+from komawari.db import errors as db_errors
+from komawari.errors import KomawariError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -103,23 +100,9 @@ def problem_of(exc: Exception) -> dict[str, Any]:
             detail = "no such resource or route; see /docs for the API"
         return _problem("about:blank", phrase, exc.status_code, detail)
     # The database's own words stay in the log: they can quote other rows' values.
-    if isinstance(exc, IntegrityError):
-        name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "unknown"
-        log.warning("refused by the database (%s): %s", name, exc.orig)
-        return GuardViolation(name, "the database refused the change").to_problem()
-    if isinstance(exc, DataError) or (
-        isinstance(exc, StatementError) and isinstance(exc.orig, ValueError)
-    ):
-        log.warning("a value the database cannot store: %s", exc.orig or exc)
-        detail = "a value is not valid for the database (out of range or malformed)"
-        return _problem(INVALID, "Invalid input", 422, detail)
-    if isinstance(exc, OperationalError | psycopg.OperationalError):
-        detail = "the database could not answer; retry shortly"
-        return _problem("/problems/unavailable", "Service unavailable", 503, detail)
-    if isinstance(exc, PoolTimeout | psycopg_pool.PoolTimeout):  # every connection busy
-        log.warning("no free database connection: %s", exc)
-        detail = "the server is busy (no free database connection); retry shortly"
-        return _problem("/problems/unavailable", "Service unavailable", 503, detail)
+    found = db_errors.meaning(exc)
+    if found is not None:
+        return found.to_problem()
     detail = "an unexpected error happened; it was logged"
     return _problem("/problems/internal", "Internal error", 500, detail)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from komawari.db import guards
 from komawari.scheduling import keys
 
-# Promise 1: the key of ux_class_sessions_unique_1on1 and the rows it guards.
+# Promise 1: the key of the guard UNIQUE_1ON1 and the rows it guards.
 LESSON_KEY = keys.columns(keys.LESSON_KEY)
-LIVE_PRIVATE = guards.named("ux_class_sessions_unique_1on1").predicate
+LIVE_PRIVATE = guards.LIVE_PRIVATE
 
-# Promise 2: the key of uq_class_sessions_occurrence (a row with a NULL in it is unguarded).
+# Promise 2: the key of the guard OCCURRENCE_GUARD (a row with a NULL in it is unguarded).
 OCCURRENCE_KEY = keys.columns(keys.OCCURRENCE_KEY)
 HAS_OCCURRENCE = " AND ".join(f"{c} IS NOT NULL" for c in keys.OCCURRENCE_KEY)
 # The non-cancelled row holds the identity, else the earliest.
@@ -27,7 +27,7 @@ ACTIVE_SERIES = "status = 'ACTIVE'"
 
 
 def series_key(alias: str = "") -> str:
-    """Return the key of ux_class_series_active_private / _group as one partition (promise 3)."""
+    """Return the key of the two ACTIVE-series guards as one partition (promise 3)."""
     a = f"{alias}." if alias else ""
     party = [f"{a}kind"] + [
         f"CASE WHEN {a}kind = '{kind}' THEN {a}{column} END"

@@ -18,7 +18,6 @@ from komawari.audit.service import Actor
 from komawari.db import guards
 from komawari.errors import Conflict, InvalidInput
 from komawari.ops import doctor
-from komawari.ops.sql import guards as guard_sql
 from komawari.sessions import locks
 
 DEDUPE_COMMAND = "komawari dedupe --apply"
@@ -100,7 +99,7 @@ def turn_on(session: Session, *, actor: Actor) -> GuardChange:
     if not todo:
         return GuardChange([], [g.name for g in guards.GUARDS])
     # Hold off every writer (lock or not) between the check and the index builds.
-    session.execute(text(guard_sql.HOLD_WRITERS))
+    session.execute(text(guards.HOLD_WRITERS))
     counts = doctor.duplicate_counts(session)
     if counts.any:
         raise DuplicatesBlockGuards(counts)
