@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from komawari.branches import versions
 from komawari.branches.models import Branch
-from komawari.ops import dedupe, guards, legacy_import
+from komawari.ops import dedupe, legacy_import
+from komawari.ops import guard_switch as guards
 from tests.factories.legacy import LegacyExport, incident_export, load_as_legacy
 from tests.ops.conftest import TEST_ACTOR
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.models import AuditEvent
 from komawari.db import guards as db_guards
-from komawari.ops import dedupe, doctor, guards
+from komawari.ops import dedupe, doctor
+from komawari.ops import guard_switch as guards
 from komawari.scheduling import keys
 from tests import factories as f
 from tests.ops.conftest import TEST_ACTOR

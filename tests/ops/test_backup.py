@@ -19,7 +19,8 @@ from typer.testing import Result
 
 from komawari.db import guards as db_guards
 from komawari.errors import ConfigurationError, InvalidInput
-from komawari.ops import backup, dedupe, guards
+from komawari.ops import backup, dedupe
+from komawari.ops import guard_switch as guards
 from tests.ops.conftest import TEST_ACTOR, json_of, snapshot
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.db.registry import ClassSeries, ClassSession
-from komawari.ops import dedupe, doctor, guards
+from komawari.ops import dedupe, doctor
+from komawari.ops import guard_switch as guards
 from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.sessions.enums import SessionStatus
 from tests import factories as f

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
-from komawari.ops import dedupe, guards
+from komawari.ops import dedupe
+from komawari.ops import guard_switch as guards
 from komawari.series.enums import SeriesKind
 from komawari.series.models import ClassSeries
 from komawari.sessions.enums import SessionStatus

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from komawari.ops import dedupe, doctor, guards
+from komawari.ops import dedupe, doctor
+from komawari.ops import guard_switch as guards
 from tests.factories.legacy import INCIDENT_DAY, PAIR, LegacyExport
 from tests.ops.conftest import TEST_ACTOR
 
