@@ -21,7 +21,7 @@ SELECT id, request_hash, response_status, response_body FROM idempotency_keys
  WHERE scope = :scope AND key = :key
 """
 
-# The two-int4 form: a key space apart from the schedule lock's single bigint.
+# The two-int4 form, in a key space (LOCK_SPACE) apart from the resource locks' kinds.
 TRY_LOCK_KEY = "SELECT pg_try_advisory_xact_lock(:space, :key)"
 
 COMPLETE_KEY = """

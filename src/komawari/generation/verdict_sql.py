@@ -1,8 +1,9 @@
 """The conflict verdicts of the rows a generation batch makes, decided before the insert.
 
 Every committed session was booked before the rows the statement makes: writers hold the
-schedule lock and class_sessions.created_at defaults to statement_timestamp(), taken under
-it. So new rows never change an existing row's verdict, and their own verdicts (blockers
+locks of the teachers, students and rooms they touch (sessions/locks.py), and
+class_sessions.created_at defaults to statement_timestamp(), taken under them. So new
+rows never change an existing row's verdict, and their own verdicts (blockers
 among existing rows, then among earlier rows of the batch) are decided in these CTEs, with
 no UPDATE afterwards. The rule is komawari.scheduling.conflict_rule. They read `elig` (the
 batch's new rows: new_id, day, time_zone, starts_at, ends_at, bucket, teacher, student,

@@ -40,7 +40,7 @@ def lock_resources(
     this waits, by a writer that held them: they are read again after the locks are held,
     and any new one is locked too, until a read finds nothing new. Only that late lock
     can come out of order (a concurrent move of the same session), which PostgreSQL
-    detects as a deadlock (40P01, retried by generation, 503 for the API).
+    detects as a deadlock (40P01): generation and every HTTP route run the transaction again.
     """
     params = {
         "teachers": _ids(teachers),

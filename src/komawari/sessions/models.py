@@ -145,7 +145,7 @@ class ClassSession(IdMixin, Base):
     attendance: Mapped[Attendance | None] = mapped_column(pg_enum(Attendance, "attendance"))
     legacy_id: Mapped[str | None] = mapped_column(String(100))
     # Booking time decides conflicts (earliest booked wins). statement_timestamp() is
-    # taken by the inserting statement, under the schedule lock, so booking order is
+    # taken by the inserting statement, under the resource locks, so booking order is
     # commit order among writers; now() would be the transaction's start.
     created_at: Mapped[datetime] = mapped_column(server_default=func.statement_timestamp())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
