@@ -12,6 +12,7 @@ room) and end with `verdict` (new_id, blockers in booking order).
 
 from __future__ import annotations
 
+from komawari.db import rules
 from komawari.scheduling import keys
 
 # Up to this many new (row, student) pairs, group attendances are read student by student.
@@ -34,16 +35,14 @@ _STUDENT_LOOKUP = f"""
             SELECT c.id, c.created_at, c.status, c.starts_at, c.ends_at
               FROM class_sessions c
              WHERE c.student_id = es.student_id
-               AND c.starts_at > es.starts_at - {keys.LESSON_SPAN_SQL} AND c.starts_at < es.ends_at
+               AND {rules.near("es", "c")}
             OFFSET 0
       ) b ON true
 """  # noqa: S608 - composed from module constants; values are bind parameters
 
-_OVERLAP = "b.starts_at < {e}.ends_at AND {e}.starts_at < b.ends_at"
-_LIVE_OVERLAP = "b.status <> 'CANCELLED' AND " + _OVERLAP
-_NEAR_NEW = (
-    "{e2}.new_id < {e}.new_id AND {e2}.starts_at < {e}.ends_at AND {e}.starts_at < {e2}.ends_at"
-)
+_OVERLAP = rules.overlap("b", "{e}")
+_LIVE_OVERLAP = rules.live("b") + " AND " + _OVERLAP
+_NEAR_NEW = "{e2}.new_id < {e}.new_id AND " + rules.overlap("{e2}", "{e}")
 
 
 def _new_pairs(src: str, key: str) -> str:

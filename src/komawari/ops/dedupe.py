@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.db import rules
 from komawari.ops.sql import audit as audit_sql
 from komawari.ops.sql import dedupe as q
-from komawari.ops.sql import rules
 from komawari.scheduling.weekdays import mask_names
 from komawari.sessions import locks, reevaluate
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.db import rules
 from komawari.ops.legacy_csv import (
     LegacySeries,
     LegacySession,
@@ -30,7 +31,6 @@ from komawari.ops.legacy_csv import (
 from komawari.ops.legacy_report import ImportReport, count_file
 from komawari.ops.sql import audit as audit_sql
 from komawari.ops.sql import legacy as q
-from komawari.ops.sql import rules
 from komawari.sessions import locks, reevaluate
 
 Progress = Callable[[str], None]

@@ -10,7 +10,7 @@ from this module's constants only.
 
 from __future__ import annotations
 
-from komawari.scheduling.keys import LESSON_SPAN_SQL
+from komawari.db import rules
 
 
 def students_of(s: str) -> str:
@@ -102,9 +102,9 @@ JIT_OFF = "SELECT set_config('jit', 'off', true)"
 
 # Every session overlapping `a` starts less than the lesson span before `a` does: an
 # index range on (resource, starts_at).
-WINDOW = f"b.starts_at > a.starts_at - {LESSON_SPAN_SQL} AND b.starts_at < a.ends_at"
-_NEAR = f"{WINDOW} AND b.id <> a.id AND b.status <> 'CANCELLED' AND a.starts_at < b.ends_at"
-_C_WINDOW = f"c.starts_at > a.starts_at - {LESSON_SPAN_SQL} AND c.starts_at < a.ends_at"
+WINDOW = rules.near("a", "b")
+_NEAR = f"{WINDOW} AND b.id <> a.id AND {rules.live('b')} AND {rules.overlap('a', 'b')}"
+_C_WINDOW = rules.near("a", "c")
 
 
 def pairs(src: str) -> str:

@@ -5,7 +5,8 @@ Every statement takes the parameters of `audit.actor_params`, :reason, :now and 
 
 from __future__ import annotations
 
-from komawari.ops.sql import audit, rules
+from komawari.db import rules
+from komawari.ops.sql import audit
 from komawari.scheduling import keys
 
 _CANCEL_SET = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from komawari.ops.sql import rules
+from komawari.db import rules
 from komawari.scheduling import keys
 
 _WHERE_DATE = "(CAST(:day AS date) IS NULL OR date = CAST(:day AS date))"

@@ -1,7 +1,7 @@
 """The import's set-based SQL: staging tables, names, series, sessions, and their dedupe.
 
 Rows are staged in temporary tables, given their ids (from the tables' own sequences)
-and deduplicated there by the rules of `dedupe` (komawari.ops.sql.rules), so that every row
+and deduplicated there by the rules of `dedupe` (komawari.db.rules), so that every row
 reaches the real tables in its final state with one INSERT ... SELECT, and no guard is
 ever switched off. Rows already in the database are never changed by an import: they
 rank first, so a legacy row that duplicates one is kept as a cancelled pointer to it.
@@ -9,7 +9,8 @@ rank first, so a legacy row that duplicates one is kept as a cancelled pointer t
 
 from __future__ import annotations
 
-from komawari.ops.sql import audit, rules
+from komawari.db import rules
+from komawari.ops.sql import audit
 from komawari.scheduling import keys
 
 SERIES_STAGE = "komawari_legacy_series"
