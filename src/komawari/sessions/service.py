@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch, BranchClosure
+from komawari.db import errors as db_errors
 from komawari.errors import DuplicateSession, InvalidInput, NotFound
 from komawari.people import status as people_status
 from komawari.people.models import Room
 from komawari.series.enums import SeriesKind
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
-from komawari.sessions.models import ClassSession, SessionAttendee
+from komawari.sessions.models import UNIQUE_1ON1, ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
-
-UNIQUE_1ON1 = "ux_class_sessions_unique_1on1"
 
 
 def get(session: Session, session_id: int, *, reread: bool = False) -> ClassSession:
@@ -71,7 +70,7 @@ def _guarded(
         session.flush()
     except IntegrityError as exc:
         savepoint.rollback()
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == UNIQUE_1ON1:
+        if db_errors.refused_by(exc, UNIQUE_1ON1):
             other = find_same_lesson(session, probe or row)
             raise DuplicateSession(other.id if other else None) from exc
         raise
