@@ -17,7 +17,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
@@ -94,23 +94,26 @@ def _retry_after(db: Session, *, username: str, address: str, now: datetime) -> 
     return max(waits, default=0)
 
 
-def _reserve_try(bind: Engine | Connection, *, username: str, address: str) -> datetime:
-    """Count the try as a failure before the password is checked, on its own connection.
+def _reserve_try(db: Session, *, username: str, address: str) -> datetime:
+    """Count the try as a failure before the password is checked, and commit it.
 
     Under the user name's and the address's locks (always taken in that order), the
     failures in the window are counted and, when both are under their limits, this try is
     added and committed: N concurrent tries, in any number of processes, check at most
-    the limit's number of passwords. A right password then deletes the user's failures.
+    the limit's number of passwords, and the request's later rollback (a wrong password
+    answers 401) keeps the count. It commits the request's transaction, on its own
+    connection: a second connection per sign-in would let a burst of them take the whole
+    pool. Nothing before it in a sign-in request is a change of the user's (a session's
+    last use at most). A right password then deletes the user's failures.
     Raise SignInThrottled when a limit is reached. Return the try's time.
     """
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with Session(engine) as own, own.begin():
-        own.execute(_RESERVE_SQL, {"username": username, "address": address})
-        now = _now(own)
-        wait = _retry_after(own, username=username, address=address, now=now)
-        if wait:
-            raise SignInThrottled(wait)
-        own.add(SignInFailure(username=username, address=address, at=now))
+    db.execute(_RESERVE_SQL, {"username": username, "address": address})
+    now = _now(db)
+    wait = _retry_after(db, username=username, address=address, now=now)
+    if wait:
+        raise SignInThrottled(wait)
+    db.add(SignInFailure(username=username, address=address, at=now))
+    db.commit()
     return now
 
 
@@ -119,8 +122,8 @@ def sign_in(
 ) -> tuple[SignedIn, str] | None:
     """Check the password and open a session; return it and the cookie's secret.
 
-    A wrong password returns None. The try was already counted, committed on a connection
-    of its own (`_reserve_try`), so the request's rollback does not take it back.
+    A wrong password returns None. The try was already counted and committed
+    (`_reserve_try`), so the request's rollback does not take it back.
     """
     username = username.strip()
     if not username:
@@ -128,7 +131,7 @@ def sign_in(
     if not password:
         raise InvalidInput("password", "enter your password")
     username, address = username[:150], address[:64]
-    now = _reserve_try(db.get_bind(), username=username, address=address)
+    now = _reserve_try(db, username=username, address=address)
     try:
         user = auth.verify_password(db, username=username, password=password)
     except KomawariError:
