@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Query
 
 from komawari.audit import service as audit_service
+from komawari.audit.models import AuditEvent
 from komawari.audit.schemas import (
     DayCount,
     EventPage,
@@ -16,8 +17,10 @@ from komawari.audit.schemas import (
     SkippedReportRead,
 )
 from komawari.auth.dependencies import VisibleBranchIds
+from komawari.auth.policy import Principal
 from komawari.scheduling.fields import Moment
-from komawari.web.deps import Cursor, Db, Limit, OptId, id_after, next_id_cursor
+from komawari.sessions import read_model
+from komawari.web.deps import Caller, Cursor, Db, Limit, OptId, id_after, next_id_cursor
 from komawari.web.routing import api_router
 
 router = api_router("/audit", "audit")
@@ -29,9 +32,20 @@ def _since(value: dt.datetime | None) -> dt.datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _read(db: Db, who: Principal, rows: list[AuditEvent]) -> list[EventRead]:
+    """Return the events as `who` may read them: the lessons their details list (e.g. a
+    cancel's re-evaluated lessons) named only where `who` may read them (the read model)."""
+    details = read_model.audit_details(db, who, [e.details for e in rows])
+    return [
+        EventRead.model_validate(e).model_copy(update={"details": d})
+        for e, d in zip(rows, details, strict=True)
+    ]
+
+
 @router.get("/events", summary="Audit events, newest first")
 def events(
     db: Db,
+    who: Caller,
     branch_ids: VisibleBranchIds,
     action: Text = None,
     subject_type: Text = None,
@@ -53,13 +67,13 @@ def events(
         before_id=id_after(cursor) or None,
         limit=limit,
     )
-    items = [EventRead.model_validate(e) for e in rows]
+    items = _read(db, who, rows)
     return EventPage(items=items, next_cursor=next_id_cursor([e.id for e in items], limit))
 
 
 @router.get("/skipped", summary="Occurrences skipped because they already existed")
 def skipped(
-    db: Db, branch_ids: VisibleBranchIds, since: Since = None, limit: Limit = 200
+    db: Db, who: Caller, branch_ids: VisibleBranchIds, since: Since = None, limit: Limit = 200
 ) -> SkippedReportRead:
     """Count per day and per series the occurrences generation found already there."""
     report = audit_service.skipped_report(
@@ -69,5 +83,5 @@ def skipped(
         total=report.total,
         per_day=[DayCount(date=d, count=n) for d, n in report.per_day.items()],
         per_series=[SeriesCount(series_id=s, count=n) for s, n in report.per_series.items()],
-        events=[EventRead.model_validate(e) for e in report.events],
+        events=_read(db, who, report.events),
     )

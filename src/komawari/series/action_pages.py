@@ -1,5 +1,6 @@
 """Pages: pause, resume, extend and end a series, each behind a confirmation that says
-exactly what will happen (lessons cancelled or made, clashes that appear or clear)."""
+exactly what will happen (lessons cancelled or made, clashes that appear or clear), with
+the lessons the caller may not read redacted (the read model's `changes.preview`)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ def _page(
     if not problems:
         try:
             body = SCHEMAS[action].model_validate(fields)
-            preview = changes.preview(db, series.id, _change(db, series, who, action, body))
+            preview = changes.preview(
+                db, series.id, _change(db, series, who, action, body), viewer=who
+            )
         except ValidationError as exc:
             if page.request.query_params or page.request.method == "POST":
                 problems = forms.errors(exc)

@@ -3,30 +3,34 @@ makes, and the clashes that appear or clear, on its own lessons and on others.
 
 The change runs for real inside a savepoint, through the same service function that the
 confirmed change calls, the effects are read, and the savepoint is rolled back: the
-preview can never disagree with what the change does.
+preview can never disagree with what the change does. The lessons it names are shown as
+the read model shows them to the viewer: one they may not read (another branch's clash
+partner) keeps its date, times and what it shares only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, time
 
-from sqlalchemy import BigInteger, ColumnElement, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from komawari.auth.policy import Principal
 from komawari.people.models import Student, Teacher
 from komawari.series.models import ClassSeries
+from komawari.sessions import read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 
 @dataclass(frozen=True)
 class State:
-    """A lesson as the preview describes it."""
+    """A lesson as the preview describes it; `hidden`: the viewer may not read it, so it
+    keeps its date, times, status and what it `shared` with their lessons only."""
 
-    id: int
+    id: int | None
     series_id: int | None
     date: date
     start_time: time
@@ -35,6 +39,10 @@ class State:
     conflicts_with: tuple[int, ...]
     teacher: str
     party: str
+    branch_id: int | None = None
+    teacher_id: int | None = None
+    hidden: bool = False
+    shared: tuple[str, ...] = ()
 
 
 @dataclass
@@ -65,34 +73,44 @@ def _states(session: Session, where: ColumnElement[bool]) -> dict[int, State]:
             ClassSession.conflicts_with,
             Teacher.name,
             func.coalesce(Student.name, ClassSession.title, ""),
+            ClassSession.branch_id,
+            ClassSession.teacher_id,
         )
         .join(Teacher, Teacher.id == ClassSession.teacher_id)
         .outerjoin(Student, Student.id == ClassSession.student_id)
         .where(where)
     ).all()
-    return {r[0]: State(*r[:6], tuple(r[6] or ()), r[7], r[8]) for r in rows}
+    return {
+        r[0]: State(*r[:6], tuple(r[6] or ()), r[7], r[8], branch_id=r[9], teacher_id=r[10])
+        for r in rows
+    }
 
 
 def _snapshot(
     session: Session, series_ids: Sequence[int], also: Iterable[int] = ()
 ) -> dict[int, State]:
-    """Return the state of the series' lessons, of every lesson they clash with, and of
-    the lessons `also` (the clash partners of before, which may have stopped clashing)."""
+    """Return the state of the series' lessons, of every lesson they clash with (from both
+    sides: the read model's clash partners), and of the lessons `also` (the clash partners
+    of before, which may have stopped clashing)."""
     states = _states(session, ClassSession.series_id.in_(series_ids))
     if not states:
         return states
     blockers = {b for s in states.values() for b in s.conflicts_with} | set(also)
-    first = min(s.date for s in states.values()) - timedelta(days=2)
-    last = max(s.date for s in states.values()) + timedelta(days=2)
-    partners = ClassSession.id.in_(blockers) | (
-        ClassSession.date.between(first, last)
-        & ClassSession.conflicts_with.overlap(cast(list(states), ARRAY(BigInteger)))
-    )
-    return {**_states(session, partners), **states}
+    later = read_model.clashed_by_ids(session, states)
+    partners = blockers | {i for ids in later.values() for i in ids}
+    return {**_states(session, ClassSession.id.in_(partners)), **states}
 
 
-def preview(session: Session, series_id: int, change: Callable[[], object]) -> ChangePreview:
-    """Run `change` in a savepoint, read what it did to lessons, and undo it."""
+def preview(
+    session: Session,
+    series_id: int,
+    change: Callable[[], object],
+    *,
+    viewer: Principal | None = None,
+) -> ChangePreview:
+    """Run `change` in a savepoint, read what it did to lessons, and undo it.
+
+    The lessons `viewer` may not read are redacted (None: everything is shown)."""
     before = _snapshot(session, [series_id])
     savepoint = session.begin_nested()
     result = ChangePreview()
@@ -102,7 +120,7 @@ def preview(session: Session, series_id: int, change: Callable[[], object]) -> C
         # A change from a date makes a new series: its lessons are part of the effect.
         series_ids = [series_id, *_new_series(made, series_id)]
         after = _snapshot(session, series_ids, also=before)
-        result = _diff(before, after)
+        result = _shown_to(session, viewer, _diff(before, after), before)
     except Exception as exc:  # the change refuses: the confirmation says why
         detail = getattr(exc, "detail", None)
         if not isinstance(detail, str):
@@ -120,8 +138,8 @@ def _new_series(made: object, series_id: int) -> list[int]:
 
 def _diff(before: dict[int, State], after: dict[int, State]) -> ChangePreview:
     out = ChangePreview()
-    for now in sorted(after.values(), key=lambda s: (s.date, s.start_time, s.id)):
-        old = before.get(now.id)
+    for key, now in sorted(after.items(), key=lambda kv: (kv[1].date, kv[1].start_time, kv[0])):
+        old = before.get(key)
         if old is None:
             out.created.append(now)
             if now.status == SessionStatus.CONFLICTED:
@@ -136,3 +154,52 @@ def _diff(before: dict[int, State], after: dict[int, State]) -> ChangePreview:
         elif old.status == SessionStatus.CONFLICTED:
             out.clashes_clear.append(now)
     return out
+
+
+def _shown_to(
+    session: Session, viewer: Principal | None, out: ChangePreview, before: dict[int, State]
+) -> ChangePreview:
+    """Redact the lessons `viewer` may not read: no id, names or series; what each shares
+    with the readable lessons it clashed with (before or after the change) is kept."""
+    lists = (out.cancelled, out.created, out.clashes_appear, out.clashes_clear)
+    hidden = {
+        s.id
+        for states in lists
+        for s in states
+        if s.id is not None
+        and not read_model.may_read(
+            viewer, branch_id=s.branch_id or 0, teacher_id=s.teacher_id or 0
+        )
+    }
+    if not hidden:
+        return out
+    partners: dict[int, set[int]] = {}
+    for states in lists:
+        for s in states:
+            if s.id in hidden:
+                old = before[s.id].conflicts_with if s.id in before else ()
+                partners.setdefault(s.id, set()).update(old, s.conflicts_with)
+    seen = read_model.readable(session, viewer, {b for ids in partners.values() for b in ids})
+    both = read_model.shared(
+        session, [(h, b) for h, ids in partners.items() for b in ids if b in seen]
+    )
+    what = {
+        h: tuple(k for k in read_model.SHARED_KINDS if any(k in both.get((h, b), []) for b in ids))
+        for h, ids in partners.items()
+    }
+
+    def shown(s: State) -> State:
+        if s.id not in hidden:
+            return s
+        return replace(
+            s, id=None, series_id=None, conflicts_with=(), teacher="", party="",
+            branch_id=None, teacher_id=None, hidden=True, shared=what.get(s.id, ()),
+        )  # fmt: skip
+
+    return replace(
+        out,
+        cancelled=[shown(s) for s in out.cancelled],
+        created=[shown(s) for s in out.created],
+        clashes_appear=[shown(s) for s in out.clashes_appear],
+        clashes_clear=[shown(s) for s in out.clashes_clear],
+    )

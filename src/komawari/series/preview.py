@@ -15,7 +15,7 @@ from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunTrigger
 from komawari.series import service as series_service
 from komawari.series.schemas import Clock, SeriesCreate
-from komawari.sessions import queries
+from komawari.sessions import read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import ConflictRef
@@ -58,7 +58,7 @@ def preview(
         )
         created = {r.id for r in rows}
         pairs = ((r.id, list(r.conflicts_with)) for r in rows)
-        refs = queries.conflict_refs(session, pairs, viewer=viewer)
+        refs = read_model.clashes(session, pairs, viewer=viewer, later=False).conflicts_with
         sessions = [
             WouldBeSession(
                 date=r.date,

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Header, Query, Request, Response
 
-from komawari.auth import policy
 from komawari.auth.dependencies import (
     NewSession,
     ReadableSession,
@@ -16,10 +15,9 @@ from komawari.auth.dependencies import (
 from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
-from komawari.sessions import queries
+from komawari.sessions import queries, read_model
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
-from komawari.sessions.models import ClassSession
 from komawari.sessions.reads import read_sessions
 from komawari.sessions.schemas import (
     SessionCancel,
@@ -89,13 +87,8 @@ def create_session(body: NewSession, db: Db, who: Caller, response: Response) ->
     """Book a one-off lesson: an exact duplicate is 409, an overlap is CONFLICTED."""
     try:
         row = sessions_service.create_one_off(db, session_in=body, actor=who.actor)
-    except DuplicateSession as exc:
-        other = db.get(ClassSession, exc.existing_id) if exc.existing_id else None
-        if other is not None and not policy.may_read_session(
-            who, branch_id=other.branch_id, teacher_id=other.teacher_id
-        ):  # the duplicate is another branch's: say so without naming it
-            raise DuplicateSession(None) from None
-        raise
+    except DuplicateSession as exc:  # named only when the caller may read it
+        raise read_model.duplicate_answer(db, who, exc) from None
     response.headers["Location"] = f"/api/class-sessions/{row.id}"
     return read_sessions(db, [row], viewer=who)[0]
 
@@ -120,5 +113,8 @@ def cancel(
 @router.post("/{session_id}/move", summary="Move to another date, time or room")
 def move(row: WritableSession, body: SessionMove, db: Db, who: Caller) -> SessionRead:
     """Move a session; it keeps its (series, original date) identity."""
-    done = sessions_service.move(db, row.id, move_in=body, actor=who.actor)
+    try:
+        done = sessions_service.move(db, row.id, move_in=body, actor=who.actor)
+    except DuplicateSession as exc:  # named only when the caller may read it
+        raise read_model.duplicate_answer(db, who, exc) from None
     return read_sessions(db, [done], viewer=who)[0]

@@ -1,9 +1,9 @@
 """What the day page shows, built from the same schedule as the API.
 
-The branch's day comes from `queries.branch_day` (the JSON schedule's own query); this
-module adds what a person needs beside it in a constant number of queries: group sizes
-and capacities, the clash partners seen from the earlier-booked side, the day's closure
-or public holiday, and the grid the lessons are drawn on.
+The branch's day comes from `queries.branch_day` (the JSON schedule's own query, with both
+sides of every clash from `read_model`, redacted for the viewer); this module adds what a
+person needs beside it in a constant number of queries: group sizes and capacities, the
+day's closure or public holiday, and the grid the lessons are drawn on.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from komawari.people.models import Room
 from komawari.series.models import ClassSeries
 from komawari.sessions import queries
 from komawari.sessions.enums import SessionStatus
+from komawari.sessions.schemas import ConflictRef
 from komawari.web import grid
 
 Layout = Literal["teacher", "room"]
@@ -35,7 +36,7 @@ class Lesson:
     teacher_name: str
     attendees: int
     capacity: int | None
-    clashed_by: list[Any] = field(default_factory=list)
+    clashed_by: list[ConflictRef] = field(default_factory=list)
 
     @property
     def clashes(self) -> bool:
@@ -106,15 +107,12 @@ def branch_day(
             t.teacher_name,
             len(e.student_ids),
             capacities.get(e.series_id) if e.series_id else None,
+            # The earlier-booked side shows the clash too: every later booking that names
+            # it, at any branch and on any day (the read model's), redacted for the viewer.
+            list(e.clashed_by),
         )
         for t, e in entries
     ]
-    by_id = {lesson.entry.id: lesson for lesson in lessons}
-    for lesson in lessons:  # the earlier-booked partner shows the clash too
-        for ref in lesson.entry.conflicts_with:
-            partner = by_id.get(ref.session_id)
-            if partner is not None:
-                partner.clashed_by.append(lesson.entry)
     shown = [
         lesson
         for lesson in lessons

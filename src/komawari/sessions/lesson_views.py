@@ -1,22 +1,21 @@
 """What a teacher's or a student's week and a single lesson's page show: live lessons with
 their names, and a lesson's clashes from both sides (each hidden where the caller may not
-read it), in a constant number of queries."""
+read it), in a constant number of queries. The lessons, their clashes and the audit's
+re-evaluated lessons all come from `read_model`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import any_, literal, select
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
-from komawari.auth import policy
 from komawari.auth.policy import Principal
-from komawari.branches.models import Branch
-from komawari.people.models import Room, Student, Teacher
-from komawari.sessions import queries
+from komawari.errors import NotFound
+from komawari.people.models import Student, Teacher
+from komawari.sessions import queries, read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.web import grid
@@ -44,24 +43,9 @@ class WeekView:
         return self.monday + timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class WeekLesson:
-    """One live lesson of a week, with the names it is shown by."""
-
-    id: int
-    date: date
-    start_time: Any
-    end_time: Any
-    status: SessionStatus
-    title: str | None
-    branch_name: str
-    teacher_name: str
-    student_name: str | None
-    room_name: str | None
-    conflicts: int
-    branch_id: int = 0
-    teacher_id: int = 0
-    hidden: bool = False
+WeekLesson = read_model.LessonCard
+"""One lesson of a week or a lesson page, with the names it is shown by (redacted where
+the viewer may not read it)."""
 
 
 def week(
@@ -71,8 +55,10 @@ def week(
     owner_id: int,
     day: date,
     branch_ids: list[int] | None,
+    viewer: Principal | None = None,
 ) -> WeekView:
-    """Return the week around `day` of a teacher's or a student's live lessons."""
+    """Return the week around `day` of a teacher's or a student's live lessons, each
+    marked when it clashes from either side (the read model's cards)."""
     owner: Teacher | Student = (
         session.get_one(Teacher, owner_id)
         if owner_kind == "teacher"
@@ -92,7 +78,8 @@ def week(
         )
         if r.status != SessionStatus.CANCELLED
     ]
-    lessons = list(_lessons(session, ids).values())
+    found = read_model.lessons(session, ids, viewer=viewer, with_clashed_by=True)
+    lessons = [found[i] for i in ids if i in found]
     columns = [grid.Column(monday + timedelta(days=i), "") for i in range(7)]
     blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
     return WeekView(
@@ -102,97 +89,24 @@ def week(
 
 @dataclass(frozen=True)
 class SessionView:
-    """One lesson with its names, its clashes from both sides, and its last changes."""
+    """One lesson with its names, its clashes from both sides (ConflictRef fields, each
+    redacted for the viewer), and what its last change did to other lessons."""
 
     lesson: WeekLesson
     branch_id: int
     teacher_id: int
     cancel_reason: str | None
-    clashes_with: list[WeekLesson]
-    clashed_by: list[WeekLesson]
+    clashes_with: list[read_model.Ref]
+    clashed_by: list[read_model.Ref]
     re_evaluated: list[tuple[WeekLesson, str]]
-
-
-def _lessons(session: Session, ids: list[int]) -> dict[int, WeekLesson]:
-    rows = session.execute(
-        select(
-            ClassSession.id,
-            ClassSession.date,
-            ClassSession.start_time,
-            ClassSession.end_time,
-            ClassSession.status,
-            ClassSession.title,
-            Branch.name,
-            Teacher.name,
-            Student.name,
-            Room.name,
-            ClassSession.conflicts_with,
-            ClassSession.branch_id,
-            ClassSession.teacher_id,
-        )
-        .join(Branch, Branch.id == ClassSession.branch_id)
-        .join(Teacher, Teacher.id == ClassSession.teacher_id)
-        .outerjoin(Student, Student.id == ClassSession.student_id)
-        .outerjoin(Room, Room.id == ClassSession.room_id)
-        .where(ClassSession.id.in_(ids))
-    ).all()
-    return {
-        r[0]: WeekLesson(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9],
-            conflicts=len(r[10] or []),
-            branch_id=r[11],
-            teacher_id=r[12],
-        )
-        for r in rows
-    }
-
-
-def _shown_to(viewer: Principal | None, lesson: WeekLesson) -> WeekLesson:
-    """Return the lesson, or only its times when `viewer` may not read it."""
-    if viewer is None or policy.may_read_session(
-        viewer, branch_id=lesson.branch_id, teacher_id=lesson.teacher_id
-    ):
-        return lesson
-    return replace(
-        lesson,
-        id=0,
-        title=None,
-        branch_name="",
-        teacher_name="",
-        student_name=None,
-        room_name=None,
-        branch_id=0,
-        teacher_id=0,
-        hidden=True,
-    )
 
 
 def session_view(session: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
     """Return a lesson as its page shows it (NotFound when it does not exist)."""
     row = session.get(ClassSession, session_id)
     if row is None:
-        from komawari.errors import NotFound
-
         raise NotFound(f"session {session_id} does not exist")
-    blocked = list(
-        session.scalars(
-            select(ClassSession.id).where(
-                ClassSession.date.between(
-                    row.date - timedelta(days=2), row.date + timedelta(days=2)
-                ),
-                literal(session_id) == any_(ClassSession.conflicts_with),
-            )
-        )
-    )
+    both = read_model.clashes(session, [(row.id, list(row.conflicts_with))], viewer=viewer)
     last = next(
         (
             e
@@ -201,17 +115,17 @@ def session_view(session: Session, session_id: int, viewer: Principal | None = N
         ),
         None,
     )
-    changed = {int(k): str(v) for k, v in (last.details["re_evaluated"] if last else {}).items()}
+    details = read_model.audit_details(session, viewer, [last.details])[0] if last else {}
+    changed = {int(k): str(v) for k, v in details.get("re_evaluated", {}).items()}
     changed.pop(session_id, None)
-    found = _lessons(session, [session_id, *row.conflicts_with, *blocked, *changed])
-    named = {i: _shown_to(viewer, lesson) for i, lesson in found.items()}
+    named = read_model.lessons(session, [session_id, *changed], viewer=viewer)
     return SessionView(
         lesson=named[session_id],
         branch_id=row.branch_id,
         teacher_id=row.teacher_id,
         cancel_reason=row.cancel_reason,
-        clashes_with=[named[i] for i in row.conflicts_with if i in named],
-        clashed_by=[named[i] for i in blocked if i in named],
+        clashes_with=both.conflicts_with.get(row.id, []),
+        clashed_by=both.clashed_by.get(row.id, []),
         re_evaluated=[
             (named[i], status)
             for i, status in changed.items()

@@ -26,7 +26,7 @@ from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling import clock, fields
 from komawari.series import listing
-from komawari.sessions import day_page, lesson_views
+from komawari.sessions import day_page, lesson_views, read_model
 from komawari.sessions import service as sessions
 from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove
 from komawari.web import forms
@@ -116,8 +116,9 @@ def teacher_week(
     if tag is None:
         return Response(status_code=304, headers=headers)
     view = lesson_views.week(
-        db, owner_kind="teacher", owner_id=teacher.id, day=first, branch_ids=shown.branch_ids
-    )
+        db, owner_kind="teacher", owner_id=teacher.id, day=first, branch_ids=shown.branch_ids,
+        viewer=who,
+    )  # fmt: skip
     return _tagged(page.render("week.html", view=view, today=today), headers)
 
 
@@ -136,6 +137,7 @@ def student_week(
         owner_id=student.id,
         day=day or clock.school_today(),
         branch_ids=policy.visible_branches(who),
+        viewer=who,
     )
     return page.render("week.html", view=view, today=clock.school_today())
 
@@ -149,14 +151,17 @@ def session_new(request: Request, page: UserPage, who: StaffCaller, db: Db) -> R
 
 def _one_off_form(
     page: Page, db: Db, who: Principal, fields: dict[str, Any], *, status: int = 200,
-    errors: dict[str, str] | None = None, existing: int | None = None,
+    errors: dict[str, str] | None = None, duplicate: DuplicateSession | None = None,
 ) -> Response:  # fmt: skip
+    """The booking form; `duplicate` (a 409) names the lesson holding the slot only when
+    the caller may read it (the read model's answer), else says it is another branch's."""
     return page.render(
         "session_new.html",
         status,
         fields=fields,
         errors=errors or {},
-        existing=existing,
+        duplicate=duplicate,
+        existing=duplicate.existing_id if duplicate else None,
         choices=listing.choices(db, branch_ids=policy.visible_branches(who)),
     )
 
@@ -209,7 +214,11 @@ async def session_move(
         sessions.move(db, row.id, move_in=SessionMove.model_validate(fields), actor=who.actor)
     except (ValidationError, InvalidInput, DuplicateSession) as exc:
         forms.refused(db)
-        errors = {"form": exc.detail} if isinstance(exc, DuplicateSession) else forms.errors(exc)
+        errors = (
+            {"form": read_model.duplicate_answer(db, who, exc).detail}
+            if isinstance(exc, DuplicateSession)
+            else forms.errors(exc)
+        )
         return page.render(
             "session_detail.html",
             409 if isinstance(exc, DuplicateSession) else 422,
@@ -232,7 +241,8 @@ async def session_create(request: Request, page: UserPage, who: StaffCaller, db:
         made = sessions.create_one_off(db, session_in=wanted, actor=who.actor)
     except DuplicateSession as exc:  # the database's guard is the authority
         forms.refused(db)
-        return _one_off_form(page, db, who, fields, status=409, existing=exc.existing_id)
+        shown = read_model.duplicate_answer(db, who, exc)
+        return _one_off_form(page, db, who, fields, status=409, duplicate=shown)
     except (ValidationError, InvalidInput) as exc:
         forms.refused(db)
         return _one_off_form(page, db, who, fields, status=422, errors=forms.errors(exc))

@@ -1,24 +1,22 @@
-"""Reading sessions: filtered keyset pages, what a session conflicts with, a branch's day."""
+"""Reading sessions: filtered keyset pages and a branch's day; what a session clashes with
+(from both sides, redacted for the viewer) comes from `read_model`."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, time, timedelta
+from datetime import date, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, cast, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from komawari.auth import policy
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Room, Student, Teacher
-from komawari.scheduling.keys import CLASH_DAYS
 from komawari.series.enums import SeriesKind
-from komawari.sessions import sql
+from komawari.sessions import read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import BranchSchedule
@@ -126,80 +124,33 @@ def _dicts(session: Session, query: Select[*tuple[Any, ...]]) -> list[dict[str, 
     return [dict(zip(_KEYS, row, strict=True)) for row in session.execute(query)]
 
 
-_HIDDEN = dict.fromkeys(
-    ("session_id", "branch_id", "teacher_id", "teacher_name", "student_id", "student_name"),
-) | {"title": None, "room_id": None, "status": None, "hidden": True}
-
-
 def conflict_refs(
     session: Session,
     rows: Iterable[tuple[int, list[int]]],
     *,
     viewer: Principal | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs.
-
-    A blocker `viewer` may not read keeps its date, times and what it shares only
-    (None: everything is shown, for the operator's commands).
-    """
-    items = [(sid, blockers) for sid, blockers in rows if blockers]
-    if not items:
-        return {}
-    wanted = sorted({b for _, blockers in items for b in blockers})
-    blockers = {r["id"]: r for r in _dicts(session, _select().where(ClassSession.id.in_(wanted)))}
-    for r in blockers.values():
-        r["session_id"], r["hidden"] = r["id"], False
-        if viewer is not None and not policy.may_read_session(
-            viewer, branch_id=r["branch_id"], teacher_id=r["teacher_id"]
-        ):
-            r.update(_HIDDEN)
-    pairs = [(sid, bid) for sid, ids in items for bid in ids]
-    # What each pair shares comes from the SQL that finds the pairs (sessions.sql).
-    shared = {
-        (int(r.a_id), int(r.b_id)): [k for k in ("teacher", "student", "room") if r._mapping[k]]
-        for r in session.execute(
-            text(sql.SHARED),
-            {"a_ids": [a for a, _ in pairs], "b_ids": [b for _, b in pairs]},
-        )
-    }
-    return {
-        sid: [{**blockers[bid], "shared": shared[(sid, bid)]} for bid in ids if bid in blockers]
-        for sid, ids in items
-    }
+    """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs,
+    each redacted for `viewer` by the read model (None: everything, the operator's)."""
+    return read_model.clashes(session, rows, viewer=viewer, later=False).conflicts_with
 
 
 def clashed_by(
     session: Session,
     ids: Iterable[int],
     *,
-    between: tuple[date, date],
+    between: tuple[date, date] | None = None,
     viewer: Principal | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """Describe (as ConflictRef fields) the later sessions that clash with each of `ids`.
 
-    The partners of a clash overlap in time, so they are looked for within CLASH_DAYS of
-    `between` (the sessions' first and last days): a CONFIRMED session lists them.
+    The read model finds them all, in its one window around the sessions' own dates;
+    `between` (the caller's days) is no longer needed and is ignored.
     """
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    later: dict[int, list[int]] = defaultdict(list)
-    for later_id, blockers in session.execute(
-        select(ClassSession.id, ClassSession.conflicts_with)
-        .where(
-            ClassSession.date.between(
-                between[0] - timedelta(days=CLASH_DAYS), between[1] + timedelta(days=CLASH_DAYS)
-            ),
-            # ix_class_sessions_conflicted_date; and && only on the rows that name any
-            func.cardinality(ClassSession.conflicts_with) > 0,
-            ClassSession.conflicts_with.overlap(cast(wanted, ARRAY(BigInteger))),
-        )
-        .order_by(ClassSession.id)
-    ):
-        for blocker in blockers:
-            if blocker in wanted:
-                later[blocker].append(later_id)
-    return conflict_refs(session, later.items(), viewer=viewer)
+    del between
+    return read_model.clashes(
+        session, ((i, []) for i in ids), viewer=viewer, earlier=False
+    ).clashed_by
 
 
 def branch_day(
@@ -218,8 +169,10 @@ def branch_day(
     group = attendees(session, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
-    refs = conflict_refs(session, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer)
-    later = clashed_by(session, (r["id"] for r in rows), between=(day, day), viewer=viewer)
+    both = read_model.clashes(
+        session, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer
+    )
+    refs, later = both.conflicts_with, both.clashed_by
     teachers: list[dict[str, Any]] = []
     status_count = dict.fromkeys(SessionStatus, 0)
     for r in rows:

@@ -96,7 +96,8 @@ class ConflictRef(BaseModel):
     A session the caller may not read (another branch's, or another teacher's for a
     teacher) is `hidden`: only its date, times and what it shares are given. Every clash
     the API shows has this shape: `conflicts_with` and `clashed_by` of a session read and
-    of the day at a branch, and the series dry run's `conflicts_with`.
+    of the day at a branch, and the series dry run's `conflicts_with`; all are built, and
+    redacted, by `sessions.read_model`.
     """
 
     model_config = ConfigDict(
