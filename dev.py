@@ -20,6 +20,52 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".komawari-installed"
+# The lock: every package of Komawari, its dev tools and the soak, pinned with its hashes
+# (pip-compile --generate-hashes from requirements/dev.in; `python3 dev.py lock` refreshes
+# it). The two local packages are installed from the checkout beside it, editable.
+LOCK = ROOT / "requirements" / "dev.txt"
+LOCK_INPUT = ROOT / "requirements" / "dev.in"
+LOCAL = [ROOT, ROOT / "tools" / "soak"]
+INSTALLED_FROM = [ROOT / "pyproject.toml", ROOT / "tools" / "soak" / "pyproject.toml", LOCK]
+PIP_COMPILE = [
+    "--generate-hashes",
+    "--strip-extras",  # psycopg[binary] pinned as psycopg and psycopg-binary
+    "--no-emit-index-url",  # this machine's package indexes stay out of the file
+    "--no-emit-find-links",
+    # The local packages are not on an index: left out of the lock (setup installs them
+    # from the checkout). Naming them replaces pip-tools' default unsafe list, so pip and
+    # setuptools are pinned with their hashes like the rest.
+    "--unsafe-package",
+    "komawari",
+    "--unsafe-package",
+    "komawari-soak",
+]
+# `lock --quick`: the tests that run in a few minutes instead of the whole suite (the
+# browser tests by their folder: a conftest's pytestmark does not mark them).
+QUICK = ["-q", "-x", "-m", "not slow and not concurrency", "--ignore=tests/browser"]
+# Every requirement of the local packages (the dev extra too) against what is installed:
+# a requirement the lock does not satisfy means pyproject.toml changed and the lock did not.
+CHECK_LOCK = r"""
+import sys
+from importlib.metadata import PackageNotFoundError, requires, version
+from packaging.requirements import Requirement
+
+unmet = []
+for dist in sys.argv[1:]:
+    for line in requires(dist) or []:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": "dev"}):
+            continue
+        try:
+            have = version(req.name)
+        except PackageNotFoundError:
+            unmet.append(f"{dist} needs {req}: not in the lock")
+            continue
+        if not req.specifier.contains(have, prereleases=True):
+            unmet.append(f"{dist} needs {req}: the lock has {have}")
+if unmet:
+    sys.exit("\n".join(unmet))
+"""
 
 TASKS = {
     "run": "set up, then run the server with a demo school on the embedded database",
@@ -37,26 +83,68 @@ TASKS = {
     "walkthrough": "a newcomer's walk-through: every command of docs/api.md and "
     "docs/operations.md as written, on a served demo school; walkthrough [--fresh] "
     "(clone HEAD and set it up first) [--database-url URL] (else embedded)",
-    "setup": "create .venv and install Komawari with its dev tools",
+    "setup": "create .venv and install Komawari, its dev tools and the soak (tools/soak) "
+    "from the lock, requirements/dev.txt (hashes required)",
+    "lock": "re-resolve requirements/dev.txt to the newest allowed versions (pip-compile "
+    "--generate-hashes), install it, run the test suite; lock [--keep] (change only what "
+    "pyproject.toml asks) [--quick] (a quick subset of the tests)",
     "help": "this list",
 }
 
 
-def setup() -> None:
-    """Create .venv and install the package in editable mode with its dev extras."""
+def setup(*, strict: bool = True) -> None:
+    """Create .venv; install the lock (hashes required), then the local packages, editable.
+
+    It installs again when pyproject.toml, tools/soak/pyproject.toml or the lock changed.
+    A lock that no longer satisfies pyproject.toml stops it, unless not `strict` (`lock`,
+    which is about to make a new one).
+    """
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any check
         sys.exit("Komawari needs Python 3.11 or newer")
     if not PY.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
+    digest = hashlib.sha256()
+    for path in INSTALLED_FROM:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    if STAMP.exists() and STAMP.read_text() == digest.hexdigest():
         return
-    print("installing Komawari and its dependencies into .venv ...", flush=True)
+    print(f"installing {LOCK.relative_to(ROOT)}, Komawari and the soak into .venv ...", flush=True)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    STAMP.write_text(digest)
+    # The lock pins pip and setuptools too: the local packages build with those.
+    subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True)
+    editable = [arg for path in LOCAL for arg in ("-e", str(path))]
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", *editable], check=True)
+    names = ["komawari", "komawari-soak"]
+    if subprocess.run([str(PY), "-c", CHECK_LOCK, *names], check=False).returncode:
+        stale = f"{LOCK.relative_to(ROOT)} is out of date: run python3 dev.py lock --keep"
+        if strict:
+            sys.exit(stale)
+        print(stale, file=sys.stderr)
+        return
+    STAMP.write_text(digest.hexdigest())
+
+
+def lock(*args: str) -> int:
+    """Re-resolve the lock (pip-compile), install it, then run the test suite."""
+    unknown = [a for a in args if a not in ("--keep", "--quick")]
+    if unknown:
+        print(f"lock takes --keep and --quick, not {' '.join(unknown)}", file=sys.stderr)
+        return 2
+    upgrade = [] if "--keep" in args else ["--upgrade"]
+    inputs = [str(LOCK_INPUT.relative_to(ROOT)), "-o", str(LOCK.relative_to(ROOT))]
+    env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+    compiled = subprocess.run(
+        [str(BIN / "pip-compile"), "-q", *PIP_COMPILE, *upgrade, *inputs],
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    if compiled.returncode:
+        return compiled.returncode
+    setup()  # the lock changed: install it
+    ensure_browser()
+    return run("pytest", *(QUICK if "--quick" in args else []))
 
 
 def ensure_browser() -> None:
@@ -112,7 +200,7 @@ def main(argv: list[str]) -> int:
         for name, text in TASKS.items():
             print(f"  {name.ljust(width)}  {text}")
         return 0
-    setup()
+    setup(strict=task != "lock")
     if task == "setup":
         return 0
     if task == "run":
@@ -122,6 +210,8 @@ def main(argv: list[str]) -> int:
     if task == "test":
         ensure_browser()
         return run("pytest", *rest)
+    if task == "lock":
+        return lock(*rest)
     if task == "lint":
         return run("ruff", "check", ".") or run("ruff", "format", "--check", ".") or run("mypy")
     if task == "format":

@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from komawari.soak.checks import CheckReport, run_checks
-from komawari.soak.ledger import Ack, Ledger, Replay, ServerError, Window
+from komawari_soak.checks import CheckReport, run_checks
+from komawari_soak.ledger import Ack, Ledger, Replay, ServerError, Window
 from tests.factories.world import World, bearer, next_weekday, series_body
 
 ZERO = dict.fromkeys("12345", 0)

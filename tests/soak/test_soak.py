@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from komawari.soak.ledger import Ledger, ServerError, Window
-from komawari.soak.stack import Database
+from komawari_soak.ledger import Ledger, ServerError, Window
+from komawari_soak.stack import Database
 
 REQUIRED = {
     "requests",

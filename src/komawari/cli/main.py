@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import entry_points
 
 import typer
 
@@ -43,13 +44,12 @@ def _register() -> None:
     from komawari.auth.user_cli import app as user_app
     from komawari.branches.cli import app as branch_app
     from komawari.cli.db import app as db_app
-    from komawari.cli.demo import demo
     from komawari.generation.cli import generate
     from komawari.ops.cli import register as register_ops
+    from komawari.ops.demo import demo
     from komawari.people.cli import room_app, student_app, teacher_app
     from komawari.series.cli import app as series_app
     from komawari.sessions.cli import app as session_app
-    from komawari.soak.cli import soak
     from komawari.web.cli import serve
 
     app.add_typer(db_app, name="db")
@@ -65,9 +65,25 @@ def _register() -> None:
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
     app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)
-    app.command(help="Soak: two servers and generators under load and faults.")(soak)
+    _register_plugins()
     register_ops(app)
     _plain_help(app)
+
+
+# Commands that other installed packages add (`komawari soak`, from tools/soak): each entry
+# point of this group names a function that takes the app and adds its commands to it.
+PLUGIN_GROUP = "komawari.commands"
+
+
+def _register_plugins() -> None:
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            entry.load()(app)
+        except Exception as exc:  # a broken add-on must not take the product's commands down
+            print(
+                f"komawari: skipped the commands of {entry.name!r} ({entry.value}): {exc}",
+                file=sys.stderr,
+            )
 
 
 _register()

@@ -100,7 +100,7 @@ def serve(
     engine = ready_engine()
     token = None
     if demo:
-        from komawari.cli.demo import demo as make_demo
+        from komawari.ops.demo import demo as make_demo
 
         make_demo()
         token = demo_admin_token(engine)

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from komawari.soak.ledger import Ack, Ledger, Replay, ServerError
+from komawari_soak.ledger import Ack, Ledger, Replay, ServerError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 IN_PROGRESS = "/problems/idempotency-in-progress"

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from komawari.soak.faults import Faults
-from komawari.soak.ledger import Ledger
-from komawari.soak.load import Load, School
-from komawari.soak.stack import Stack
+from komawari_soak.faults import Faults
+from komawari_soak.ledger import Ledger
+from komawari_soak.load import Load, School
+from komawari_soak.stack import Stack
 
 TAIL_SECONDS = 3.0
 MIN_FAULTS = 5
@@ -156,7 +156,7 @@ def _inject(faults: Faults, seconds: float, started: float, step: Step) -> list[
 
 def _checks(url: str, ledger: Ledger) -> dict[str, Any]:
     """Run the independent end-of-run checks; return their figures."""
-    from komawari.soak import checks
+    from komawari_soak import checks
 
     return dict(checks.run_checks(url, ledger).as_json())
 

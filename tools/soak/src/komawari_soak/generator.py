@@ -1,6 +1,6 @@
 """A generator process of the soak: generation runs one after another, as cron would.
 
-`python -m komawari.soak.generator NAME`: its connections are named NAME (so the soak can
+`python -m komawari_soak.generator NAME`: its connections are named NAME (so the soak can
 see when it holds the generation lock, mid-batch, and kill it there). A run that fails
 (the database restarted, a restore ended its connection) is recorded by the job and the
 loop goes on; SIGTERM ends it after the run in progress.
@@ -17,7 +17,7 @@ import time
 from komawari.audit.service import Actor
 from komawari.generation.enums import RunTrigger
 
-log = logging.getLogger("komawari.soak.generator")
+log = logging.getLogger("komawari_soak.generator")
 PAUSE_SECONDS = 0.2
 
 

@@ -1,4 +1,7 @@
-"""`komawari soak`: servers, generators, load and faults, then the checks; figures out."""
+"""`komawari soak`: servers, generators, load and faults, then the checks; figures out.
+
+The product's CLI adds it through the `komawari.commands` entry point (`register`).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ def soak(
     ),
 ) -> None:
     """Run two servers and two generators under load and faults; check nothing was lost."""
-    from komawari.soak import runner
+    from komawari_soak import runner
 
     # SIGTERM stops the soak like Ctrl-C: everything it started is stopped on the way out.
     signal.signal(signal.SIGTERM, _interrupted)
@@ -56,6 +59,11 @@ def soak(
         _summary(report)
     if not report["passed"]:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `komawari soak` to the product's app (entry point group `komawari.commands`)."""
+    app.command(help="Soak: two servers and generators under load and faults.")(soak)
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -48,9 +48,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from komawari.soak import checks_sql as q
-from komawari.soak import writes
-from komawari.soak.ledger import Ack, Ledger
+from komawari_soak import checks_sql as q
+from komawari_soak import writes
+from komawari_soak.ledger import Ack, Ledger
 
 SAMPLES = 20  # the findings listed of each kind (all are counted)
 DOCTOR_TIMEOUT = 600

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from komawari.db.engine import normalise_url
 
 KOMAWARI = [sys.executable, "-m", "komawari.cli.main"]
-GENERATOR = [sys.executable, "-m", "komawari.soak.generator"]
+GENERATOR = [sys.executable, "-m", "komawari_soak.generator"]
 # Generators look further ahead than the servers (whose API creates materialise the
 # default horizon at once), so each new series leaves them work: a batch to be killed in.
 GENERATOR_HORIZON_DAYS = 180

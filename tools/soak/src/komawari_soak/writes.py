@@ -31,8 +31,8 @@ from typing import Any
 
 import psycopg
 
-from komawari.soak import checks_sql as q
-from komawari.soak.ledger import Ack
+from komawari_soak import checks_sql as q
+from komawari_soak.ledger import Ack
 
 # How far apart the clients' clock (time.time()) and the database's now() may be.
 CLOCK_TOLERANCE = 2.0

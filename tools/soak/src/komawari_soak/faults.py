@@ -23,9 +23,9 @@ import httpx
 import psycopg
 
 from komawari.sessions.sql import GENERATION
-from komawari.soak.ledger import Ledger, Window
-from komawari.soak.load import Load
-from komawari.soak.stack import Stack
+from komawari_soak.ledger import Ledger, Window
+from komawari_soak.load import Load
+from komawari_soak.stack import Stack
 
 # A generator's backend holding the generation lock is inside a batch's transaction.
 MID_BATCH = """

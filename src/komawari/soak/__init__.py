@@ -1,1 +1,0 @@
-"""The soak: servers, generators, a mixed load and injected faults, then independent checks."""
