@@ -39,7 +39,7 @@ SYSTEM = Actor("system", "komawari")
 
 
 def record(
-    session: Session,
+    db: Session,
     *,
     actor: Actor,
     action: str,
@@ -66,13 +66,13 @@ def record(
         repair_id=actor.repair_id,
         details={**actor.extra, **(details or {})},
     )
-    session.add(event)
-    session.flush()
+    db.add(event)
+    db.flush()
     return event
 
 
 def events(
-    session: Session,
+    db: Session,
     *,
     action: str | None = None,
     subject_type: str | None = None,
@@ -102,7 +102,7 @@ def events(
         query = query.where(AuditEvent.at >= since)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
 SKIPPED_EXISTING = "occurrence.skipped_existing"
@@ -119,7 +119,7 @@ class SkippedReport:
 
 
 def skipped_report(
-    session: Session,
+    db: Session,
     *,
     since: datetime | None = None,
     branch_ids: list[int] | None = None,
@@ -134,16 +134,16 @@ def skipped_report(
     sub = base.subquery()
     day = func.date(sub.c.at)
     per_day: dict[date, int] = dict(
-        session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
+        db.execute(select(day, func.count()).group_by(day).order_by(day)).all()
     )
     per_series = {
         s: n
-        for s, n in session.execute(
+        for s, n in db.execute(
             select(sub.c.series_id, func.count())
             .group_by(sub.c.series_id)
             .order_by(func.count().desc())
         )
         if s is not None
     }
-    rows = list(session.scalars(base.order_by(AuditEvent.id.desc()).limit(limit)))
+    rows = list(db.scalars(base.order_by(AuditEvent.id.desc()).limit(limit)))
     return SkippedReport(sum(per_day.values()), per_day, per_series, rows)

@@ -25,27 +25,27 @@ def feed_path(owner_type: OwnerType, owner_id: int, key: str) -> str:
     return f"/calendar/{owner_type}s/{owner_id}.ics?key={key}"
 
 
-def rotate(session: Session, *, owner_type: OwnerType, owner_id: int, actor: Actor) -> str:
+def rotate(db: Session, *, owner_type: OwnerType, owner_id: int, actor: Actor) -> str:
     """Create or replace the key of a feed; return the new key (shown once)."""
     model = _OWNERS.get(owner_type)
     if model is None:
         raise InvalidInput("owner_type", "must be 'teacher' or 'student'")
-    if session.get(model, owner_id) is None:
+    if db.get(model, owner_id) is None:
         raise InvalidInput("owner_id", f"{owner_type} {owner_id} does not exist")
     key = new_secret("")
-    feed = session.scalar(
+    feed = db.scalar(
         select(CalendarFeed)
         .where(CalendarFeed.owner_type == owner_type, CalendarFeed.owner_id == owner_id)
         .with_for_update()
     )
     if feed is None:
         feed = CalendarFeed(owner_type=owner_type, owner_id=owner_id, key_hash=hash_secret(key))
-        session.add(feed)
+        db.add(feed)
     else:
         feed.key_hash, feed.rotated_at = hash_secret(key), datetime.now(UTC)
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="calendar_feed.rotate",
         subject_type=owner_type,
@@ -55,9 +55,9 @@ def rotate(session: Session, *, owner_type: OwnerType, owner_id: int, actor: Act
     return key
 
 
-def check(session: Session, *, owner_type: OwnerType, owner_id: int, key: str | None) -> None:
+def check(db: Session, *, owner_type: OwnerType, owner_id: int, key: str | None) -> None:
     """Raise NotFound unless `key` is the current key of this feed."""
-    stored = session.scalar(
+    stored = db.scalar(
         select(CalendarFeed.key_hash).where(
             CalendarFeed.owner_type == owner_type, CalendarFeed.owner_id == owner_id
         )

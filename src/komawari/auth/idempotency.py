@@ -67,11 +67,11 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def try_lock(session: Session, *, scope: str, key: str) -> bool:
+def try_lock(db: Session, *, scope: str, key: str) -> bool:
     """Take the key's lock until the request's transaction ends; False if another holds it."""
     digest = hashlib.sha256(f"{scope}\n{key}".encode()).digest()
     return bool(
-        session.execute(
+        db.execute(
             text(sql.TRY_LOCK_KEY),
             {"space": LOCK_SPACE, "key": int.from_bytes(digest[:4], "big", signed=True)},
         ).scalar_one()
@@ -108,9 +108,7 @@ class Claim:
         }
 
 
-def claim(
-    session: Session, *, scope: str, key: str, method: str, path: str, request_hash: str
-) -> Claim:
+def claim(db: Session, *, scope: str, key: str, method: str, path: str, request_hash: str) -> Claim:
     """Claim `key` in the request's transaction; return the claim.
 
     The caller holds the key's lock (`try_lock`), so a row found is answered, or was left
@@ -119,11 +117,11 @@ def claim(
     """
     found = Claim(0, scope, key, method, path, request_hash)
     params = {**found.params(), "ttl_hours": TTL_HOURS}
-    session.execute(text(sql.EXPIRE_KEY), params)
-    claim_id = session.execute(text(sql.CLAIM_KEY), params).scalar()
+    db.execute(text(sql.EXPIRE_KEY), params)
+    claim_id = db.execute(text(sql.CLAIM_KEY), params).scalar()
     if claim_id is not None:
         return Claim(int(claim_id), scope, key, method, path, request_hash)
-    row = session.execute(text(sql.FIND_KEY), params).first()
+    row = db.execute(text(sql.FIND_KEY), params).first()
     if row is None:  # another key hashed to the same lock and is being claimed
         raise in_progress(key)
     claim_id_of, stored_hash, status, body = row
@@ -138,23 +136,23 @@ def claim(
     raise Replay(int(status), str(body))
 
 
-def complete(session: Session, claimed: Claim, *, status: int, body: str) -> None:
+def complete(db: Session, claimed: Claim, *, status: int, body: str) -> None:
     """Store the answer of a claimed request in the current transaction."""
     # The body is stored as one JSON string so a replay is byte for byte the first answer.
-    session.execute(
+    db.execute(
         text(sql.COMPLETE_KEY), {"id": claimed.id, "status": status, "body": json.dumps(body)}
     )
 
 
-def store_refusal(session: Session, claimed: Claim, *, status: int, body: str) -> None:
+def store_refusal(db: Session, claimed: Claim, *, status: int, body: str) -> None:
     """Roll the request back, then store its 4xx answer and commit, on the same connection."""
-    session.rollback()  # the claim row goes with the request's changes
+    db.rollback()  # the claim row goes with the request's changes
     # A request with the key that ran in between (the lock ended with the rollback) wins.
-    session.execute(
+    db.execute(
         text(sql.STORE_ANSWER),
         {**claimed.params(), "status": status, "body": json.dumps(body)},
     )
-    session.commit()
+    db.commit()
 
 
 def purge_expired(engine: Engine) -> int:

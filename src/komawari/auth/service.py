@@ -41,13 +41,13 @@ def new_secret(prefix: str = TOKEN_PREFIX) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def get_user(session: Session, username: str) -> User | None:
+def get_user(db: Session, username: str) -> User | None:
     """Return the user called `username`, if any."""
-    return session.scalar(select(User).where(User.username == username))
+    return db.scalar(select(User).where(User.username == username))
 
 
 def ensure_user(
-    session: Session,
+    db: Session,
     *,
     username: str,
     actor: Actor,
@@ -60,9 +60,9 @@ def ensure_user(
     if not username or len(username) > 150:
         raise InvalidInput("user", "a user name of 1 to 150 characters is required")
     # Before the user is added: a pending user would be flushed by this query.
-    if teacher_id is not None and session.get(Teacher, teacher_id) is None:
+    if teacher_id is not None and db.get(Teacher, teacher_id) is None:
         raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
-    user = get_user(session, username)
+    user = get_user(db, username)
     created = user is None
     if user is None:
         if role is None:
@@ -70,16 +70,16 @@ def ensure_user(
         if role == Role.TEACHER and teacher_id is None:
             raise InvalidInput("teacher", "a teacher user needs the teacher it is")
         user = User(username=username, role=role, teacher_id=teacher_id)
-        session.add(user)
+        db.add(user)
     elif role is not None and role != user.role:
         raise InvalidInput("role", f"user {username!r} exists with role {user.role.value}")
     if teacher_id is not None:
         user.teacher_id = teacher_id
-    session.flush()
+    db.flush()
     for branch_id in dict.fromkeys(branch_ids or []):
-        if session.get(Branch, branch_id) is None:
+        if db.get(Branch, branch_id) is None:
             raise InvalidInput("branch", f"branch {branch_id} does not exist")
-        session.execute(
+        db.execute(
             text(
                 "INSERT INTO user_branches (user_id, branch_id) VALUES (:u, :b) "
                 "ON CONFLICT DO NOTHING"
@@ -88,7 +88,7 @@ def ensure_user(
         )
     if created or branch_ids:
         audit.record(
-            session,
+            db,
             actor=actor,
             action="user.create" if created else "user.grant",
             subject_type="user",
@@ -98,10 +98,10 @@ def ensure_user(
     return user, created
 
 
-def user_branch_ids(session: Session, user_id: int) -> list[int]:
+def user_branch_ids(db: Session, user_id: int) -> list[int]:
     """Return the branches a user works at."""
     return list(
-        session.scalars(
+        db.scalars(
             select(UserBranch.branch_id)
             .where(UserBranch.user_id == user_id)
             .order_by(UserBranch.branch_id)
@@ -109,29 +109,27 @@ def user_branch_ids(session: Session, user_id: int) -> list[int]:
     )
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(db: Session) -> list[User]:
     """List users by name."""
-    return list(session.scalars(select(User).order_by(User.username)))
+    return list(db.scalars(select(User).order_by(User.username)))
 
 
-def set_password(session: Session, *, username: str, password: str, actor: Actor) -> None:
+def set_password(db: Session, *, username: str, password: str, actor: Actor) -> None:
     """Set a user's password (argon2)."""
-    user = get_user(session, username)
+    user = get_user(db, username)
     if user is None:
         raise NotFound(f"user {username!r} does not exist")
     if len(password) < 10:
         raise InvalidInput("password", "at least 10 characters")
     user.password_hash = _hasher.hash(password)
     # A new password ends every web session the old one opened.
-    session.execute(
+    db.execute(
         update(WebSession)
         .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
         .values(ended_at=func.now())
     )
-    session.flush()
-    audit.record(
-        session, actor=actor, action="user.password", subject_type="user", subject_id=user.id
-    )
+    db.flush()
+    audit.record(db, actor=actor, action="user.password", subject_type="user", subject_id=user.id)
 
 
 def password_matches(user: User, password: str) -> bool:
@@ -144,9 +142,9 @@ def password_matches(user: User, password: str) -> bool:
         return False
 
 
-def verify_password(session: Session, *, username: str, password: str) -> User:
+def verify_password(db: Session, *, username: str, password: str) -> User:
     """Return the active user whose password this is, or raise Unauthorized."""
-    user = get_user(session, username)
+    user = get_user(db, username)
     if user is None or not user.is_active or user.password_hash is None:
         # An unknown, disabled or password-less user costs the same argon2 verify as a
         # wrong password, so the time of the answer does not tell which names exist.
@@ -169,7 +167,7 @@ def _dummy_hash() -> str:
 
 
 def create_token(
-    session: Session,
+    db: Session,
     *,
     user: User,
     name: str,
@@ -186,10 +184,10 @@ def create_token(
         # None: the token never expires (the default; `token create --expires-in 90d`).
         expires_at=datetime.now(UTC) + expires_in if expires_in is not None else None,
     )
-    session.add(token)
-    session.flush()
+    db.add(token)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="token.create",
         subject_type="token",
@@ -205,7 +203,7 @@ def create_token(
 
 
 def list_tokens(
-    session: Session, *, username: str | None = None, include_revoked: bool = False
+    db: Session, *, username: str | None = None, include_revoked: bool = False
 ) -> list[tuple[ApiToken, User]]:
     """List tokens with their users, newest first."""
     query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
@@ -213,19 +211,19 @@ def list_tokens(
         query = query.where(User.username == username)
     if not include_revoked:
         query = query.where(ApiToken.revoked_at.is_(None))
-    return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id.desc()))]
+    return [(t, u) for t, u in db.execute(query.order_by(ApiToken.id.desc()))]
 
 
-def revoke_token(session: Session, token_id: int, *, actor: Actor) -> ApiToken:
+def revoke_token(db: Session, token_id: int, *, actor: Actor) -> ApiToken:
     """Revoke a token: it stops working at once."""
-    token = session.get(ApiToken, token_id)
+    token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"token {token_id} does not exist")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
-        session.flush()
+        db.flush()
         audit.record(
-            session,
+            db,
             actor=actor,
             action="token.revoke",
             subject_type="token",
@@ -288,7 +286,7 @@ def principal_of(row: Mapping[Any, Any] | None) -> Principal:
     )
 
 
-def authenticate(session: Session, secret: str | None) -> Principal:
+def authenticate(db: Session, secret: str | None) -> Principal:
     """Return the caller of a bearer token, or raise Unauthorized saying why."""
-    found = session.execute(_CALLER_SQL, {"token_hash": token_hash(secret)}).mappings().first()
+    found = db.execute(_CALLER_SQL, {"token_hash": token_hash(secret)}).mappings().first()
     return principal_of(found)

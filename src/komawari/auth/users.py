@@ -16,7 +16,7 @@ from komawari.errors import Conflict, InvalidInput, NotFound
 
 
 def create(
-    session: Session,
+    db: Session,
     *,
     username: str,
     role: Role,
@@ -26,39 +26,39 @@ def create(
     actor: Actor,
 ) -> User:
     """Create a user who signs in with `password`; refuse a name already taken."""
-    if auth.get_user(session, username.strip()) is not None:
+    if auth.get_user(db, username.strip()) is not None:
         raise Conflict(f"user {username.strip()!r} already exists")
     if role == Role.STAFF and not branch_ids:
         raise InvalidInput("branch", "a staff user works at one branch or more: give --branch")
     user, _ = auth.ensure_user(
-        session,
+        db,
         username=username,
         role=role,
         branch_ids=branch_ids,
         teacher_id=teacher_id,
         actor=actor,
     )
-    auth.set_password(session, username=user.username, password=password, actor=actor)
+    auth.set_password(db, username=user.username, password=password, actor=actor)
     return user
 
 
-def disable(session: Session, *, username: str, actor: Actor) -> dict[str, int]:
+def disable(db: Session, *, username: str, actor: Actor) -> dict[str, int]:
     """Disable a user: their tokens are revoked and their web sessions end at once."""
-    user = auth.get_user(session, username)
+    user = auth.get_user(db, username)
     if user is None:
         raise NotFound(f"user {username!r} does not exist")
     user.is_active = False
-    tokens = session.execute(
+    tokens = db.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=func.now())
     )
     ended = {
         "tokens_revoked": int(getattr(tokens, "rowcount", 0) or 0),
-        "web_sessions_ended": web_sessions.end_all(session, user_id=user.id),
+        "web_sessions_ended": web_sessions.end_all(db, user_id=user.id),
     }
     audit.record(
-        session,
+        db,
         actor=actor,
         action="user.disable",
         subject_type="user",
@@ -68,18 +68,18 @@ def disable(session: Session, *, username: str, actor: Actor) -> dict[str, int]:
     return ended
 
 
-def revoke_branch(session: Session, *, username: str, branch_id: int, actor: Actor) -> None:
+def revoke_branch(db: Session, *, username: str, branch_id: int, actor: Actor) -> None:
     """Remove a user's grant to a branch (their open sessions lose it at once)."""
-    user = auth.get_user(session, username)
+    user = auth.get_user(db, username)
     if user is None:
         raise NotFound(f"user {username!r} does not exist")
-    result = session.execute(
+    result = db.execute(
         delete(UserBranch).where(UserBranch.user_id == user.id, UserBranch.branch_id == branch_id)
     )
     if not getattr(result, "rowcount", 0):
         raise InvalidInput("branch", f"user {username!r} has no grant to branch {branch_id}")
     audit.record(
-        session,
+        db,
         actor=actor,
         action="user.revoke_branch",
         subject_type="user",

@@ -58,8 +58,8 @@ class SignedIn:
     user: User
 
 
-def _now(session: Session) -> datetime:
-    return session.scalar(select(func.now())) or datetime.now(UTC)
+def _now(db: Session) -> datetime:
+    return db.scalar(select(func.now())) or datetime.now(UTC)
 
 
 def csrf_token(secret: str) -> str:
@@ -158,12 +158,12 @@ def sign_in(
     return SignedIn(row.id, user), secret
 
 
-def resolve(session: Session, secret: str | None) -> SignedIn | None:
+def resolve(db: Session, secret: str | None) -> SignedIn | None:
     """Return the live session of a cookie's secret (and note its use), or None."""
     if not secret or not secret.startswith(SESSION_PREFIX) or len(secret) > 100:
         return None
-    now = _now(session)
-    found = session.execute(
+    now = _now(db)
+    found = db.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
         .where(
@@ -182,7 +182,7 @@ def resolve(session: Session, secret: str | None) -> SignedIn | None:
     return SignedIn(row.id, user)
 
 
-def principal(session: Session, signed_in: SignedIn) -> Principal:
+def principal(db: Session, signed_in: SignedIn) -> Principal:
     """Return the signed-in user as the caller the policy judges."""
     user = signed_in.user
     return Principal(
@@ -190,26 +190,26 @@ def principal(session: Session, signed_in: SignedIn) -> Principal:
         username=user.username,
         role=user.role,
         token_id=None,
-        branch_ids=frozenset(auth.user_branch_ids(session, user.id)),
+        branch_ids=frozenset(auth.user_branch_ids(db, user.id)),
         teacher_id=user.teacher_id,
         web_session_id=signed_in.session_id,
     )
 
 
-def sign_out(session: Session, secret: str | None) -> None:
+def sign_out(db: Session, secret: str | None) -> None:
     """End the session of a cookie's secret (nothing happens for an unknown one)."""
     if not secret:
         return
-    session.execute(
+    db.execute(
         update(WebSession)
         .where(WebSession.token_hash == auth.hash_secret(secret), WebSession.ended_at.is_(None))
         .values(ended_at=func.now())
     )
 
 
-def end_all(session: Session, *, user_id: int) -> int:
+def end_all(db: Session, *, user_id: int) -> int:
     """End every open session of a user (disabled, or signed out everywhere)."""
-    result = session.execute(
+    result = db.execute(
         update(WebSession)
         .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
         .values(ended_at=func.now())
@@ -217,20 +217,20 @@ def end_all(session: Session, *, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def set_locale(session: Session, *, user_id: int, locale: str | None) -> None:
+def set_locale(db: Session, *, user_id: int, locale: str | None) -> None:
     """Set the language a user's pages are shown in (None: follow the browser)."""
     if locale is not None and locale not in ("en", "ja"):
         raise InvalidInput("locale", f"{locale!r} is not a language Komawari speaks: en, ja")
-    user = session.get_one(User, user_id)
+    user = db.get_one(User, user_id)
     user.locale = locale
-    session.flush()
+    db.flush()
 
 
-def purge(session: Session) -> int:
+def purge(db: Session) -> int:
     """Delete ended or expired sessions and old failures; return the sessions deleted."""
-    now = _now(session)
-    session.execute(delete(SignInFailure).where(SignInFailure.at < now - FAILURE_WINDOW))
-    result = session.execute(
+    now = _now(db)
+    db.execute(delete(SignInFailure).where(SignInFailure.at < now - FAILURE_WINDOW))
+    result = db.execute(
         delete(WebSession).where(
             (WebSession.ended_at.is_not(None))
             | (WebSession.expires_at < now)

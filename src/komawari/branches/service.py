@@ -24,27 +24,27 @@ from komawari.sessions.models import ClassSession
 CLOSED = "branch_closed"
 
 
-def get(session: Session, branch_id: int) -> Branch:
+def get(db: Session, branch_id: int) -> Branch:
     """Return the branch, or raise NotFound."""
-    branch = session.get(Branch, branch_id)
+    branch = db.get(Branch, branch_id)
     if branch is None:
         raise NotFound(f"branch {branch_id} does not exist")
     return branch
 
 
-def create(session: Session, *, name: str, time_zone: str | None, actor: Actor) -> Branch:
+def create(db: Session, *, name: str, time_zone: str | None, actor: Actor) -> Branch:
     """Create a branch in an IANA time zone (default: the configured one)."""
     name = name.strip()
     if not name:
         raise InvalidInput("name", "must not be blank")
-    time_zone = zones.check(session, time_zone or get_settings().default_timezone)
-    if session.scalar(select(Branch.id).where(Branch.name == name)) is not None:
+    time_zone = zones.check(db, time_zone or get_settings().default_timezone)
+    if db.scalar(select(Branch.id).where(Branch.name == name)) is not None:
         raise Conflict(f"a branch called {name!r} already exists")
     branch = Branch(name=name, time_zone=time_zone)
-    session.add(branch)
-    session.flush()
+    db.add(branch)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="branch.create",
         subject_type="branch",
@@ -55,18 +55,18 @@ def create(session: Session, *, name: str, time_zone: str | None, actor: Actor) 
     return branch
 
 
-def list_branches(session: Session, *, ids: list[int] | None = None) -> list[Branch]:
+def list_branches(db: Session, *, ids: list[int] | None = None) -> list[Branch]:
     """List branches by id (only `ids` when given)."""
     query = select(Branch).order_by(Branch.id)
     if ids is not None:
         query = query.where(Branch.id.in_(ids))
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
-def closures(session: Session, branch_id: int) -> list[BranchClosure]:
+def closures(db: Session, branch_id: int) -> list[BranchClosure]:
     """List a branch's closure days."""
     return list(
-        session.scalars(
+        db.scalars(
             select(BranchClosure)
             .where(BranchClosure.branch_id == branch_id)
             .order_by(BranchClosure.date)
@@ -83,10 +83,10 @@ class ClosurePreview:
     sessions: list[ClassSession]
 
 
-def preview_closure(session: Session, branch_id: int, day: date) -> ClosurePreview:
+def preview_closure(db: Session, branch_id: int, day: date) -> ClosurePreview:
     """Show the live sessions that a closure on `day` would cancel; change nothing."""
-    get(session, branch_id)
-    rows = session.scalars(
+    get(db, branch_id)
+    rows = db.scalars(
         select(ClassSession)
         .where(
             ClassSession.branch_id == branch_id,
@@ -98,22 +98,20 @@ def preview_closure(session: Session, branch_id: int, day: date) -> ClosurePrevi
     return ClosurePreview(branch_id, day, list(rows))
 
 
-def add_closure(
-    session: Session, branch_id: int, day: date, *, reason: str, actor: Actor
-) -> list[int]:
+def add_closure(db: Session, branch_id: int, day: date, *, reason: str, actor: Actor) -> list[int]:
     """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
-    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
-    get(session, branch_id)
-    savepoint = session.begin_nested()
+    locks.lock_whole_schedule(db)  # a branch's day, and generation of its series
+    get(db, branch_id)
+    savepoint = db.begin_nested()
     try:
-        session.add(BranchClosure(branch_id=branch_id, date=day, reason=reason))
-        session.flush()
+        db.add(BranchClosure(branch_id=branch_id, date=day, reason=reason))
+        db.flush()
     except IntegrityError as exc:
         savepoint.rollback()
         raise Conflict(f"branch {branch_id} is already closed on {day}") from exc
     savepoint.commit()
     ids = list(
-        session.scalars(
+        db.scalars(
             update(ClassSession)
             .where(
                 ClassSession.branch_id == branch_id,
@@ -129,9 +127,9 @@ def add_closure(
             .returning(ClassSession.id)
         )
     )
-    reevaluate.evaluate(session, ids)
+    reevaluate.evaluate(db, ids)
     audit.record(
-        session,
+        db,
         actor=actor,
         action="branch.closure.add",
         subject_type="branch",
@@ -145,34 +143,34 @@ def add_closure(
 
 
 def remove_closure(
-    session: Session, branch_id: int, day: date, *, actor: Actor, now: datetime | None = None
+    db: Session, branch_id: int, day: date, *, actor: Actor, now: datetime | None = None
 ) -> dict[str, int]:
     """Reopen a day: sessions cancelled for the closure come back, generation fills the rest
     (never a day before the branch's today at `now`)."""
-    locks.lock_whole_schedule(session)  # a branch's day, and generation of its series
-    closure = session.scalar(
+    locks.lock_whole_schedule(db)  # a branch's day, and generation of its series
+    closure = db.scalar(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
     )
     if closure is None:
         raise NotFound(f"branch {branch_id} has no closure on {day}")
-    session.delete(closure)
-    session.flush()
+    db.delete(closure)
+    db.flush()
     restored = [
         int(r[0])
-        for r in session.execute(
+        for r in db.execute(
             text(sql.RESTORE_CLOSED),
             {"b": branch_id, "d": day, "reason": CLOSED},
         )
     ]
-    reevaluate.evaluate(session, restored)
+    reevaluate.evaluate(db, restored)
     filled = generation.generate_in(
-        session,
+        db,
         trigger=RunTrigger.LIFECYCLE,
         scope=generation.Scope(branch_id=branch_id, fill_date=day, now=now),
         actor=actor,
     )
     audit.record(
-        session,
+        db,
         actor=actor,
         action="branch.closure.remove",
         subject_type="branch",

@@ -60,22 +60,22 @@ def _state(row: Mapping[Any, Any]) -> State:
     return State(int(row["own"]), int(row["shared"]), int(row["epoch"]))
 
 
-def state(session: Session | Connection, branch_ids: Iterable[int] | None) -> State:
+def state(db: Session | Connection, branch_ids: Iterable[int] | None) -> State:
     """Return the state of the branches `branch_ids` (None: of every branch)."""
     ids = sorted(branch_ids) if branch_ids is not None else []
-    row = session.execute(_READ, {"every": branch_ids is None, "ids": ids}).mappings().one()
+    row = db.execute(_READ, {"every": branch_ids is None, "ids": ids}).mappings().one()
     return _state(row)
 
 
-def version(session: Session, branch_id: int) -> tuple[int, int]:
+def version(db: Session, branch_id: int) -> tuple[int, int]:
     """Return the branch's change count and the count of changes every branch shows."""
-    found = state(session, [branch_id])
+    found = state(db, [branch_id])
     return found.own, found.shared
 
 
-def etag(session: Session, branch_id: int, *parts: object) -> str:
+def etag(db: Session, branch_id: int, *parts: object) -> str:
     """Return a strong ETag for the branch's current state and the answer's own `parts`."""
-    return state(session, [branch_id]).etag(branch_id, *parts)
+    return state(db, [branch_id]).etag(branch_id, *parts)
 
 
 @dataclass(frozen=True)

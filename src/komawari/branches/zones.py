@@ -15,11 +15,11 @@ from komawari.scheduling import values
 _KNOWN = text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :name)")
 
 
-def check(session: Session, name: str) -> str:
+def check(db: Session, name: str) -> str:
     """Return `name` if Python and the server both know it, else raise InvalidInput."""
     try:
         values.check_zone(name)  # Python's rule first: no query for a name that is no zone
-        known = {name} if session.scalar(_KNOWN, {"name": name}) else set()
+        known = {name} if db.scalar(_KNOWN, {"name": name}) else set()
         return values.check_zone(name, known)
     except ValueError as exc:
         raise InvalidInput("time_zone", str(exc)) from exc

@@ -112,17 +112,17 @@ def run(
         raise
 
 
-def mark_abandoned(session: Session) -> int:
+def mark_abandoned(db: Session) -> int:
     """Mark as abandoned the runs of this host whose process is gone (killed mid-run)."""
     host = socket.gethostname()
-    stale = session.execute(
+    stale = db.execute(
         select(GenerationRun.id, GenerationRun.pid).where(
             GenerationRun.status == RunStatus.RUNNING, GenerationRun.host == host
         )
     ).all()
     dead = [run_id for run_id, pid in stale if pid is None or not _alive(pid)]
     if dead:
-        session.execute(
+        db.execute(
             update(GenerationRun)
             .where(GenerationRun.id.in_(dead))
             .values(

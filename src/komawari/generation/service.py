@@ -76,7 +76,7 @@ class Scope:
 
 
 def generate_batch(
-    session: Session,
+    db: Session,
     *,
     series_ids: list[int],
     scope: Scope,
@@ -86,18 +86,18 @@ def generate_batch(
 ) -> RunCounts:
     """Materialise the pending occurrences of `series_ids` in the current transaction."""
     if use_lock:  # what the new rows will hold, before the insert takes its booking time
-        locks.lock_series(session, series_ids, with_sessions=False)
+        locks.lock_series(db, series_ids, with_sessions=False)
     params = {**scope.params(), "ids": series_ids, "run_id": run_id, "actor": actor.name}
-    session.execute(text(sql.NO_NESTLOOP_MERGEJOIN_JIT))
-    row = session.execute(text(sql.GENERATE_SQL), params).one()
-    session.execute(text(sql.NESTLOOP))
+    db.execute(text(sql.NO_NESTLOOP_MERGEJOIN_JIT))
+    row = db.execute(text(sql.GENERATE_SQL), params).one()
+    db.execute(text(sql.NESTLOOP))
     conflicted = int(row.conflicted)
     if row.lost_races and use_lock:  # pragma: no cover - the locks leave no race to lose
         # A row lost to a concurrent writer may have been counted as a blocker.
         created_ids = [int(i) for i in row.created_ids]
-        reevaluate.evaluate(session, created_ids)
+        reevaluate.evaluate(db, created_ids)
         conflicted = len(
-            session.scalars(
+            db.scalars(
                 select(ClassSession.id).where(
                     ClassSession.id.in_(created_ids),
                     ClassSession.status == SessionStatus.CONFLICTED,
@@ -126,23 +126,21 @@ Cursor = tuple[int, int]
 START: Cursor = (0, 0)
 
 
-def pending_series(session: Session, scope: Scope, *, after: Cursor, limit: int) -> list[Cursor]:
+def pending_series(db: Session, scope: Scope, *, after: Cursor, limit: int) -> list[Cursor]:
     """Return the next (teacher, series) of ACTIVE series with dates to materialise.
 
     In (teacher, series id) order from the cursor `after`: a teacher's series share a batch.
     """
     params = {**scope.params(), "after_teacher": after[0], "after": after[1], "limit": limit}
-    return [(int(t), int(i)) for t, i in session.execute(text(sql.PENDING_SQL), params)]
+    return [(int(t), int(i)) for t, i in db.execute(text(sql.PENDING_SQL), params)]
 
 
-def paused_occurrences(session: Session, scope: Scope) -> int:
+def paused_occurrences(db: Session, scope: Scope) -> int:
     """Count the occurrences PAUSED series would have had in the run's window."""
-    return int(session.execute(text(sql.PAUSED_SQL), scope.params()).scalar_one())
+    return int(db.execute(text(sql.PAUSED_SQL), scope.params()).scalar_one())
 
 
-def start_run(
-    session: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor
-) -> GenerationRun:
+def start_run(db: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor) -> GenerationRun:
     """Record a run as running, with the host and pid that make its liveness checkable."""
     run = GenerationRun(
         trigger=trigger,
@@ -153,13 +151,13 @@ def start_run(
         pid=os.getpid(),
         actor=f"{actor.type}:{actor.name}",
     )
-    session.add(run)
-    session.flush()
+    db.add(run)
+    db.flush()
     return run
 
 
 def finish_run(
-    session: Session,
+    db: Session,
     *,
     run_id: int,
     status: RunStatus,
@@ -167,7 +165,7 @@ def finish_run(
     error: str | None = None,
 ) -> RunResult:
     """Record how a run ended and what it did; return that as a result."""
-    session.execute(
+    db.execute(
         update(GenerationRun)
         .where(GenerationRun.id == run_id)
         .values(status=status, finished_at=datetime.now(UTC), error=error, **counts.model_dump())
@@ -176,30 +174,30 @@ def finish_run(
 
 
 def generate_in(
-    session: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor = SYSTEM
+    db: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor = SYSTEM
 ) -> RunResult:
     """Run generation inside the caller's transaction (series actions: extend, change-from)."""
     scope = scope.pinned()
-    run = start_run(session, trigger=trigger, scope=scope, actor=actor)
+    run = start_run(db, trigger=trigger, scope=scope, actor=actor)
     counts = RunCounts()
     after = START
     while pending := pending_series(
-        session, scope, after=after, limit=get_settings().generation_batch_size
+        db, scope, after=after, limit=get_settings().generation_batch_size
     ):
         counts += generate_batch(
-            session,
+            db,
             series_ids=[series_id for _, series_id in pending],
             scope=scope,
             run_id=run.id,
             actor=generator_actor(run.id),
         )
         after = pending[-1]
-    counts += RunCounts(skipped_paused=paused_occurrences(session, scope))
-    return finish_run(session, run_id=run.id, status=RunStatus.SUCCEEDED, counts=counts)
+    counts += RunCounts(skipped_paused=paused_occurrences(db, scope))
+    return finish_run(db, run_id=run.id, status=RunStatus.SUCCEEDED, counts=counts)
 
 
 def runs_of(
-    session: Session,
+    db: Session,
     *,
     branch_ids: list[int] | None = None,
     before_id: int | None = None,
@@ -216,19 +214,17 @@ def runs_of(
         query = query.where(
             GenerationRun.branch_id.in_(branch_ids) | GenerationRun.series_id.in_(of_series)
         )
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
-def run_branch_id(session: Session, run_id: int) -> tuple[GenerationRun, int | None]:
+def run_branch_id(db: Session, run_id: int) -> tuple[GenerationRun, int | None]:
     """Return a run and the branch its data belongs to (None: every branch), or NotFound."""
     from komawari.errors import NotFound
     from komawari.series.models import ClassSeries
 
-    found = session.get(GenerationRun, run_id)
+    found = db.get(GenerationRun, run_id)
     if found is None:
         raise NotFound(f"generation run {run_id} does not exist")
     if found.branch_id is not None or found.series_id is None:
         return found, found.branch_id
-    return found, session.scalar(
-        select(ClassSeries.branch_id).where(ClassSeries.id == found.series_id)
-    )
+    return found, db.scalar(select(ClassSeries.branch_id).where(ClassSeries.id == found.series_id))

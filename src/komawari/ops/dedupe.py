@@ -74,12 +74,12 @@ class DedupeResult:
         }
 
 
-def _pairs(session: Session, sql: str, params: dict[str, Any]) -> dict[int, int]:
-    return {int(r[0]): int(r[1]) for r in session.execute(text(sql), params)}
+def _pairs(db: Session, sql: str, params: dict[str, Any]) -> dict[int, int]:
+    return {int(r[0]): int(r[1]) for r in db.execute(text(sql), params)}
 
 
-def _step_aside(session: Session, result: DedupeResult, params: dict[str, Any]) -> None:
-    for row in session.execute(text(q.OCCURRENCE_SQL), params):
+def _step_aside(db: Session, result: DedupeResult, params: dict[str, Any]) -> None:
+    for row in db.execute(text(q.OCCURRENCE_SQL), params):
         if row.was_cancelled and row.id not in result.sessions:
             result.already_cancelled.add(int(row.id))
         result.sessions[int(row.id)] = int(row.duplicate_of_id)
@@ -92,13 +92,13 @@ def _group(pointers: dict[int, int]) -> dict[int, list[int]]:
     return groups
 
 
-def _describe(session: Session, result: DedupeResult) -> None:
+def _describe(db: Session, result: DedupeResult) -> None:
     lessons = _group(result.sessions)
-    for r in session.execute(text(q.KEPT_SQL), {"ids": list(lessons)}):
+    for r in db.execute(text(q.KEPT_SQL), {"ids": list(lessons)}):
         label = f"{r.date} {r.start_time:%H:%M}-{r.end_time:%H:%M} {r.teacher} / {r.party}"
         result.kept_sessions.append(Kept(r.id, label, r.status, lessons[r.id]))
     series = _group(result.series)
-    for r in session.execute(text(q.KEPT_SERIES_SQL), {"ids": list(series)}):
+    for r in db.execute(text(q.KEPT_SERIES_SQL), {"ids": list(series)}):
         label = (
             f"{r.teacher} / {r.party} {mask_names(r.weekdays)} "
             f"{r.start_time:%H:%M}-{r.end_time:%H:%M}"
@@ -109,11 +109,11 @@ def _describe(session: Session, result: DedupeResult) -> None:
 
 
 def repair(
-    session: Session, *, actor: Actor, backup: str | None = None, now: datetime | None = None
+    db: Session, *, actor: Actor, backup: str | None = None, now: datetime | None = None
 ) -> DedupeResult:
     """Apply every step in the current transaction and re-evaluate conflicts (flush only)."""
-    locks.lock_whole_schedule(session)
-    reevaluate.jit_off(session)
+    locks.lock_whole_schedule(db)
+    reevaluate.jit_off(db)
     if actor.repair_id is None:
         actor = replace(actor, repair_id=uuid.uuid4())
     assert actor.repair_id is not None  # for the type checker
@@ -124,16 +124,16 @@ def repair(
         "now": now or datetime.now(UTC),
     }
     result = DedupeResult(actor.repair_id, applied=True, backup=backup)
-    result.sessions.update(_pairs(session, q.EXACT_SQL, params))
-    _step_aside(session, result, params)
-    result.series.update(_pairs(session, q.SERIES_SQL, params))
-    result.sessions.update(_pairs(session, q.FUTURE_SQL, params))
+    result.sessions.update(_pairs(db, q.EXACT_SQL, params))
+    _step_aside(db, result, params)
+    result.series.update(_pairs(db, q.SERIES_SQL, params))
+    result.sessions.update(_pairs(db, q.FUTURE_SQL, params))
     touched = set(result.sessions) | set(result.sessions.values())
-    result.conflicts_changed = reevaluate.evaluate(session, touched)
-    _describe(session, result)
+    result.conflicts_changed = reevaluate.evaluate(db, touched)
+    _describe(db, result)
     if not result.nothing_to_do:
         audit.record(
-            session,
+            db,
             actor=actor,
             action="repair.dedupe",
             subject_type="repair",
@@ -150,7 +150,7 @@ def repair(
 
 
 def run(
-    session: Session,
+    db: Session,
     *,
     apply: bool,
     actor: Actor | None = None,
@@ -160,10 +160,10 @@ def run(
     """Plan (the default: the same work, rolled back) or apply the repair."""
     actor = actor or Actor("repair", "dedupe", repair_id=uuid.uuid4())
     if apply:
-        return repair(session, actor=actor, backup=backup, now=now)
-    savepoint = session.begin_nested()
+        return repair(db, actor=actor, backup=backup, now=now)
+    savepoint = db.begin_nested()
     try:
-        result = repair(session, actor=actor, backup=backup, now=now)
+        result = repair(db, actor=actor, backup=backup, now=now)
     finally:
         savepoint.rollback()
     result.applied = False

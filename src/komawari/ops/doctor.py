@@ -182,49 +182,49 @@ class Diagnosis:
         }
 
 
-def guard_states(session: Session) -> dict[str, str]:
+def guard_states(db: Session) -> dict[str, str]:
     """Return each guard's state as seen by this transaction: ok, missing or invalid."""
-    return guards.states(session)
+    return guards.states(db)
 
 
-def series_groups(session: Session) -> list[SeriesGroup]:
+def series_groups(db: Session) -> list[SeriesGroup]:
     """Return the groups of ACTIVE series that duplicate each other (weekdays as sets)."""
     return [
         SeriesGroup(r.branch, r.teacher, r.party, r.start_time, r.end_time, r.weekdays, r.ids)
-        for r in session.execute(text(q.SERIES_GROUPS_SQL))
+        for r in db.execute(text(q.SERIES_GROUPS_SQL))
     ]
 
 
-def duplicate_counts(session: Session) -> Counts:
+def duplicate_counts(db: Session) -> Counts:
     """Count what the uniqueness guards would refuse."""
     return Counts(
-        lesson_excess=int(session.execute(text(q.LESSON_EXCESS_SQL)).scalar_one()),
-        occurrence_excess=int(session.execute(text(q.OCCURRENCE_EXCESS_SQL)).scalar_one()),
-        duplicate_active=sum(len(g.ids) - 1 for g in series_groups(session)),
+        lesson_excess=int(db.execute(text(q.LESSON_EXCESS_SQL)).scalar_one()),
+        occurrence_excess=int(db.execute(text(q.OCCURRENCE_EXCESS_SQL)).scalar_one()),
+        duplicate_active=sum(len(g.ids) - 1 for g in series_groups(db)),
     )
 
 
 def diagnose(
-    session: Session, *, on_date: date | None = None, top: int = 10, now: datetime | None = None
+    db: Session, *, on_date: date | None = None, top: int = 10, now: datetime | None = None
 ) -> Diagnosis:
     """Run every evidence query (sessions of one date only, with `on_date`)."""
     params = {"day": on_date, "top": top, "now": now or datetime.now(UTC)}
     by_date = {
         r.date: DateCount(int(r.total), int(r.excess), int(r.confirmed), int(r.conflicted))
-        for r in session.execute(text(q.BY_DATE_SQL), params)
+        for r in db.execute(text(q.BY_DATE_SQL), params)
     }
-    worst = [LessonGroup(**dict(r._mapping)) for r in session.execute(text(q.WORST_SQL), params)]
-    conflicted = session.execute(text(q.CONFLICTED_SQL), params).scalar_one()
+    worst = [LessonGroup(**dict(r._mapping)) for r in db.execute(text(q.WORST_SQL), params)]
+    conflicted = db.execute(text(q.CONFLICTED_SQL), params).scalar_one()
     return Diagnosis(
         on_date=on_date,
         by_date=by_date,
         worst=worst,
-        series_groups=series_groups(session),
-        occurrence_excess=int(session.execute(text(q.OCCURRENCE_EXCESS_SQL)).scalar_one()),
+        series_groups=series_groups(db),
+        occurrence_excess=int(db.execute(text(q.OCCURRENCE_EXCESS_SQL)).scalar_one()),
         conflicted=int(conflicted),
         future_of_inactive={
-            str(r[0]): int(r[1]) for r in session.execute(text(q.INACTIVE_FUTURE_SQL), params)
+            str(r[0]): int(r[1]) for r in db.execute(text(q.INACTIVE_FUTURE_SQL), params)
         },
-        on_closure_days=int(session.execute(text(q.CLOSURE_SQL)).scalar_one()),
-        guards=guard_states(session),
+        on_closure_days=int(db.execute(text(q.CLOSURE_SQL)).scalar_one()),
+        guards=guard_states(db),
     )

@@ -62,26 +62,26 @@ def by_name(names: list[str] | None) -> list[guards.Guard]:
     return [known[n] for n in dict.fromkeys(names)]
 
 
-def _drop(session: Session, guard: guards.Guard) -> None:
-    session.execute(text(guard.drop_ddl))
+def _drop(db: Session, guard: guards.Guard) -> None:
+    db.execute(text(guard.drop_ddl))
 
 
 def turn_off(
-    session: Session, *, actor: Actor, names: list[str] | None = None, reason: str | None = None
+    db: Session, *, actor: Actor, names: list[str] | None = None, reason: str | None = None
 ) -> GuardChange:
     """Drop the uniqueness guards (all, or those named) and record it."""
-    locks.lock_whole_schedule(session)
-    states = doctor.guard_states(session)
+    locks.lock_whole_schedule(db)
+    states = doctor.guard_states(db)
     dropped, unchanged = [], []
     for guard in by_name(names):
         if states[guard.name] == "missing":
             unchanged.append(guard.name)
             continue
-        _drop(session, guard)
+        _drop(db, guard)
         dropped.append(guard.name)
     if dropped:
         audit.record(
-            session,
+            db,
             actor=actor,
             action="guards.off",
             subject_type="schema",
@@ -91,31 +91,31 @@ def turn_off(
     return GuardChange(dropped, unchanged)
 
 
-def turn_on(session: Session, *, actor: Actor) -> GuardChange:
+def turn_on(db: Session, *, actor: Actor) -> GuardChange:
     """Re-create every missing or invalid guard; refuse while duplicates exist."""
-    locks.lock_whole_schedule(session)
-    states = doctor.guard_states(session)
+    locks.lock_whole_schedule(db)
+    states = doctor.guard_states(db)
     todo = [g for g in guards.GUARDS if states[g.name] != "ok"]
     if not todo:
         return GuardChange([], [g.name for g in guards.GUARDS])
     # Hold off every writer (lock or not) between the check and the index builds.
-    session.execute(text(guards.HOLD_WRITERS))
-    counts = doctor.duplicate_counts(session)
+    db.execute(text(guards.HOLD_WRITERS))
+    counts = doctor.duplicate_counts(db)
     if counts.any:
         raise DuplicatesBlockGuards(counts)
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
         for guard in todo:
             if states[guard.name] == "invalid":
-                _drop(session, guard)
-            session.execute(text(guard.ddl))
+                _drop(db, guard)
+            db.execute(text(guard.ddl))
     except IntegrityError as exc:  # pragma: no cover - the table lock rules this out
         savepoint.rollback()
-        raise DuplicatesBlockGuards(doctor.duplicate_counts(session)) from exc
+        raise DuplicatesBlockGuards(doctor.duplicate_counts(db)) from exc
     savepoint.commit()
     created = [g.name for g in todo]
     audit.record(
-        session,
+        db,
         actor=actor,
         action="guards.on",
         subject_type="schema",

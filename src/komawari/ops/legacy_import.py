@@ -39,7 +39,7 @@ STEPS = ("reading", "staging", "names", "series", "sessions", "conflicts")
 
 
 def _place_sessions(
-    session: Session,
+    db: Session,
     series: list[LegacySeries],
     rows: list[LegacySession],
     bad_series: dict[str, RowError],
@@ -50,14 +50,14 @@ def _place_sessions(
     """Give each session its branch; report unknown series and one-offs with no branch."""
     branch_of = {s.legacy_id: s.branch for s in series}
     wanted = sorted({r.series_id for r in rows if r.series_id and r.series_id not in branch_of})
-    for legacy_id, name in session.execute(text(q.SERIES_BRANCHES), {"ids": wanted}):
+    for legacy_id, name in db.execute(text(q.SERIES_BRANCHES), {"ids": wanted}):
         branch_of[str(legacy_id)] = str(name)
     # A one-off is placed where its pair, else its teacher, else its student has lessons.
     where: dict[tuple[str, str], str] = {}
     for s in sorted(series, key=lambda s: s.created_at):
         for key in ((s.teacher, s.student), (s.teacher, ""), ("", s.student)):
             where.setdefault(key, s.branch)
-    known = {s.branch for s in series} | {str(n) for n in session.scalars(text(q.SOME_BRANCHES))}
+    known = {s.branch for s in series} | {str(n) for n in db.scalars(text(q.SOME_BRANCHES))}
     only = next(iter(known)) if len(known) == 1 else None
     placed: list[LegacySession] = []
     errors: list[RowError] = []
@@ -94,19 +94,19 @@ def _place_sessions(
     return placed, errors
 
 
-def _copy(session: Session, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
-    raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+def _copy(db: Session, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+    raw = cast(psycopg.Connection[Any], db.connection().connection.driver_connection)
     with raw.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
 
 
-def _scalar(session: Session, sql: str, params: dict[str, Any] | None = None) -> int:
-    return int(session.execute(text(sql), params or {}).scalar_one())
+def _scalar(db: Session, sql: str, params: dict[str, Any] | None = None) -> int:
+    return int(db.execute(text(sql), params or {}).scalar_one())
 
 
 def _load(
-    session: Session,
+    db: Session,
     report: ImportReport,
     series: list[LegacySeries],
     rows: list[LegacySession],
@@ -116,8 +116,8 @@ def _load(
     progress: Progress,
     dry: bool,
 ) -> None:
-    locks.lock_whole_schedule(session)
-    reevaluate.jit_off(session)
+    locks.lock_whole_schedule(db)
+    reevaluate.jit_off(db)
     params = {
         **audit_sql.actor_params(actor),
         **q.BINDS,
@@ -127,9 +127,9 @@ def _load(
     }
     progress("staging")
     for ddl in q.CREATE_STAGES + ((q.CREATE_DRY_IDS,) if dry else ()):
-        session.execute(text(ddl))
+        db.execute(text(ddl))
     _copy(
-        session,
+        db,
         q.COPY_SERIES,
         [
             (
@@ -148,7 +148,7 @@ def _load(
         ],
     )
     _copy(
-        session,
+        db,
         q.COPY_SESSIONS,
         [
             (
@@ -168,32 +168,32 @@ def _load(
         ],
     )
     c = report.created
-    c["series_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SERIES)).all())
-    c["sessions_skipped"] = len(session.execute(text(q.SKIP_EXISTING_SESSIONS)).all())
+    c["series_skipped"] = len(db.execute(text(q.SKIP_EXISTING_SERIES)).all())
+    c["sessions_skipped"] = len(db.execute(text(q.SKIP_EXISTING_SESSIONS)).all())
     progress("names")
     for key, sql in q.UPSERT_NAMES:
-        c[key] = _scalar(session, sql, params)
+        c[key] = _scalar(db, sql, params)
     c["names"] = c["branches"] + c["teachers"] + c["students"]
     for sql in q.RESOLVE:
-        session.execute(text(sql))
+        db.execute(text(sql))
     progress("series")
-    session.execute(text(q.NUMBER_SERIES), params)
-    session.execute(text(q.SERIES_DATES))
-    session.execute(text(q.SERIES_ENDS))
-    session.execute(text(q.SERIES_DEDUPE))
-    done = session.execute(text(q.INSERT_SERIES), params).one()
+    db.execute(text(q.NUMBER_SERIES), params)
+    db.execute(text(q.SERIES_DATES))
+    db.execute(text(q.SERIES_ENDS))
+    db.execute(text(q.SERIES_DEDUPE))
+    done = db.execute(text(q.INSERT_SERIES), params).one()
     c["series"], c["series_paused"] = int(done.created), int(done.paused)
     progress("sessions")
-    session.execute(text(q.NUMBER_SESSIONS), params)
+    db.execute(text(q.NUMBER_SESSIONS), params)
     for sql in (q.SESSION_SERIES, q.SESSION_STATES, q.SESSION_EXACT, q.SESSION_OCCURRENCE):
-        session.execute(text(sql), params)
-    inserted = session.execute(text(q.INSERT_SESSIONS), params).all()
+        db.execute(text(sql), params)
+    inserted = db.execute(text(q.INSERT_SESSIONS), params).all()
     c["sessions"] = len(inserted)
     c["sessions_duplicate"] = sum(1 for r in inserted if r.duplicate_of_id is not None)
     progress("conflicts")
-    session.execute(text(q.ANALYZE))
-    reevaluate.evaluate(session, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
-    for status, n in session.execute(
+    db.execute(text(q.ANALYZE))
+    reevaluate.evaluate(db, [int(r.id) for r in inserted if r.final_status != "CANCELLED"])
+    for status, n in db.execute(
         text(q.STATUS_COUNTS),
         {"ids": [int(r.id) for r in inserted]},
     ):
@@ -201,7 +201,7 @@ def _load(
 
 
 def run(
-    session: Session,
+    db: Session,
     *,
     series_path: Path,
     sessions_path: Path,
@@ -224,7 +224,7 @@ def run(
     report.sessions_read = len(rows) + len(session_errors)
     bad_series = {e.legacy_id: e for e in series_errors if e.legacy_id}
     rows, placement_errors = _place_sessions(
-        session, series, rows, bad_series, file=sessions_path.name, default_branch=default_branch
+        db, series, rows, bad_series, file=sessions_path.name, default_branch=default_branch
     )
     count_file(report, series, rows)
     report.errors = sorted(
@@ -232,10 +232,10 @@ def run(
     )
     if strict and report.errors:
         return report
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
         _load(
-            session,
+            db,
             report,
             series,
             rows,
@@ -246,7 +246,7 @@ def run(
         )
         if not report.nothing_to_do:
             audit.record(
-                session,
+                db,
                 actor=actor,
                 action="import.legacy",
                 subject_type="import",

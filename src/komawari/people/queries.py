@@ -9,47 +9,47 @@ from komawari.errors import NotFound
 from komawari.people.models import Room, Student, Teacher
 
 
-def get_teacher(session: Session, teacher_id: int) -> Teacher:
+def get_teacher(db: Session, teacher_id: int) -> Teacher:
     """Return the teacher, or raise NotFound."""
-    row = session.get(Teacher, teacher_id)
+    row = db.get(Teacher, teacher_id)
     if row is None:
         raise NotFound(f"teacher {teacher_id} does not exist")
     return row
 
 
-def get_student(session: Session, student_id: int) -> Student:
+def get_student(db: Session, student_id: int) -> Student:
     """Return the student, or raise NotFound."""
-    row = session.get(Student, student_id)
+    row = db.get(Student, student_id)
     if row is None:
         raise NotFound(f"student {student_id} does not exist")
     return row
 
 
-def get_room(session: Session, room_id: int) -> Room:
+def get_room(db: Session, room_id: int) -> Room:
     """Return the room, or raise NotFound."""
-    row = session.get(Room, room_id)
+    row = db.get(Room, room_id)
     if row is None:
         raise NotFound(f"room {room_id} does not exist")
     return row
 
 
-def teachers(session: Session, *, after_id: int = 0, limit: int = 100) -> list[Teacher]:
+def teachers(db: Session, *, after_id: int = 0, limit: int = 100) -> list[Teacher]:
     """List teachers by id."""
     query = select(Teacher).where(Teacher.id > after_id).order_by(Teacher.id).limit(limit)
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
-def students(session: Session, *, after_id: int = 0, limit: int = 100) -> list[Student]:
+def students(db: Session, *, after_id: int = 0, limit: int = 100) -> list[Student]:
     """List students by id."""
     query = select(Student).where(Student.id > after_id).order_by(Student.id).limit(limit)
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
 def rooms(
-    session: Session, *, branch_ids: list[int] | None = None, after_id: int = 0, limit: int = 100
+    db: Session, *, branch_ids: list[int] | None = None, after_id: int = 0, limit: int = 100
 ) -> list[Room]:
     """List rooms by id (of `branch_ids` when given)."""
     query = select(Room).where(Room.id > after_id).order_by(Room.id).limit(limit)
     if branch_ids is not None:
         query = query.where(Room.branch_id.in_(branch_ids))
-    return list(session.scalars(query))
+    return list(db.scalars(query))

@@ -22,18 +22,16 @@ def clean_name(value: str) -> str:
     return value
 
 
-def create_teacher(
-    session: Session, *, name: str, actor: Actor, email: str | None = None
-) -> Teacher:
+def create_teacher(db: Session, *, name: str, actor: Actor, email: str | None = None) -> Teacher:
     """Create a teacher (names are unique)."""
     name = clean_name(name)
-    if session.scalar(select(Teacher.id).where(Teacher.name == name)) is not None:
+    if db.scalar(select(Teacher.id).where(Teacher.name == name)) is not None:
         raise Conflict(f"a teacher called {name!r} already exists")
     row = Teacher(name=name, email=email)
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="teacher.create",
         subject_type="teacher",
@@ -43,18 +41,16 @@ def create_teacher(
     return row
 
 
-def create_student(
-    session: Session, *, name: str, actor: Actor, email: str | None = None
-) -> Student:
+def create_student(db: Session, *, name: str, actor: Actor, email: str | None = None) -> Student:
     """Create a student (names are unique)."""
     name = clean_name(name)
-    if session.scalar(select(Student.id).where(Student.name == name)) is not None:
+    if db.scalar(select(Student.id).where(Student.name == name)) is not None:
         raise Conflict(f"a student called {name!r} already exists")
     row = Student(name=name, email=email)
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="student.create",
         subject_type="student",
@@ -64,22 +60,20 @@ def create_student(
     return row
 
 
-def create_room(
-    session: Session, *, branch_id: int, name: str, capacity: int, actor: Actor
-) -> Room:
+def create_room(db: Session, *, branch_id: int, name: str, capacity: int, actor: Actor) -> Room:
     """Create a room at a branch."""
     name = clean_name(name)
-    if session.get(Branch, branch_id) is None:
+    if db.get(Branch, branch_id) is None:
         raise InvalidInput("branch_id", f"branch {branch_id} does not exist")
     if capacity < 1:
         raise InvalidInput("capacity", "must be at least 1")
-    if session.scalar(select(Room.id).where(Room.branch_id == branch_id, Room.name == name)):
+    if db.scalar(select(Room.id).where(Room.branch_id == branch_id, Room.name == name)):
         raise Conflict(f"branch {branch_id} already has a room called {name!r}")
     row = Room(branch_id=branch_id, name=name, capacity=capacity)
-    session.add(row)
-    session.flush()
+    db.add(row)
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="room.create",
         subject_type="room",

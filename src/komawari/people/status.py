@@ -36,17 +36,17 @@ MODELS: dict[Kind, type[Teacher] | type[Student] | type[Room]] = {
 }
 
 
-def get(session: Session, kind: Kind, row_id: int) -> Person:
+def get(db: Session, kind: Kind, row_id: int) -> Person:
     """Return the teacher, student or room, or raise NotFound."""
     if kind == "teacher":
-        return queries.get_teacher(session, row_id)
+        return queries.get_teacher(db, row_id)
     if kind == "student":
-        return queries.get_student(session, row_id)
-    return queries.get_room(session, row_id)
+        return queries.get_student(db, row_id)
+    return queries.get_room(db, row_id)
 
 
-def _bookable(session: Session, kind: Kind, row_id: int, field: str) -> None:
-    row = type_cast(Person | None, session.get(MODELS[kind], row_id))
+def _bookable(db: Session, kind: Kind, row_id: int, field: str) -> None:
+    row = type_cast(Person | None, db.get(MODELS[kind], row_id))
     if row is None:
         raise InvalidInput(field, f"{kind} {row_id} does not exist")
     if not row.active:
@@ -54,7 +54,7 @@ def _bookable(session: Session, kind: Kind, row_id: int, field: str) -> None:
 
 
 def check_bookable(
-    session: Session,
+    db: Session,
     *,
     teacher_id: int | None = None,
     student_ids: list[int] | tuple[int, ...] = (),
@@ -63,30 +63,30 @@ def check_bookable(
 ) -> None:
     """Raise InvalidInput naming the field of anyone who does not exist or is deactivated."""
     if teacher_id is not None:
-        _bookable(session, "teacher", teacher_id, "teacher_id")
+        _bookable(db, "teacher", teacher_id, "teacher_id")
     for student_id in student_ids:
-        _bookable(session, "student", student_id, "student_id")
+        _bookable(db, "student", student_id, "student_id")
     if room_id is not None:
-        room = session.get(Room, room_id)
+        room = db.get(Room, room_id)
         if room is None or (branch_id is not None and room.branch_id != branch_id):
             raise InvalidInput("room_id", f"room {room_id} does not exist at branch {branch_id}")
-        _bookable(session, "room", room_id, "room_id")
+        _bookable(db, "room", room_id, "room_id")
 
 
-def rename(session: Session, kind: Kind, row_id: int, *, name: str, actor: Actor) -> Person:
+def rename(db: Session, kind: Kind, row_id: int, *, name: str, actor: Actor) -> Person:
     """Give a teacher, student or room a new name (unique as on creation)."""
-    row = get(session, kind, row_id)
+    row = get(db, kind, row_id)
     name = clean_name(name)
     model = type(row)
     same = select(model.id).where(model.name == name, model.id != row.id)
     if isinstance(row, Room):
         same = same.where(Room.branch_id == row.branch_id)
-    if session.scalar(same) is not None:
+    if db.scalar(same) is not None:
         raise Conflict(f"a {kind} called {name!r} already exists")
     before, row.name = row.name, name
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action=f"{kind}.rename",
         subject_type=kind,
@@ -124,12 +124,12 @@ def _live_series(db: Session, row: Person) -> list[int]:
     return list(db.scalars(query))
 
 
-def deactivate(session: Session, kind: Kind, row_id: int, *, actor: Actor) -> Person:
+def deactivate(db: Session, kind: Kind, row_id: int, *, actor: Actor) -> Person:
     """Deactivate a teacher, student or room: no new bookings; their lessons stay."""
-    row = get(session, kind, row_id)
+    row = get(db, kind, row_id)
     if not row.active:
         return row
-    series = _live_series(session, row)
+    series = _live_series(db, row)
     if series:
         listed = ", ".join(map(str, series[:10])) + (", ..." if len(series) > 10 else "")
         raise Conflict(
@@ -138,9 +138,9 @@ def deactivate(session: Session, kind: Kind, row_id: int, *, actor: Actor) -> Pe
             series_ids=series,
         )
     row.active = False
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action=f"{kind}.deactivate",
         subject_type=kind,

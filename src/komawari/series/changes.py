@@ -61,8 +61,8 @@ class ChangePreview:
         return not (self.cancelled or self.created or self.clashes_appear or self.clashes_clear)
 
 
-def _states(session: Session, where: ColumnElement[bool]) -> dict[int, State]:
-    rows = session.execute(
+def _states(db: Session, where: ColumnElement[bool]) -> dict[int, State]:
+    rows = db.execute(
         select(
             ClassSession.id,
             ClassSession.series_id,
@@ -86,23 +86,21 @@ def _states(session: Session, where: ColumnElement[bool]) -> dict[int, State]:
     }
 
 
-def _snapshot(
-    session: Session, series_ids: Sequence[int], also: Iterable[int] = ()
-) -> dict[int, State]:
+def _snapshot(db: Session, series_ids: Sequence[int], also: Iterable[int] = ()) -> dict[int, State]:
     """Return the state of the series' lessons, of every lesson they clash with (from both
     sides: the read model's clash partners), and of the lessons `also` (the clash partners
     of before, which may have stopped clashing)."""
-    states = _states(session, ClassSession.series_id.in_(series_ids))
+    states = _states(db, ClassSession.series_id.in_(series_ids))
     if not states:
         return states
     blockers = {b for s in states.values() for b in s.conflicts_with} | set(also)
-    later = read_model.clashed_by_ids(session, states)
+    later = read_model.clashed_by_ids(db, states)
     partners = blockers | {i for ids in later.values() for i in ids}
-    return {**_states(session, ClassSession.id.in_(partners)), **states}
+    return {**_states(db, ClassSession.id.in_(partners)), **states}
 
 
 def preview(
-    session: Session,
+    db: Session,
     series_id: int,
     change: Callable[[], object],
     *,
@@ -111,16 +109,16 @@ def preview(
     """Run `change` in a savepoint, read what it did to lessons, and undo it.
 
     The lessons `viewer` may not read are redacted (None: everything is shown)."""
-    before = _snapshot(session, [series_id])
-    savepoint = session.begin_nested()
+    before = _snapshot(db, [series_id])
+    savepoint = db.begin_nested()
     result = ChangePreview()
     try:
         made = change()
-        session.flush()
+        db.flush()
         # A change from a date makes a new series: its lessons are part of the effect.
         series_ids = [series_id, *_new_series(made, series_id)]
-        after = _snapshot(session, series_ids, also=before)
-        result = _shown_to(session, viewer, _diff(before, after), before)
+        after = _snapshot(db, series_ids, also=before)
+        result = _shown_to(db, viewer, _diff(before, after), before)
     except Exception as exc:  # the change refuses: the confirmation says why
         detail = getattr(exc, "detail", None)
         if not isinstance(detail, str):
@@ -157,7 +155,7 @@ def _diff(before: dict[int, State], after: dict[int, State]) -> ChangePreview:
 
 
 def _shown_to(
-    session: Session, viewer: Principal | None, out: ChangePreview, before: dict[int, State]
+    db: Session, viewer: Principal | None, out: ChangePreview, before: dict[int, State]
 ) -> ChangePreview:
     """Redact the lessons `viewer` may not read: no id, names or series; what each shares
     with the readable lessons it clashed with (before or after the change) is kept."""
@@ -179,10 +177,8 @@ def _shown_to(
             if s.id in hidden:
                 old = before[s.id].conflicts_with if s.id in before else ()
                 partners.setdefault(s.id, set()).update(old, s.conflicts_with)
-    seen = read_model.readable(session, viewer, {b for ids in partners.values() for b in ids})
-    both = read_model.shared(
-        session, [(h, b) for h, ids in partners.items() for b in ids if b in seen]
-    )
+    seen = read_model.readable(db, viewer, {b for ids in partners.values() for b in ids})
+    both = read_model.shared(db, [(h, b) for h, ids in partners.items() for b in ids if b in seen])
     what = {
         h: tuple(k for k in read_model.SHARED_KINDS if any(k in both.get((h, b), []) for b in ids))
         for h, ids in partners.items()

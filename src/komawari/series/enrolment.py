@@ -21,7 +21,7 @@ from komawari.sessions.models import ClassSession, SessionAttendee
 
 
 def enrol(
-    session: Session,
+    db: Session,
     series_id: int,
     *,
     student_id: int,
@@ -30,12 +30,12 @@ def enrol(
     until_date: date | None = None,
 ) -> SeriesEnrolment:
     """Enrol a student in a group series from a date; its future sessions gain the student."""
-    locks.lock_series(session, [series_id], students=[student_id])
-    series = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id], students=[student_id])
+    series = get(db, series_id, reread=True)
     if series.kind != SeriesKind.GROUP:
         raise InvalidInput("series_id", "enrolment is for group series")
-    people_status.check_bookable(session, student_ids=[student_id])
-    overlapping = session.scalar(
+    people_status.check_bookable(db, student_ids=[student_id])
+    overlapping = db.scalar(
         select(func.count())
         .select_from(SeriesEnrolment)
         .where(
@@ -49,17 +49,17 @@ def enrol(
     enrolment = SeriesEnrolment(
         series_id=series_id, student_id=student_id, from_date=from_date, until_date=until_date
     )
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
-        session.add(enrolment)
-        session.flush()
+        db.add(enrolment)
+        db.flush()
     except IntegrityError as exc:
         savepoint.rollback()
         raise InvalidInput("student_id", "already enrolled in this series on those dates") from exc
     savepoint.commit()
     upper = [ClassSession.date <= until_date] if until_date else []
     ids = list(
-        session.scalars(
+        db.scalars(
             select(ClassSession.id).where(
                 ClassSession.series_id == series_id,
                 ClassSession.date >= from_date,
@@ -69,16 +69,16 @@ def enrol(
         )
     )
     if ids:
-        session.execute(
+        db.execute(
             text(
                 "INSERT INTO session_attendees (session_id, student_id) "
                 "SELECT unnest(CAST(:ids AS bigint[])), :st ON CONFLICT DO NOTHING"
             ),
             {"ids": ids, "st": student_id},
         )
-        reevaluate.evaluate(session, ids)
+        reevaluate.evaluate(db, ids)
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.enrol",
         subject_type="series",
@@ -94,13 +94,11 @@ def enrol(
     return enrolment
 
 
-def unenrol(
-    session: Session, series_id: int, *, student_id: int, from_date: date, actor: Actor
-) -> int:
+def unenrol(db: Session, series_id: int, *, student_id: int, from_date: date, actor: Actor) -> int:
     """End a student's enrolment the day before `from_date`; later sessions drop the student."""
-    locks.lock_series(session, [series_id])
-    series = get(session, series_id, reread=True)
-    current = session.scalars(
+    locks.lock_series(db, [series_id])
+    series = get(db, series_id, reread=True)
+    current = db.scalars(
         select(SeriesEnrolment).where(
             SeriesEnrolment.series_id == series_id,
             SeriesEnrolment.student_id == student_id,
@@ -111,12 +109,12 @@ def unenrol(
         raise InvalidInput("student_id", f"student {student_id} is not enrolled from {from_date}")
     for e in current:
         if e.from_date >= from_date:
-            session.delete(e)
+            db.delete(e)
         else:
             e.until_date = from_date - timedelta(days=1)
-    session.flush()
+    db.flush()
     ids = list(
-        session.scalars(
+        db.scalars(
             select(ClassSession.id).where(
                 ClassSession.series_id == series_id, ClassSession.date >= from_date
             )
@@ -126,9 +124,9 @@ def unenrol(
     if ids:
         # The student's other lessons that these sessions blocked: after the removal they
         # are no longer neighbours, yet their verdicts change (as in a move).
-        freed = reevaluate.neighbours(session, ids)
+        freed = reevaluate.neighbours(db, ids)
         removed = len(
-            session.scalars(
+            db.scalars(
                 delete(SessionAttendee)
                 .where(
                     and_(
@@ -141,9 +139,9 @@ def unenrol(
                 .returning(SessionAttendee.session_id)
             ).all()
         )
-        reevaluate.evaluate(session, [*ids, *freed])
+        reevaluate.evaluate(db, [*ids, *freed])
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.unenrol",
         subject_type="series",

@@ -29,11 +29,11 @@ from komawari.sessions.models import ClassSession
 
 
 def _cancel_sessions(
-    session: Session, *, where: list[object], reason: str, actor: Actor, action: str
+    db: Session, *, where: list[object], reason: str, actor: Actor, action: str
 ) -> list[int]:
     """Cancel the live sessions matching `where` with a reason; re-evaluate their neighbours."""
     ids = list(
-        session.scalars(
+        db.scalars(
             update(ClassSession)
             .where(ClassSession.status != SessionStatus.CANCELLED, *where)  # type: ignore[arg-type]
             .values(
@@ -46,9 +46,9 @@ def _cancel_sessions(
         )
     )
     if ids:
-        reevaluate.evaluate(session, ids)
+        reevaluate.evaluate(db, ids)
         audit.record(
-            session,
+            db,
             actor=actor,
             action=action,
             subject_type="session",
@@ -58,14 +58,14 @@ def _cancel_sessions(
     return ids
 
 
-def _today(session: Session, series: ClassSeries, now: datetime | None) -> date:
-    branch = session.get(Branch, series.branch_id)
+def _today(db: Session, series: ClassSeries, now: datetime | None) -> date:
+    branch = db.get(Branch, series.branch_id)
     assert branch is not None
     return today_in(branch.time_zone, now)
 
 
 def pause(
-    session: Session,
+    db: Session,
     series_id: int,
     *,
     actor: Actor,
@@ -74,14 +74,14 @@ def pause(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, list[int]]:
     """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
-    locks.lock_series(session, [series_id])
-    series = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id])
+    series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
     series.status, series.status_reason = SeriesStatus.PAUSED, reason
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.pause",
         subject_type="series",
@@ -94,10 +94,10 @@ def pause(
     if not cancel_future:
         return series, []
     return series, _cancel_sessions(
-        session,
+        db,
         where=[
             ClassSession.series_id == series.id,
-            ClassSession.date >= _today(session, series, now),
+            ClassSession.date >= _today(db, series, now),
         ],
         reason=f"series_paused{': ' + reason if reason else ''}",
         actor=actor,
@@ -106,25 +106,25 @@ def pause(
 
 
 def resume(
-    session: Session, series_id: int, *, actor: Actor, now: datetime | None = None
+    db: Session, series_id: int, *, actor: Actor, now: datetime | None = None
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Resume a paused series from today (never backfilling the past) and generate."""
-    locks.lock_series(session, [series_id])
-    series = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id])
+    series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.PAUSED:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
-    duplicate = find_active_duplicate(session, series)
+    duplicate = find_active_duplicate(db, series)
     if duplicate is not None:
         raise DuplicateSeries(duplicate.id)
-    yesterday = _today(session, series, now) - timedelta(days=1)
+    yesterday = _today(db, series, now) - timedelta(days=1)
     series.status, series.status_reason = SeriesStatus.ACTIVE, None
     # Generation goes over the days from today on again, never the past: a day with a row
     # keeps it, and a day that was closed when generation passed it and reopened while the
     # series was paused (a reopened day is filled only for ACTIVE series) gets one.
     series.generated_through = yesterday
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.resume",
         subject_type="series",
@@ -133,17 +133,17 @@ def resume(
         series_id=series.id,
     )
     result = generation.generate_in(
-        session,
+        db,
         trigger=RunTrigger.LIFECYCLE,
         scope=generation.Scope(series_id=series.id, now=now),
         actor=actor,
     )
-    session.refresh(series)  # generation moved its watermark in SQL
+    db.refresh(series)  # generation moved its watermark in SQL
     return series, result
 
 
 def end(
-    session: Session,
+    db: Session,
     series_id: int,
     *,
     last_date: date,
@@ -152,8 +152,8 @@ def end(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, list[int]]:
     """Shorten or end a series: sessions after the new last date are cancelled with a reason."""
-    locks.lock_series(session, [series_id])
-    series = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id])
+    series = get(db, series_id, reread=True)
     if series.status == SeriesStatus.ENDED:
         raise InvalidInput("status", f"series {series_id} is already ENDED")
     if series.last_date is not None and last_date > series.last_date:
@@ -163,12 +163,12 @@ def end(
         series.status = SeriesStatus.ENDED
     else:
         series.last_date = last_date
-        if last_date < _today(session, series, now):
+        if last_date < _today(db, series, now):
             series.status = SeriesStatus.ENDED
     series.status_reason = reason
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.end",
         subject_type="series",
@@ -179,7 +179,7 @@ def end(
         details={"last_date": last_date.isoformat(), "previous_last_date": str(old_last)},
     )
     return series, _cancel_sessions(
-        session,
+        db,
         where=[ClassSession.series_id == series.id, ClassSession.original_date > last_date],
         reason=f"series_ended{': ' + reason if reason else ''}",
         actor=actor,
@@ -188,7 +188,7 @@ def end(
 
 
 def extend(
-    session: Session,
+    db: Session,
     series_id: int,
     *,
     last_date: date | None,
@@ -197,8 +197,8 @@ def extend(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Give a series a later last date (None: open-ended) and generate at once."""
-    locks.lock_series(session, [series_id])
-    series = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id])
+    series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
     if series.last_date is None and last_date is not None:
@@ -217,9 +217,9 @@ def extend(
     # The reason of an earlier end no longer holds; say what changed instead.
     until = last_date.isoformat() if last_date else "open-ended"
     series.status_reason = f"extended to {until} (was {previous})"
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.extend",
         subject_type="series",
@@ -229,14 +229,14 @@ def extend(
         details={"last_date": str(last_date), "previous_last_date": str(previous)},
     )
     result = generation.generate_in(
-        session, trigger=trigger, scope=generation.Scope(series_id=series.id, now=now), actor=actor
+        db, trigger=trigger, scope=generation.Scope(series_id=series.id, now=now), actor=actor
     )
-    session.refresh(series)  # generation moved its watermark in SQL
+    db.refresh(series)  # generation moved its watermark in SQL
     return series, result
 
 
 def change_from(
-    session: Session,
+    db: Session,
     series_id: int,
     *,
     change: SeriesChange,
@@ -244,8 +244,8 @@ def change_from(
     now: datetime | None = None,
 ) -> tuple[ClassSeries, generation.RunResult]:
     """Change "this and following": end the old series the day before, start a new one."""
-    locks.lock_series(session, [series_id], teachers=[change.teacher_id], rooms=[change.room_id])
-    old = get(session, series_id, reread=True)
+    locks.lock_series(db, [series_id], teachers=[change.teacher_id], rooms=[change.room_id])
+    old = get(db, series_id, reread=True)
     if old.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {old.status}, not ACTIVE")
     start = change.from_date
@@ -272,7 +272,7 @@ def change_from(
     if new.last_date is not None and new.last_date < new.first_date:
         raise InvalidInput("last_date", "must not be before from_date")
     check_refs(
-        session,
+        db,
         branch_id=new.branch_id,
         teacher_id=new.teacher_id,
         student_ids=[],
@@ -291,7 +291,7 @@ def change_from(
             # Two ACTIVE series may not share a key: materialise the old one's remaining
             # days now, then let it step aside.
             generation.generate_in(
-                session,
+                db,
                 trigger=RunTrigger.LIFECYCLE,
                 scope=generation.Scope(series_id=old.id, through=old.last_date, now=now),
                 actor=actor,
@@ -300,23 +300,23 @@ def change_from(
     else:
         old.status = SeriesStatus.ENDED
     old.status_reason = f"changed from {start} into a new series"
-    session.flush()
+    db.flush()
     cancelled = _cancel_sessions(
-        session,
+        db,
         where=[ClassSession.series_id == old.id, ClassSession.original_date >= start],
         reason=f"series_changed from {start}",
         actor=actor,
         action="series.change.cancel_sessions",
     )
-    insert_guarded(session, new)
-    enrolled = session.scalars(
+    insert_guarded(db, new)
+    enrolled = db.scalars(
         select(SeriesEnrolment).where(
             SeriesEnrolment.series_id == old.id,
             (SeriesEnrolment.until_date.is_(None)) | (SeriesEnrolment.until_date >= start),
         )
     )
     for e in list(enrolled):
-        session.add(
+        db.add(
             SeriesEnrolment(
                 series_id=new.id,
                 student_id=e.student_id,
@@ -324,9 +324,9 @@ def change_from(
                 until_date=e.until_date,
             )
         )
-    session.flush()
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.change_from",
         subject_type="series",
@@ -341,10 +341,10 @@ def change_from(
         },
     )
     result = generation.generate_in(
-        session,
+        db,
         trigger=RunTrigger.LIFECYCLE,
         scope=generation.Scope(series_id=new.id, now=now),
         actor=actor,
     )
-    session.refresh(new)  # generation moved its watermark in SQL
+    db.refresh(new)  # generation moved its watermark in SQL
     return new, result

@@ -78,7 +78,7 @@ def _row(
 
 
 def rows(
-    session: Session,
+    db: Session,
     *,
     branch_ids: list[int] | None,
     teacher_id: int | None = None,
@@ -97,12 +97,12 @@ def rows(
         query = query.where((ClassSeries.student_id == student_id) | ClassSeries.id.in_(enrolled))
     if status is not None:
         query = query.where(ClassSeries.status == status)
-    return [_row(*r) for r in session.execute(query.limit(limit))]
+    return [_row(*r) for r in db.execute(query.limit(limit))]
 
 
-def one(session: Session, series_id: int) -> SeriesRow | None:
+def one(db: Session, series_id: int) -> SeriesRow | None:
     """Return one series with its names (None when it does not exist)."""
-    found = session.execute(_query().where(ClassSeries.id == series_id)).first()
+    found = db.execute(_query().where(ClassSeries.id == series_id)).first()
     return _row(*found) if found else None
 
 
@@ -119,11 +119,9 @@ class SessionLine:
     conflicts: int
 
 
-def sessions_of(
-    session: Session, series_id: int, *, since: date, limit: int = 120
-) -> list[SessionLine]:
+def sessions_of(db: Session, series_id: int, *, since: date, limit: int = 120) -> list[SessionLine]:
     """Return a series' sessions from `since` on, in date order."""
-    found = session.execute(
+    found = db.execute(
         select(
             ClassSession.id,
             ClassSession.date,
@@ -140,9 +138,9 @@ def sessions_of(
     return [SessionLine(*r[:6], conflicts=len(r[6] or [])) for r in found]
 
 
-def history(session: Session, series_id: int, *, limit: int = 50) -> list[AuditEvent]:
+def history(db: Session, series_id: int, *, limit: int = 50) -> list[AuditEvent]:
     """Return the audit events of a series, newest first."""
-    return audit.events(session, series_id=series_id, limit=limit)
+    return audit.events(db, series_id=series_id, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ class Choices:
     rooms: list[tuple[int, int, str]]
 
 
-def choices(session: Session, *, branch_ids: list[int] | None) -> Choices:
+def choices(db: Session, *, branch_ids: list[int] | None) -> Choices:
     """Return the options of a series form, for the caller's branches."""
     branches = select(Branch.id, Branch.name).order_by(Branch.name)
     rooms = select(Room.id, Room.branch_id, Room.name).order_by(Room.name)
@@ -163,14 +161,12 @@ def choices(session: Session, *, branch_ids: list[int] | None) -> Choices:
         branches = branches.where(Branch.id.in_(branch_ids))
         rooms = rooms.where(Room.branch_id.in_(branch_ids))
     return Choices(
-        branches=[(i, n) for i, n in session.execute(branches)],
+        branches=[(i, n) for i, n in db.execute(branches)],
         teachers=[
-            (i, n)
-            for i, n in session.execute(select(Teacher.id, Teacher.name).order_by(Teacher.name))
+            (i, n) for i, n in db.execute(select(Teacher.id, Teacher.name).order_by(Teacher.name))
         ],
         students=[
-            (i, n)
-            for i, n in session.execute(select(Student.id, Student.name).order_by(Student.name))
+            (i, n) for i, n in db.execute(select(Student.id, Student.name).order_by(Student.name))
         ],
-        rooms=[(i, b, n) for i, b, n in session.execute(rooms)],
+        rooms=[(i, b, n) for i, b, n in db.execute(rooms)],
     )

@@ -41,16 +41,16 @@ class SeriesDryRun(BaseModel):
 
 
 def preview(
-    session: Session, *, series_in: SeriesCreate, actor: Actor, viewer: Principal | None = None
+    db: Session, *, series_in: SeriesCreate, actor: Actor, viewer: Principal | None = None
 ) -> SeriesDryRun:
     """Create the series and generate it inside a savepoint, read the result, roll it back."""
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
         series, result = series_service.create(
-            session, series_in=series_in, actor=actor, trigger=RunTrigger.API
+            db, series_in=series_in, actor=actor, trigger=RunTrigger.API
         )
         rows = list(
-            session.scalars(
+            db.scalars(
                 select(ClassSession)
                 .where(ClassSession.series_id == series.id)
                 .order_by(ClassSession.date, ClassSession.start_time)
@@ -58,7 +58,7 @@ def preview(
         )
         created = {r.id for r in rows}
         pairs = ((r.id, list(r.conflicts_with)) for r in rows)
-        refs = read_model.clashes(session, pairs, viewer=viewer, later=False).conflicts_with
+        refs = read_model.clashes(db, pairs, viewer=viewer, later=False).conflicts_with
         sessions = [
             WouldBeSession(
                 date=r.date,

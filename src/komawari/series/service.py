@@ -34,20 +34,20 @@ from komawari.sessions import locks
 GUARD_NAMES = (ACTIVE_PRIVATE_GUARD, ACTIVE_GROUP_GUARD)
 
 
-def get(session: Session, series_id: int, *, reread: bool = False) -> ClassSeries:
+def get(db: Session, series_id: int, *, reread: bool = False) -> ClassSeries:
     """Return the series, or raise NotFound.
 
     `reread`: read the row again even if this session holds it. A writer passes it once
     its locks are held: the route's dependency loaded the series before them, and a
     concurrent writer it waited for may have changed it since.
     """
-    series = session.get(ClassSeries, series_id, populate_existing=reread)
+    series = db.get(ClassSeries, series_id, populate_existing=reread)
     if series is None:
         raise NotFound(f"series {series_id} does not exist")
     return series
 
 
-def find_active_duplicate(session: Session, series: ClassSeries) -> ClassSeries | None:
+def find_active_duplicate(db: Session, series: ClassSeries) -> ClassSeries | None:
     """Return the ACTIVE series with the same key as `series` (promise 3), if any."""
     party = (
         ClassSeries.student_id == series.student_id
@@ -66,22 +66,22 @@ def find_active_duplicate(session: Session, series: ClassSeries) -> ClassSeries 
     )
     if series.id is not None:
         query = query.where(ClassSeries.id != series.id)
-    return session.scalars(query.order_by(ClassSeries.id).limit(1)).first()
+    return db.scalars(query.order_by(ClassSeries.id).limit(1)).first()
 
 
 def check_refs(
-    session: Session,
+    db: Session,
     *,
     branch_id: int,
     teacher_id: int,
     student_ids: list[int],
     room_id: int | None,
 ) -> Branch:
-    branch = session.get(Branch, branch_id)
+    branch = db.get(Branch, branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {branch_id} does not exist")
     people_status.check_bookable(
-        session,
+        db,
         teacher_id=teacher_id,
         student_ids=student_ids,
         room_id=room_id,
@@ -90,26 +90,26 @@ def check_refs(
     return branch
 
 
-def insert_guarded(session: Session, series: ClassSeries) -> None:
+def insert_guarded(db: Session, series: ClassSeries) -> None:
     """Insert, turning the ACTIVE-duplicate guard's refusal (a lost race) into a 409."""
-    existing = find_active_duplicate(session, series)
+    existing = find_active_duplicate(db, series)
     if existing is not None and series.status == SeriesStatus.ACTIVE:
         raise DuplicateSeries(existing.id)
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
-        session.add(series)
-        session.flush()
+        db.add(series)
+        db.flush()
     except IntegrityError as exc:
         savepoint.rollback()
         if db_errors.refused_by(exc, *GUARD_NAMES):
-            found = find_active_duplicate(session, series)
+            found = find_active_duplicate(db, series)
             raise DuplicateSeries(found.id if found else 0) from exc
         raise
     savepoint.commit()
 
 
 def create(
-    session: Session,
+    db: Session,
     *,
     series_in: SeriesCreate,
     actor: Actor,
@@ -120,10 +120,10 @@ def create(
     """Create a series (refusing an ACTIVE duplicate) and materialise it up to the horizon."""
     students = [series_in.student_id] if series_in.student_id else series_in.student_ids
     locks.lock_resources(
-        session, teachers=[series_in.teacher_id], students=students, rooms=[series_in.room_id]
+        db, teachers=[series_in.teacher_id], students=students, rooms=[series_in.room_id]
     )
     check_refs(
-        session,
+        db,
         branch_id=series_in.branch_id,
         teacher_id=series_in.teacher_id,
         student_ids=students,
@@ -145,14 +145,12 @@ def create(
         interval_weeks=series_in.interval_weeks,
         status=SeriesStatus.ACTIVE,
     )
-    insert_guarded(session, series)
+    insert_guarded(db, series)
     for sid in dict.fromkeys(series_in.student_ids):
-        session.add(
-            SeriesEnrolment(series_id=series.id, student_id=sid, from_date=series_in.first_date)
-        )
-    session.flush()
+        db.add(SeriesEnrolment(series_id=series.id, student_id=sid, from_date=series_in.first_date))
+    db.flush()
     audit.record(
-        session,
+        db,
         actor=actor,
         action="series.create",
         subject_type="series",
@@ -164,17 +162,17 @@ def create(
     result = None
     if generate:
         result = generation.generate_in(
-            session,
+            db,
             trigger=trigger,
             scope=generation.Scope(series_id=series.id, now=now),
             actor=actor,
         )
-        session.refresh(series)  # generation moved its watermark in SQL
+        db.refresh(series)  # generation moved its watermark in SQL
     return series, result
 
 
 def list_series(
-    session: Session,
+    db: Session,
     *,
     branch_ids: list[int] | None = None,
     status: SeriesStatus | None = None,
@@ -192,4 +190,4 @@ def list_series(
         query = query.where(ClassSeries.status == status)
     if teacher_id is not None:
         query = query.where(ClassSeries.teacher_id == teacher_id)
-    return list(session.scalars(query))
+    return list(db.scalars(query))

@@ -49,10 +49,10 @@ def _vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
     )
 
 
-def _rows(session: Session, owner_type: OwnerType, owner_id: int) -> list[Any]:
+def _rows(db: Session, owner_type: OwnerType, owner_id: int) -> list[Any]:
     since = datetime.now(UTC).date() - timedelta(days=PAST_DAYS)
     sessions = queries.search(
-        session,
+        db,
         date_from=since,
         teacher_id=owner_id if owner_type == "teacher" else None,
         student_id=owner_id if owner_type == "student" else None,
@@ -70,7 +70,7 @@ def _rows(session: Session, owner_type: OwnerType, owner_id: int) -> list[Any]:
     )
     extra = {
         r.id: r
-        for r in session.execute(
+        for r in db.execute(
             names.join(Branch, Branch.id == ClassSession.branch_id)
             .join(Teacher, Teacher.id == ClassSession.teacher_id)
             .outerjoin(Student, Student.id == ClassSession.student_id)
@@ -108,18 +108,16 @@ def _event(row: ClassSession, names: Any, stamp: datetime) -> Event:
     return event
 
 
-def feed(session: Session, *, owner_type: OwnerType, owner_id: int, key: str | None) -> bytes:
+def feed(db: Session, *, owner_type: OwnerType, owner_id: int, key: str | None) -> bytes:
     """Check the feed's key and return the owner's sessions as an iCalendar file."""
-    feeds.check(session, owner_type=owner_type, owner_id=owner_id, key=key)
-    owner = (people.get_teacher if owner_type == "teacher" else people.get_student)(
-        session, owner_id
-    )
+    feeds.check(db, owner_type=owner_type, owner_id=owner_id, key=key)
+    owner = (people.get_teacher if owner_type == "teacher" else people.get_student)(db, owner_id)
     cal = Calendar()
     cal.add("prodid", "-//Komawari//Lesson schedule//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Lessons: {_text(owner.name)}")
-    rows = _rows(session, owner_type, owner_id)
+    rows = _rows(db, owner_type, owner_id)
     stamp = datetime.now(UTC).replace(microsecond=0)
     if rows:
         # Rows stored before dates were bounded may lie far out (9999-12-31); the zone

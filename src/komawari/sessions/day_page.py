@@ -81,7 +81,7 @@ def holiday_name(branch: Branch, day: date) -> str | None:
 
 
 def branch_day(
-    session: Session,
+    db: Session,
     *,
     branch_id: int,
     day: date,
@@ -90,11 +90,11 @@ def branch_day(
     viewer: Principal | None = None,
 ) -> DayView:
     """Return the day at a branch as the page draws it."""
-    schedule = queries.branch_day(session, branch_id=branch_id, day=day, viewer=viewer)
-    branch = session.get_one(Branch, branch_id)
+    schedule = queries.branch_day(db, branch_id=branch_id, day=day, viewer=viewer)
+    branch = db.get_one(Branch, branch_id)
     entries = [(t, e) for t in schedule.teachers for e in t.sessions]
     capacities = dict(
-        session.execute(
+        db.execute(
             select(ClassSeries.id, ClassSeries.capacity).where(
                 ClassSeries.id.in_({e.series_id for _, e in entries if e.series_id})
             )
@@ -120,7 +120,7 @@ def branch_day(
     ]
     columns: list[grid.Column]
     if layout == "room":
-        rooms = session.execute(
+        rooms = db.execute(
             select(Room.id, Room.name).where(Room.branch_id == branch_id).order_by(Room.name)
         ).all()
         columns = [grid.Column(room_id, name) for room_id, name in rooms]
@@ -136,7 +136,7 @@ def branch_day(
         grid.Block(key(lesson), lesson.entry.start_time, lesson.entry.end_time, lesson)
         for lesson in shown
     ]
-    closure = session.scalar(
+    closure = db.scalar(
         select(BranchClosure.reason).where(
             BranchClosure.branch_id == branch_id, BranchClosure.date == day
         )

@@ -49,7 +49,7 @@ the viewer may not read it)."""
 
 
 def week(
-    session: Session,
+    db: Session,
     *,
     owner_kind: Literal["teacher", "student"],
     owner_id: int,
@@ -60,15 +60,13 @@ def week(
     """Return the week around `day` of a teacher's or a student's live lessons, each
     marked when it clashes from either side (the read model's cards)."""
     owner: Teacher | Student = (
-        session.get_one(Teacher, owner_id)
-        if owner_kind == "teacher"
-        else session.get_one(Student, owner_id)
+        db.get_one(Teacher, owner_id) if owner_kind == "teacher" else db.get_one(Student, owner_id)
     )
     monday = day - timedelta(days=day.weekday())
     ids = [
         r.id
         for r in queries.search(
-            session,
+            db,
             branch_ids=branch_ids,
             date_from=monday,
             date_to=monday + timedelta(days=6),
@@ -78,7 +76,7 @@ def week(
         )
         if r.status != SessionStatus.CANCELLED
     ]
-    found = read_model.lessons(session, ids, viewer=viewer, with_clashed_by=True)
+    found = read_model.lessons(db, ids, viewer=viewer, with_clashed_by=True)
     lessons = [found[i] for i in ids if i in found]
     columns = [grid.Column(monday + timedelta(days=i), "") for i in range(7)]
     blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
@@ -101,24 +99,24 @@ class SessionView:
     re_evaluated: list[tuple[WeekLesson, str]]
 
 
-def session_view(session: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
+def session_view(db: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
     """Return a lesson as its page shows it (NotFound when it does not exist)."""
-    row = session.get(ClassSession, session_id)
+    row = db.get(ClassSession, session_id)
     if row is None:
         raise NotFound(f"session {session_id} does not exist")
-    both = read_model.clashes(session, [(row.id, list(row.conflicts_with))], viewer=viewer)
+    both = read_model.clashes(db, [(row.id, list(row.conflicts_with))], viewer=viewer)
     last = next(
         (
             e
-            for e in audit.events(session, subject_type="session", subject_id=session_id, limit=5)
+            for e in audit.events(db, subject_type="session", subject_id=session_id, limit=5)
             if "re_evaluated" in e.details
         ),
         None,
     )
-    details = read_model.audit_details(session, viewer, [last.details])[0] if last else {}
+    details = read_model.audit_details(db, viewer, [last.details])[0] if last else {}
     changed = {int(k): str(v) for k, v in details.get("re_evaluated", {}).items()}
     changed.pop(session_id, None)
-    named = read_model.lessons(session, [session_id, *changed], viewer=viewer)
+    named = read_model.lessons(db, [session_id, *changed], viewer=viewer)
     return SessionView(
         lesson=named[session_id],
         branch_id=row.branch_id,

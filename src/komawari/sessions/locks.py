@@ -25,7 +25,7 @@ def _ids(values: Iterable[int | None]) -> list[int]:
 
 
 def lock_resources(
-    session: Session,
+    db: Session,
     *,
     teachers: Iterable[int | None] = (),
     students: Iterable[int | None] = (),
@@ -52,7 +52,7 @@ def lock_resources(
     }
     held: set[tuple[int, int]] = set()
     while True:
-        keys = {(int(k), int(b)) for k, b, _ in session.execute(text(sql.LOCK_RESOURCES), params)}
+        keys = {(int(k), int(b)) for k, b, _ in db.execute(text(sql.LOCK_RESOURCES), params)}
         if keys <= held:
             return
         held |= keys
@@ -60,13 +60,13 @@ def lock_resources(
             return  # nothing read from rows: nothing can have changed
 
 
-def lock_sessions(session: Session, ids: Iterable[int]) -> None:
+def lock_sessions(db: Session, ids: Iterable[int]) -> None:
     """Lock every resource of the sessions `ids` (before changing them)."""
-    lock_resources(session, sessions=ids)
+    lock_resources(db, sessions=ids)
 
 
 def lock_series(
-    session: Session,
+    db: Session,
     ids: Iterable[int],
     *,
     teachers: Iterable[int | None] = (),
@@ -76,7 +76,7 @@ def lock_series(
 ) -> None:
     """Lock the resources of series `ids` (and of their sessions), plus those named."""
     lock_resources(
-        session,
+        db,
         series=ids,
         teachers=teachers,
         students=students,
@@ -85,15 +85,15 @@ def lock_series(
     )
 
 
-def lock_whole_schedule(session: Session) -> None:
+def lock_whole_schedule(db: Session) -> None:
     """Make every other writer of the schedule wait until this transaction ends."""
-    session.execute(text(sql.LOCK_WHOLE_SCHEDULE))
+    db.execute(text(sql.LOCK_WHOLE_SCHEDULE))
 
 
-def lock_generation(session: Session) -> None:
+def lock_generation(db: Session) -> None:
     """Make other generation runs wait until this transaction ends (before their batch).
 
     Taken before any other lock, so it keeps the global order. Without it concurrent runs
     pick the same batch, wait for its resources, and each then finds it done.
     """
-    session.execute(text(sql.LOCK_GENERATION))
+    db.execute(text(sql.LOCK_GENERATION))

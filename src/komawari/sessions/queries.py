@@ -39,7 +39,7 @@ def decode_cursor(value: str) -> Cursor:
 
 
 def search(
-    session: Session,
+    db: Session,
     *,
     branch_ids: list[int] | None = None,
     date_from: date | None = None,
@@ -68,15 +68,15 @@ def search(
         query = query.where((ClassSession.student_id == student_id) | ClassSession.id.in_(group))
     if status is not None:
         query = query.where(ClassSession.status == status)
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
-def attendees(session: Session, ids: Iterable[int]) -> dict[int, list[int]]:
+def attendees(db: Session, ids: Iterable[int]) -> dict[int, list[int]]:
     """Return the students of group sessions `ids`."""
     found: dict[int, list[int]] = defaultdict(list)
     id_list = sorted(set(ids))
     if id_list:
-        for sid, student in session.execute(
+        for sid, student in db.execute(
             select(SessionAttendee.session_id, SessionAttendee.student_id)
             .where(SessionAttendee.session_id.in_(id_list))
             .order_by(SessionAttendee.session_id, SessionAttendee.student_id)
@@ -119,24 +119,24 @@ def _select() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _dicts(session: Session, query: Select[*tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _dicts(db: Session, query: Select[*tuple[Any, ...]]) -> list[dict[str, Any]]:
     # Plain dicts: a Row's attribute access costs more than the query for 600 rows.
-    return [dict(zip(_KEYS, row, strict=True)) for row in session.execute(query)]
+    return [dict(zip(_KEYS, row, strict=True)) for row in db.execute(query)]
 
 
 def conflict_refs(
-    session: Session,
+    db: Session,
     rows: Iterable[tuple[int, list[int]]],
     *,
     viewer: Principal | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """Describe (as ConflictRef fields) the blockers of (session id, blocker ids) pairs,
     each redacted for `viewer` by the read model (None: everything, the operator's)."""
-    return read_model.clashes(session, rows, viewer=viewer, later=False).conflicts_with
+    return read_model.clashes(db, rows, viewer=viewer, later=False).conflicts_with
 
 
 def clashed_by(
-    session: Session,
+    db: Session,
     ids: Iterable[int],
     *,
     between: tuple[date, date] | None = None,
@@ -148,30 +148,26 @@ def clashed_by(
     `between` (the caller's days) is no longer needed and is ignored.
     """
     del between
-    return read_model.clashes(
-        session, ((i, []) for i in ids), viewer=viewer, earlier=False
-    ).clashed_by
+    return read_model.clashes(db, ((i, []) for i in ids), viewer=viewer, earlier=False).clashed_by
 
 
 def branch_day(
-    session: Session, *, branch_id: int, day: date, viewer: Principal | None = None
+    db: Session, *, branch_id: int, day: date, viewer: Principal | None = None
 ) -> BranchSchedule:
     """Return the day at a branch: teachers with their sessions in time order."""
-    branch = session.get(Branch, branch_id)
+    branch = db.get(Branch, branch_id)
     if branch is None:
         raise NotFound(f"branch {branch_id} does not exist")
     rows = _dicts(
-        session,
+        db,
         _select()
         .where(ClassSession.branch_id == branch_id, ClassSession.date == day)
         .order_by(Teacher.name, ClassSession.teacher_id, ClassSession.start_time, ClassSession.id),
     )
-    group = attendees(session, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
+    group = attendees(db, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
-    both = read_model.clashes(
-        session, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer
-    )
+    both = read_model.clashes(db, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer)
     refs, later = both.conflicts_with, both.clashed_by
     teachers: list[dict[str, Any]] = []
     status_count = dict.fromkeys(SessionStatus, 0)

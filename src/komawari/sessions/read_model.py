@@ -57,7 +57,7 @@ def _sees_all(viewer: Principal | None) -> bool:
     return viewer is None or viewer.is_admin
 
 
-def readable(session: Session, viewer: Principal | None, ids: Iterable[int]) -> set[int]:
+def readable(db: Session, viewer: Principal | None, ids: Iterable[int]) -> set[int]:
     """Return those of the lessons `ids` that `viewer` may read (one query; a lesson that
     does not exist is readable only by those who read everything)."""
     wanted = sorted(set(ids))
@@ -65,7 +65,7 @@ def readable(session: Session, viewer: Principal | None, ids: Iterable[int]) -> 
         return set(wanted)
     return {
         i
-        for i, branch_id, teacher_id in session.execute(
+        for i, branch_id, teacher_id in db.execute(
             select(ClassSession.id, ClassSession.branch_id, ClassSession.teacher_id).where(
                 ClassSession.id.in_(wanted)
             )
@@ -92,12 +92,12 @@ HIDDEN: Ref = {
 times (given beside these) and what it shares."""
 
 
-def _partners(session: Session, ids: Iterable[int]) -> dict[int, tuple[Ref, int, int]]:
+def _partners(db: Session, ids: Iterable[int]) -> dict[int, tuple[Ref, int, int]]:
     """Return each lesson's ConflictRef fields (whole), branch and teacher."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.execute(
+    rows = db.execute(
         select(
             ClassSession.id,
             ClassSession.branch_id,
@@ -149,7 +149,7 @@ def _shown(viewer: Principal | None, ref: Ref, branch_id: int, teacher_id: int) 
     }
 
 
-def shared(session: Session, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+def shared(db: Session, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
     """Return what each pair of lessons shares (teacher, student, room), by the SQL that
     finds clash pairs (`sessions.sql`)."""
     pairs = list(dict.fromkeys(pairs))
@@ -157,14 +157,14 @@ def shared(session: Session, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int
         return {}
     return {
         (int(r.a_id), int(r.b_id)): [k for k in SHARED_KINDS if r._mapping[k]]
-        for r in session.execute(
+        for r in db.execute(
             text(sql.SHARED),
             {"a_ids": [a for a, _ in pairs], "b_ids": [b for _, b in pairs]},
         )
     }
 
 
-def clashed_by_ids(session: Session, ids: Iterable[int]) -> dict[int, list[int]]:
+def clashed_by_ids(db: Session, ids: Iterable[int]) -> dict[int, list[int]]:
     """Return, for each of the lessons `ids`, the later bookings that name it in their
     `conflicts_with`, in id order: the whole set, at every branch.
 
@@ -188,7 +188,7 @@ def clashed_by_ids(session: Session, ids: Iterable[int]) -> dict[int, list[int]]
     last = select(func.max(own.c.day) + CLASH_DAYS)
     later: dict[int, list[int]] = defaultdict(list)
     members = set(wanted)
-    for later_id, blockers in session.execute(
+    for later_id, blockers in db.execute(
         select(ClassSession.id, ClassSession.conflicts_with)
         .where(
             ClassSession.date.between(first.scalar_subquery(), last.scalar_subquery()),
@@ -213,7 +213,7 @@ class Clashes:
 
 
 def clashes(
-    session: Session,
+    db: Session,
     rows: Iterable[tuple[int, Sequence[int]]],
     *,
     viewer: Principal | None,
@@ -228,13 +228,13 @@ def clashes(
     """
     items = [(sid, list(blockers)) for sid, blockers in rows]
     named = {sid: blockers for sid, blockers in items if blockers} if earlier else {}
-    naming = clashed_by_ids(session, [sid for sid, _ in items]) if later else {}
+    naming = clashed_by_ids(db, [sid for sid, _ in items]) if later else {}
     partners = _partners(
-        session,
+        db,
         [b for ids in named.values() for b in ids] + [b for ids in naming.values() for b in ids],
     )
     both = shared(
-        session,
+        db,
         [(sid, b) for sid, ids in named.items() for b in ids]
         + [(b, sid) for sid, ids in naming.items() for b in ids],
     )
@@ -298,7 +298,7 @@ def _card_shown(viewer: Principal | None, card: LessonCard) -> LessonCard:
 
 
 def lessons(
-    session: Session,
+    db: Session,
     ids: Iterable[int],
     *,
     viewer: Principal | None,
@@ -311,7 +311,7 @@ def lessons(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.execute(
+    rows = db.execute(
         select(
             ClassSession.id,
             ClassSession.date,
@@ -333,7 +333,7 @@ def lessons(
         .outerjoin(Room, Room.id == ClassSession.room_id)
         .where(ClassSession.id.in_(wanted))
     ).all()
-    later = clashed_by_ids(session, wanted) if with_clashed_by else {}
+    later = clashed_by_ids(db, wanted) if with_clashed_by else {}
     return {
         r[0]: _card_shown(
             viewer,
@@ -374,19 +374,19 @@ class HiddenDuplicate(DuplicateSession):
         self.args = (self.detail,)
 
 
-def visible_id(session: Session, viewer: Principal | None, session_id: int | None) -> int | None:
+def visible_id(db: Session, viewer: Principal | None, session_id: int | None) -> int | None:
     """Return `session_id` when `viewer` may read that lesson, else None."""
     if session_id is None:
         return None
-    return session_id if session_id in readable(session, viewer, [session_id]) else None
+    return session_id if session_id in readable(db, viewer, [session_id]) else None
 
 
 def duplicate_answer(
-    session: Session, viewer: Principal | None, exc: DuplicateSession
+    db: Session, viewer: Principal | None, exc: DuplicateSession
 ) -> DuplicateSession:
     """Return the 409 to give `viewer` for a duplicate: naming the existing lesson only
     when they may read it."""
-    if exc.existing_id is None or visible_id(session, viewer, exc.existing_id) is not None:
+    if exc.existing_id is None or visible_id(db, viewer, exc.existing_id) is not None:
         return exc
     return HiddenDuplicate()
 
@@ -432,7 +432,7 @@ def _redact(details: Mapping[str, Any], seen: set[int]) -> dict[str, Any]:
 
 
 def audit_details(
-    session: Session, viewer: Principal | None, details: Sequence[Mapping[str, Any]]
+    db: Session, viewer: Principal | None, details: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """Return audit events' details as `viewer` may see them: the lessons they list
     (`re_evaluated`, `session_ids`) only where the viewer may read them; the others are
@@ -440,5 +440,5 @@ def audit_details(
     ids = {i for d in details for i in _ids_in(d)}
     if not ids or _sees_all(viewer):
         return [dict(d) for d in details]
-    seen = readable(session, viewer, ids)
+    seen = readable(db, viewer, ids)
     return [_redact(d, seen) for d in details]

@@ -21,16 +21,14 @@ _FIELDS = tuple(f for f in SessionRead.model_fields if f not in _CLASHES)
 
 
 def read_sessions(
-    session: Session, rows: Sequence[ClassSession], *, viewer: Principal | None
+    db: Session, rows: Sequence[ClassSession], *, viewer: Principal | None
 ) -> list[SessionRead]:
     """Return the sessions as read, each with what it clashes with, from both sides."""
     if not rows:
         return []
     days = (min(r.date for r in rows), max(r.date for r in rows))
-    refs = queries.conflict_refs(
-        session, ((r.id, list(r.conflicts_with)) for r in rows), viewer=viewer
-    )
-    later = queries.clashed_by(session, [r.id for r in rows], between=days, viewer=viewer)
+    refs = queries.conflict_refs(db, ((r.id, list(r.conflicts_with)) for r in rows), viewer=viewer)
+    later = queries.clashed_by(db, [r.id for r in rows], between=days, viewer=viewer)
     return [
         SessionRead.model_validate(
             {f: getattr(r, f) for f in _FIELDS}

@@ -21,37 +21,37 @@ from sqlalchemy.orm import Session
 from komawari.sessions import sql
 
 
-def jit_off(session: Session) -> None:
+def jit_off(db: Session) -> None:
     """Turn JIT off until this transaction ends (see sql.JIT_OFF)."""
-    session.execute(text(sql.JIT_OFF))
+    db.execute(text(sql.JIT_OFF))
 
 
-def evaluate(session: Session, ids: Iterable[int]) -> dict[int, str]:
+def evaluate(db: Session, ids: Iterable[int]) -> dict[int, str]:
     """Re-evaluate the sessions `ids` and their neighbours; return the ones that changed."""
     id_list = sorted(set(ids))
     if not id_list:
         return {}
-    jit_off(session)
-    affected = [int(r[0]) for r in session.execute(text(sql.LOCK_AFFECTED), {"ids": id_list})]
-    rows = session.execute(text(sql.VERDICTS), {"ids": affected}).all()
+    jit_off(db)
+    affected = [int(r[0]) for r in db.execute(text(sql.LOCK_AFFECTED), {"ids": id_list})]
+    rows = db.execute(text(sql.VERDICTS), {"ids": affected}).all()
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def neighbours(session: Session, ids: Iterable[int]) -> list[int]:
+def neighbours(db: Session, ids: Iterable[int]) -> list[int]:
     """Return the live sessions that overlap `ids` and share a resource (before a move)."""
     id_list = sorted(set(ids))
     if not id_list:
         return []
-    return [int(r[0]) for r in session.execute(text(sql.NEIGHBOURS), {"ids": id_list})]
+    return [int(r[0]) for r in db.execute(text(sql.NEIGHBOURS), {"ids": id_list})]
 
 
-def evaluate_all(session: Session, *, branch_id: int | None = None) -> int:
+def evaluate_all(db: Session, *, branch_id: int | None = None) -> int:
     """Re-evaluate every live session (of one branch, or all); return how many changed.
 
     Verdicts alone change no other session's verdict, so this needs no resource lock.
     """
-    ids = [int(r[0]) for r in session.execute(text(sql.LIVE_IDS), {"branch_id": branch_id})]
+    ids = [int(r[0]) for r in db.execute(text(sql.LIVE_IDS), {"branch_id": branch_id})]
     changed = 0
     for start in range(0, len(ids), 50_000):
-        changed += len(evaluate(session, ids[start : start + 50_000]))
+        changed += len(evaluate(db, ids[start : start + 50_000]))
     return changed

@@ -23,19 +23,19 @@ from komawari.sessions.models import UNIQUE_1ON1, ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
 
 
-def get(session: Session, session_id: int, *, reread: bool = False) -> ClassSession:
+def get(db: Session, session_id: int, *, reread: bool = False) -> ClassSession:
     """Return the session, or raise NotFound.
 
     `reread`: read the row again even if this session holds it (a writer, once its locks
     are held: the route's dependency loaded the row before them).
     """
-    row = session.get(ClassSession, session_id, populate_existing=reread)
+    row = db.get(ClassSession, session_id, populate_existing=reread)
     if row is None:
         raise NotFound(f"session {session_id} does not exist")
     return row
 
 
-def find_same_lesson(session: Session, row: ClassSession) -> ClassSession | None:
+def find_same_lesson(db: Session, row: ClassSession) -> ClassSession | None:
     """Return the live private session with the same (date, start, end, teacher, student)."""
     if row.kind != SeriesKind.PRIVATE:
         return None
@@ -50,11 +50,11 @@ def find_same_lesson(session: Session, row: ClassSession) -> ClassSession | None
     )
     if row.id is not None:
         query = query.where(ClassSession.id != row.id)
-    return session.scalars(query.limit(1)).first()
+    return db.scalars(query.limit(1)).first()
 
 
 def _guarded(
-    session: Session,
+    db: Session,
     row: ClassSession,
     change: Callable[[], None],
     probe: ClassSession | None = None,
@@ -64,26 +64,26 @@ def _guarded(
     `probe` carries the new key when `row` changes, since a rolled-back savepoint puts
     the row's old values back.
     """
-    savepoint = session.begin_nested()  # before the change: begin_nested() flushes
+    savepoint = db.begin_nested()  # before the change: begin_nested() flushes
     try:
         change()
-        session.flush()
+        db.flush()
     except IntegrityError as exc:
         savepoint.rollback()
         if db_errors.refused_by(exc, UNIQUE_1ON1):
-            other = find_same_lesson(session, probe or row)
+            other = find_same_lesson(db, probe or row)
             raise DuplicateSession(other.id if other else None) from exc
         raise
     savepoint.commit()
 
 
-def check_open(session: Session, branch_id: int, day: date) -> None:
+def check_open(db: Session, branch_id: int, day: date) -> None:
     """Refuse a lesson on a day its branch is closed (closing it would have cancelled it).
 
     Called with the resource locks held: adding a closure takes the whole schedule, so a
     closure committed before them is seen here, and none can commit until this ends.
     """
-    closure = session.scalar(
+    closure = db.scalar(
         select(BranchClosure.reason).where(
             BranchClosure.branch_id == branch_id, BranchClosure.date == day
         )
@@ -93,22 +93,22 @@ def check_open(session: Session, branch_id: int, day: date) -> None:
         raise InvalidInput("date", f"branch {branch_id} is closed on {day}{why}; reopen it first")
 
 
-def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
+def create_one_off(db: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
     """Book a one-off lesson; conflicts are shown, exact duplicates refused."""
     # Before the insert, so its booking time (the statement's start) follows the locks.
     locks.lock_resources(
-        session,
+        db,
         teachers=[session_in.teacher_id],
         students=[session_in.student_id, *session_in.student_ids],
         rooms=[session_in.room_id],
     )
-    branch = session.get(Branch, session_in.branch_id)
+    branch = db.get(Branch, session_in.branch_id)
     if branch is None:
         raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
-    check_open(session, branch.id, session_in.date)
+    check_open(db, branch.id, session_in.date)
     students = [session_in.student_id] if session_in.student_id else session_in.student_ids
     people_status.check_bookable(
-        session,
+        db,
         teacher_id=session_in.teacher_id,
         student_ids=students,
         room_id=session_in.room_id,
@@ -126,14 +126,14 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
         student_id=session_in.student_id,
         room_id=session_in.room_id,
     )
-    _guarded(session, row, lambda: session.add(row))
+    _guarded(db, row, lambda: db.add(row))
     for sid in dict.fromkeys(session_in.student_ids):
-        session.add(SessionAttendee(session_id=row.id, student_id=sid))
-    session.flush()
-    reevaluate.evaluate(session, [row.id])
-    session.refresh(row)
+        db.add(SessionAttendee(session_id=row.id, student_id=sid))
+    db.flush()
+    reevaluate.evaluate(db, [row.id])
+    db.refresh(row)
     audit.record(
-        session,
+        db,
         actor=actor,
         action="session.create",
         subject_type="session",
@@ -144,21 +144,21 @@ def create_one_off(session: Session, *, session_in: SessionCreate, actor: Actor)
     return row
 
 
-def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> ClassSession:
+def cancel(db: Session, session_id: int, *, reason: str, actor: Actor) -> ClassSession:
     """Cancel a session with a reason; the sessions it blocked are re-evaluated at once."""
     if not reason.strip():
         raise InvalidInput("reason", "a cancellation needs a reason")
-    locks.lock_sessions(session, [session_id])
-    row = get(session, session_id, reread=True)
+    locks.lock_sessions(db, [session_id])
+    row = get(db, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is already cancelled")
     row.status, row.cancel_reason, row.conflicts_with = SessionStatus.CANCELLED, reason, []
     row.cancelled_at = func.now()
-    session.flush()
-    changed = reevaluate.evaluate(session, [row.id])
-    session.refresh(row)
+    db.flush()
+    changed = reevaluate.evaluate(db, [row.id])
+    db.refresh(row)
     audit.record(
-        session,
+        db,
         actor=actor,
         action="session.cancel",
         subject_type="session",
@@ -172,10 +172,10 @@ def cancel(session: Session, session_id: int, *, reason: str, actor: Actor) -> C
     return row
 
 
-def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
+def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
     """Move a session to another date or time; it keeps its (series, original date)."""
-    locks.lock_resources(session, sessions=[session_id], rooms=[move_in.room_id])
-    row = get(session, session_id, reread=True)
+    locks.lock_resources(db, sessions=[session_id], rooms=[move_in.room_id])
+    row = get(db, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
     before = {
@@ -184,7 +184,7 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         "end_time": row.end_time.isoformat(),
         "room_id": row.room_id,
     }
-    old_neighbours = reevaluate.neighbours(session, [row.id])
+    old_neighbours = reevaluate.neighbours(db, [row.id])
     new_start = move_in.start_time or row.start_time
     new_end = move_in.end_time or row.end_time
     if move_in.start_time is not None and move_in.end_time is None:
@@ -197,9 +197,9 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
     if new_end <= new_start:
         raise InvalidInput("end_time", "must be after start_time")
     if move_in.date is not None and move_in.date != row.date:
-        check_open(session, row.branch_id, move_in.date)
+        check_open(db, row.branch_id, move_in.date)
     if move_in.room_id is not None:
-        room = session.get(Room, move_in.room_id)
+        room = db.get(Room, move_in.room_id)
         if room is None or room.branch_id != row.branch_id:
             raise InvalidInput("room_id", f"room {move_in.room_id} is not at this branch")
 
@@ -217,11 +217,11 @@ def move(session: Session, session_id: int, *, move_in: SessionMove, actor: Acto
         teacher_id=row.teacher_id,
         student_id=row.student_id,
     )
-    _guarded(session, row, change, probe)
-    reevaluate.evaluate(session, [row.id, *old_neighbours])
-    session.refresh(row)
+    _guarded(db, row, change, probe)
+    reevaluate.evaluate(db, [row.id, *old_neighbours])
+    db.refresh(row)
     audit.record(
-        session,
+        db,
         actor=actor,
         action="session.move",
         subject_type="session",
