@@ -49,12 +49,30 @@ def test_ordinary_names_are_accepted(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [" ", "\u200b\u200b", "\u3000", "\u3164", "\u2800", "\u0301", "\u202e\u2066", "\ufeff"]
+    "name", [" ", "\u200b\u200b", "\u3000", "\u3164", "\u2800", "\u0301", "\ufeff"]
 )
 def test_names_of_only_invisible_characters_are_refused(name: str) -> None:
     assert values.check_text(name) == name  # no control character: a reason may hold them
     with pytest.raises(ValueError, match="no visible character"):
         values.check_name(name)
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u2028", "\u2029"],
+)
+def test_bidi_controls_and_line_separators_are_refused_in_names_and_text(char: str) -> None:
+    # They reorder what follows them on screen, or break a line nobody typed.
+    with pytest.raises(ValueError, match=f"control character U\\+{ord(char):04X} at position 3"):
+        values.check_name(f"Ito{char}Ren")
+    with pytest.raises(ValueError, match="control character"):
+        values.check_text(f"Ito{char}")
+    assert values.printable(f"a{char}b") == f"a\\u{ord(char):04x}b"
+
+
+def test_the_characters_around_the_bidi_controls_are_kept() -> None:
+    for neighbour in ("\u2027", "\u202f", "\u2065", "\u206a", "\u200d", "\u061b"):
+        assert values.check_text(f"a{neighbour}") == f"a{neighbour}"
 
 
 def test_printable_escapes_control_characters_and_keeps_the_rest() -> None:
