@@ -320,3 +320,34 @@ def test_a_burst_of_sign_ins_with_stale_cookies_does_not_take_the_pool(
         thread.join(10)
         small.dispose()
     assert sorted(answers) == [401] * 5 + [429], answers
+
+
+def test_a_hundred_concurrent_tries_over_http_are_all_answered_at_once(
+    live_server: str, committed_engine: Engine
+) -> None:
+    """A throttled try releases its locks in the thread that took them: held until the
+    route's rollback, they made the other tries wait for threads they held themselves."""
+    make_user(committed_engine, "target", Role.ADMIN)
+    with httpx.Client(base_url=live_server) as browser:
+        form = browser.get("/sign-in")
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        cookies = dict(browser.cookies)
+    answers: list[int] = []
+    barrier = threading.Barrier(100)
+
+    def one() -> None:
+        barrier.wait()
+        with httpx.Client(base_url=live_server, cookies=cookies, timeout=120) as c:
+            answer = c.post(
+                "/sign-in", data={"csrf_token": token, "username": "target", "password": "no!"}
+            )
+            answers.append(answer.status_code)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Counter(answers) == {401: 5, 429: 95}
+    assert time.monotonic() - started < 25  # the pool's timeout is 30 s

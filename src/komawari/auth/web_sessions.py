@@ -111,6 +111,10 @@ def _reserve_try(db: Session, *, username: str, address: str) -> datetime:
     now = _now(db)
     wait = _retry_after(db, username=username, address=address, now=now)
     if wait:
+        # Release the locks here, in this thread: held until the route's rollback, they
+        # made every other try of the name wait for a thread that they themselves held
+        # (100 concurrent tries starved the thread pool; half answered 503 after 60 s).
+        db.rollback()
         raise SignInThrottled(wait)
     db.add(SignInFailure(username=username, address=address, at=now))
     db.commit()
