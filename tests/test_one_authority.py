@@ -49,3 +49,9 @@ def test_no_rule_reads_the_hosts_date() -> None:
     # the server's zone, not the school's. Only clock.py's docstring names it.
     assert _where(r"date\.today\(\)") == ["scheduling/clock.py"]
     assert _where(r"\bdate\.today\b") == ["scheduling/clock.py"]
+
+
+def test_a_guards_refusal_becomes_an_answer_in_one_helper() -> None:
+    # db/errors.guarded: savepoint, change, flush; the guard's refusal becomes the service's
+    # answer. guard_switch.py catches a re-created index's own failure, not a refusal.
+    assert _where(r"except IntegrityError") == ["db/errors.py", "ops/guard_switch.py"]

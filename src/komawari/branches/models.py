@@ -35,9 +35,12 @@ class Branch(IdMixin, CreatedMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64), server_default="Asia/Tokyo")
 
 
+CLOSURE_GUARD = "uq_branch_closures_branch_id_date"  # a branch is closed on a day once
+
+
 class BranchClosure(IdMixin, Base):
     __tablename__ = "branch_closures"
-    __table_args__ = (UniqueConstraint("branch_id", "date"),)
+    __table_args__ = (UniqueConstraint("branch_id", "date", name=CLOSURE_GUARD),)
 
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches import sql, zones
-from komawari.branches.models import Branch, BranchClosure
+from komawari.branches.models import CLOSURE_GUARD, Branch, BranchClosure
 from komawari.config import get_settings
+from komawari.db import errors as db_errors
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
@@ -102,14 +102,12 @@ def add_closure(db: Session, branch_id: int, day: date, *, reason: str, actor: A
     """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
     locks.lock_whole_schedule(db)  # a branch's day, and generation of its series
     get(db, branch_id)
-    savepoint = db.begin_nested()
-    try:
-        db.add(BranchClosure(branch_id=branch_id, date=day, reason=reason))
-        db.flush()
-    except IntegrityError as exc:
-        savepoint.rollback()
-        raise Conflict(f"branch {branch_id} is already closed on {day}") from exc
-    savepoint.commit()
+    db_errors.guarded(
+        db,
+        lambda: db.add(BranchClosure(branch_id=branch_id, date=day, reason=reason)),
+        lambda: Conflict(f"branch {branch_id} is already closed on {day}"),
+        CLOSURE_GUARD,
+    )
     ids = list(
         db.scalars(
             update(ClassSession)

@@ -9,11 +9,13 @@ with no free connection, Unavailable. Anything else is unexpected (None).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import psycopg
 import psycopg_pool
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
 from komawari.errors import GuardViolation, KomawariError
 
@@ -46,6 +48,31 @@ def constraint_of(exc: BaseException) -> str | None:
 def refused_by(exc: BaseException, *names: str) -> bool:
     """Tell whether `exc` is a unique violation of one of the guards `names`."""
     return isinstance(exc, IntegrityError) and constraint_of(exc) in names
+
+
+def guarded(
+    db: Session,
+    change: Callable[[], object],
+    refusal: Callable[[], KomawariError],
+    *guards: str,
+) -> None:
+    """Apply `change` and flush in a savepoint; when one of `guards` refuses it, roll the
+    savepoint back and raise `refusal()` instead (a 409 or 422 naming what is already
+    there, looked up after the rollback). Any other database error goes on unchanged.
+
+    The one way a service turns a guard's refusal into an answer: the guard decides, even
+    when a check before it passed and a concurrent writer won the race.
+    """
+    savepoint = db.begin_nested()  # before the change: begin_nested() flushes
+    try:
+        change()
+        db.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        if refused_by(exc, *guards):
+            raise refusal() from exc
+        raise
+    savepoint.commit()
 
 
 def meaning(exc: BaseException) -> KomawariError | None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import and_, delete, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
+from komawari.db import errors as db_errors
 from komawari.errors import InvalidInput
 from komawari.people import status as people_status
 from komawari.series.enums import SeriesKind
-from komawari.series.models import SeriesEnrolment
+from komawari.series.models import ENROLMENT_GUARD, SeriesEnrolment
 from komawari.series.service import get
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
@@ -49,14 +49,12 @@ def enrol(
     enrolment = SeriesEnrolment(
         series_id=series_id, student_id=student_id, from_date=from_date, until_date=until_date
     )
-    savepoint = db.begin_nested()
-    try:
-        db.add(enrolment)
-        db.flush()
-    except IntegrityError as exc:
-        savepoint.rollback()
-        raise InvalidInput("student_id", "already enrolled in this series on those dates") from exc
-    savepoint.commit()
+    db_errors.guarded(
+        db,
+        lambda: db.add(enrolment),
+        lambda: InvalidInput("student_id", "already enrolled in this series on those dates"),
+        ENROLMENT_GUARD,
+    )
     upper = [ClassSession.date <= until_date] if until_date else []
     ids = list(
         db.scalars(

@@ -27,6 +27,7 @@ from komawari.series.enums import SeriesKind, SeriesStatus
 # The series guards' names (komawari.db.guards lists them with their promises).
 ACTIVE_PRIVATE_GUARD = "ux_class_series_active_private"
 ACTIVE_GROUP_GUARD = "ux_class_series_active_group"
+ENROLMENT_GUARD = "ex_series_enrolments_no_overlap"  # one enrolment of a student at a time
 
 
 class ClassSeries(IdMixin, Base):
@@ -106,7 +107,7 @@ class SeriesEnrolment(IdMixin, Base):
             (text("int8range(series_id, series_id, '[]')"), "="),
             (text("int8range(student_id, student_id, '[]')"), "="),
             (text("daterange(from_date, until_date, '[]')"), "&&"),
-            name="ex_series_enrolments_no_overlap",
+            name=ENROLMENT_GUARD,
             using="gist",
         ),
         Index("ix_series_enrolments_series_id", "series_id"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
@@ -95,17 +94,12 @@ def insert_guarded(db: Session, series: ClassSeries) -> None:
     existing = find_active_duplicate(db, series)
     if existing is not None and series.status == SeriesStatus.ACTIVE:
         raise DuplicateSeries(existing.id)
-    savepoint = db.begin_nested()
-    try:
-        db.add(series)
-        db.flush()
-    except IntegrityError as exc:
-        savepoint.rollback()
-        if db_errors.refused_by(exc, *GUARD_NAMES):
-            found = find_active_duplicate(db, series)
-            raise DuplicateSeries(found.id if found else 0) from exc
-        raise
-    savepoint.commit()
+
+    def refusal() -> DuplicateSeries:
+        found = find_active_duplicate(db, series)
+        return DuplicateSeries(found.id if found else 0)
+
+    db_errors.guarded(db, lambda: db.add(series), refusal, *GUARD_NAMES)
 
 
 def create(

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import date, time
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
@@ -64,17 +63,12 @@ def _guarded(
     `probe` carries the new key when `row` changes, since a rolled-back savepoint puts
     the row's old values back.
     """
-    savepoint = db.begin_nested()  # before the change: begin_nested() flushes
-    try:
-        change()
-        db.flush()
-    except IntegrityError as exc:
-        savepoint.rollback()
-        if db_errors.refused_by(exc, UNIQUE_1ON1):
-            other = find_same_lesson(db, probe or row)
-            raise DuplicateSession(other.id if other else None) from exc
-        raise
-    savepoint.commit()
+
+    def refusal() -> DuplicateSession:
+        other = find_same_lesson(db, probe or row)
+        return DuplicateSession(other.id if other else None)
+
+    db_errors.guarded(db, change, refusal, UNIQUE_1ON1)
 
 
 def check_open(db: Session, branch_id: int, day: date) -> None:
