@@ -31,6 +31,7 @@ from komawari.auth import users
 from komawari.auth.enums import Role
 from komawari.branches import service as branches
 from komawari.db.engine import normalise_url, session_scope
+from komawari.people import service as people
 
 SETUP = Actor("bench", "attack")
 PASSWORD = "correct horse battery"
@@ -157,6 +158,8 @@ def main() -> None:
         engine = create_engine(url)
         with session_scope(engine) as s:
             branch = branches.create(s, name="Shibuya", time_zone="Asia/Tokyo", actor=SETUP)
+            people.create_teacher(s, name="Sato", actor=SETUP)
+            people.create_student(s, name="Aoi", actor=SETUP)
             for name in ["victim", "head", *(f"user{n}" for n in range(10))]:
                 role = Role.ADMIN if name == "head" else Role.STAFF
                 users.create(
