@@ -350,4 +350,4 @@ def test_a_hundred_concurrent_tries_over_http_are_all_answered_at_once(
     for t in threads:
         t.join()
     assert Counter(answers) == {401: 5, 429: 95}
-    assert time.monotonic() - started < 25  # the pool's timeout is 30 s
+    assert time.monotonic() - started < 29  # a starved pool answers 503 after its 30 s
