@@ -41,8 +41,11 @@ def _cookie(url: str) -> str:
             s, username="page-bench", role=Role.ADMIN, password=PASSWORD, branch_ids=[],
             teacher_id=None, actor=Actor("bench", "pages"),
         )  # fmt: skip
+    # sign_in commits its counted try itself, as on the sign-in page: no s.begin() block.
+    with Session(engine) as s:
         opened = web_sessions.sign_in(s, username="page-bench", password=PASSWORD, address="-")
         assert opened is not None
+        s.commit()
         secret = opened[1]
     engine.dispose()
     return secret
