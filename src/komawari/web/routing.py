@@ -138,27 +138,11 @@ class KomawariRoute(RetryingRoute):
                     raise
                 # A client error is an answer too: roll the request back, store the answer
                 # on the same connection, then answer it.
-                answer = problem_response(exc, request)
-                await run_in_threadpool(
-                    idempotency.store_refusal,
-                    request.state.db,
-                    claim,
-                    status=answer.status_code,
-                    body=bytes(answer.body).decode(),
-                )
+                await _store(request, claim, problem_response(exc, request))
                 raise
             claim = _claim_of(request)
-            if claim is not None and response.status_code < 400:
+            if claim is not None and response.status_code < 500:
                 await _store(request, claim, response)
-            elif claim is not None and response.status_code < 500:
-                # A client error answered without an exception is a refusal too.
-                await run_in_threadpool(
-                    idempotency.store_refusal,
-                    request.state.db,
-                    claim,
-                    status=response.status_code,
-                    body=bytes(response.body).decode(),
-                )
             return response
 
         return route_handler
@@ -170,9 +154,13 @@ def _claim_of(request: Request) -> idempotency.Claim | None:
 
 
 async def _store(request: Request, claim: idempotency.Claim, response: Response) -> None:
-    """Store a success in the request's transaction: it commits with the changes."""
+    """Store a claimed request's answer. A success is stored in the request's transaction
+    and commits with its changes; a client error (raised, or answered without an
+    exception) is a refusal: the request is rolled back, then its answer is stored and
+    committed on the same connection."""
+    store = idempotency.complete if response.status_code < 400 else idempotency.store_refusal
     await run_in_threadpool(
-        idempotency.complete,
+        store,
         request.state.db,
         claim,
         status=response.status_code,
