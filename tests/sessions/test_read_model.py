@@ -344,3 +344,18 @@ def test_clashed_by_finds_every_partner_whatever_day_is_asked(
         far = (date(2000, 1, 1), date(2000, 1, 1))  # a caller's window, now ignored
         (ref,) = queries.clashed_by(s, [planted.lesson], between=far)[planted.lesson]
         assert ref["session_id"] == HIDDEN_ID
+
+
+def test_a_clash_on_the_day_page_names_the_student_not_the_teacher_the_column_names(
+    client: TestClient, world: World, committed_engine: Engine, planted: Planted
+) -> None:
+    """In the teacher's own column the partner's teacher is that teacher: the narrow block
+    names the partner's student instead (it once read "20:00-21:30 Sato ·", clipped)."""
+    make_user(committed_engine, "owner", Role.ADMIN)
+    assert sign_in(client, "owner") == 303
+    page = client.get(f"/branches/{world.branch_b}/day", params={"date": str(DAY)})
+    assert page.status_code == 200
+    (item,) = re.findall(r"<li>(Clashes with.*?)</li>", _block(page.text, planted.hidden), re.S)
+    text_only = re.sub(r"<[^>]+>", "", item)
+    assert "20:00\u201321:30 Aoi (another branch)" in text_only
+    assert "Sato" not in text_only
