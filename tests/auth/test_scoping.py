@@ -200,6 +200,18 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             f"/api/class-sessions/{ses}/move",
             {"start_time": "15:00"},
         ),
+        ("post", "/api/class-sessions/{session_id}/restore"): (
+            f"/api/class-sessions/{ses}/restore",
+            {},
+        ),
+        ("get", "/api/class-sessions/{session_id}/free-teachers"): (
+            f"/api/class-sessions/{ses}/free-teachers",
+            None,
+        ),
+        ("get", "/api/class-sessions/{session_id}/free-rooms"): (
+            f"/api/class-sessions/{ses}/free-rooms",
+            None,
+        ),
         ("get", "/api/generation-runs"): ("/api/generation-runs", None),
         ("post", "/api/generation-runs"): ("/api/generation-runs", {"branch_id": sb}),
         ("get", "/api/generation-runs/{run_id}"): (f"/api/generation-runs/{b['run']}", None),

@@ -47,9 +47,9 @@ def test_a_clash_shows_on_the_later_booking_and_on_the_one_booked_first(
     later = book(committed_engine, world, DAY, "21:00", "22:00", student_id=world.student_2)
     html = _day(office, world)
     assert "Clash</p>" in _block(html, later)
-    assert f"#lesson-{first}" in _block(html, later)
+    assert f'href="/sessions/{first}"' in _block(html, later)
     assert "Booked first; clashes" in _block(html, first)
-    assert f"#lesson-{later}" in _block(html, first)
+    assert f'href="/sessions/{later}"' in _block(html, first)
     assert "Clashes: 1" in html
 
 

@@ -240,6 +240,12 @@ class Ctx:
             self.setup("POST", "/api/class-sessions", one_off_body(self.world, **changes))["id"]
         )
 
+    def cancelled(self) -> int:
+        """A one-off lesson, cancelled (what a restore brings back)."""
+        sid = self.one_off()
+        self.setup("POST", f"/api/class-sessions/{sid}/cancel", {"reason": "ill"})
+        return sid
+
     def signed_in(self, username: str = "admin") -> None:
         """Give the client a live web session of `username` (no argon2: the row is made)."""
         secret = auth.new_secret(web_sessions.SESSION_PREFIX)
@@ -437,6 +443,11 @@ CASES: list[Case] = [
     Case("api-session-move", "POST", f"{A}/class-sessions/{{session_id}}/move", lambda c: Call(
         "POST", f"{A}/class-sessions/{c.one_off()}/move",
         json={"start_time": "19:00", "end_time": "20:00"})),
+    Case("api-session-restore", "POST", f"{A}/class-sessions/{{session_id}}/restore",
+         lambda c: Call("POST", f"{A}/class-sessions/{c.cancelled()}/restore", json={})),
+    Case("api-session-substitute", "POST", f"{A}/class-sessions/{{session_id}}/move",
+         lambda c: Call("POST", f"{A}/class-sessions/{c.one_off()}/move",
+                        json={"teacher_id": c.world.teacher_2})),
     Case("api-generation-run", "POST", f"{A}/generation-runs", _unscheduled_series),
     # pages
     Case("page-sign-in", "POST", "/sign-in", _sign_in),
@@ -448,6 +459,10 @@ CASES: list[Case] = [
     _page("page-session-move", "/sessions/{session_id}/move", lambda c: Call(
         "POST", f"/sessions/{c.one_off()}/move",
         form={"start_time": "19:00", "end_time": "20:00"})),
+    _page("page-session-restore", "/sessions/{session_id}/restore", lambda c: Call(
+        "POST", f"/sessions/{c.cancelled()}/restore", form={"reason": "back"})),
+    _page("page-session-substitute", "/sessions/{session_id}/move", lambda c: Call(
+        "POST", f"/sessions/{c.one_off()}/move", form={"teacher_id": str(c.world.teacher_2)})),
     _page("page-session-create", "/sessions", lambda c: Call(
         "POST", "/sessions", form=_one_off_form(c))),
     _page("page-series-create", "/series", lambda c: Call("POST", "/series", form=_series_form(c))),

@@ -1,7 +1,8 @@
-"""/api/class-sessions: list and read, book a one-off, cancel, move."""
+"""/api/class-sessions: list and read, book a one-off, cancel, restore, move, substitute."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Header, Query, Request, Response
@@ -9,21 +10,25 @@ from fastapi import Header, Query, Request, Response
 from komawari.auth.dependencies import (
     NewSession,
     ReadableSession,
+    StaffCaller,
     VisibleSessions,
     WritableSession,
 )
 from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling.fields import Day
-from komawari.sessions import queries, read_model
+from komawari.sessions import availability, queries, read_model
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.reads import read_sessions
 from komawari.sessions.schemas import (
+    FreeRooms,
+    FreeTeachers,
     SessionCancel,
     SessionMove,
     SessionPage,
     SessionRead,
+    SessionRestore,
 )
 from komawari.web.deps import Caller, Cursor, Db, Limit, OptId
 from komawari.web.routing import api_router
@@ -99,6 +104,23 @@ def get_session(row: ReadableSession, db: Db, who: Caller) -> SessionRead:
     return read_sessions(db, [row], viewer=who)[0]
 
 
+@router.get("/{session_id}/free-teachers", summary="Teachers free to substitute")
+def free_teachers(row: ReadableSession, db: Db, who: StaffCaller) -> FreeTeachers:
+    """List the teachers free for the lesson's whole time at every branch, best first
+    (taught this student before, teach at this branch, fewest lessons that day), and the
+    busy ones apart with what they are busy with (another branch's lesson redacted)."""
+    free, busy = availability.teachers(db, row, viewer=who)
+    return FreeTeachers.model_validate(
+        {"free": [asdict(t) for t in free], "busy": [asdict(t) for t in busy]}
+    )
+
+
+@router.get("/{session_id}/free-rooms", summary="Rooms free for the lesson")
+def free_rooms(row: ReadableSession, db: Db, who: StaffCaller) -> FreeRooms:
+    """List the active rooms of the lesson's branch free for its whole time."""
+    return FreeRooms.model_validate({"items": [asdict(r) for r in availability.rooms(db, row)]})
+
+
 @router.post("/{session_id}/cancel", summary="Cancel with a reason")
 def cancel(
     row: WritableSession, db: Db, who: Caller, body: SessionCancel | None = None
@@ -110,9 +132,26 @@ def cancel(
     return read_sessions(db, [done], viewer=who)[0]
 
 
-@router.post("/{session_id}/move", summary="Move to another date, time or room")
+@router.post("/{session_id}/restore", summary="Bring back a cancelled lesson")
+def restore(
+    row: WritableSession, db: Db, who: Caller, body: SessionRestore | None = None
+) -> SessionRead:
+    """Restore a cancelled lesson: its verdict is taken again, as a booking made now (a
+    lesson booked into its time meanwhile keeps its place). Generation never does this."""
+    try:
+        done = sessions_service.restore(
+            db, row.id, actor=who.actor, reason=body.reason if body else None
+        )
+    except DuplicateSession as exc:  # named only when the caller may read it
+        raise read_model.duplicate_answer(db, who, exc) from None
+    return read_sessions(db, [done], viewer=who)[0]
+
+
+@router.post("/{session_id}/move", summary="Move to another date, time, room or teacher")
 def move(row: WritableSession, body: SessionMove, db: Db, who: Caller) -> SessionRead:
-    """Move a session; it keeps its (series, original date) identity."""
+    """Move a session, or give it a substitute teacher (`teacher_id`; the series keeps
+    its teacher, and the lesson names its own in `substitute_for_id`); it keeps its
+    (series, original date) identity."""
     try:
         done = sessions_service.move(db, row.id, move_in=body, actor=who.actor)
     except DuplicateSession as exc:  # named only when the caller may read it

@@ -1,4 +1,4 @@
-"""`komawari session ...`: one-off lessons, cancel, move, and the day's list."""
+"""`komawari session ...`: one-off lessons, cancel, restore, move, and the day's list."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from komawari.sessions.models import ClassSession
 from komawari.sessions.reads import read_sessions
 from komawari.sessions.schemas import SessionCreate, SessionMove
 
-app = typer.Typer(help="Sessions: one-off lessons, cancel, move, list.", no_args_is_help=True)
+app = typer.Typer(
+    help="Sessions: one-off lessons, cancel, restore, move, list.", no_args_is_help=True
+)
 # Piped, Rich would draw 80 columns; a listing read in a file or by grep needs room.
 out = Console(width=None if sys.stdout.isatty() else 160)
 _WHOLE = {"date", "id", "time", "series", "status"}
@@ -67,17 +69,36 @@ def cancel(session_id: Id, reason: str = typer.Option(..., "--reason", callback=
         out.print(f"session {session_id} cancelled")
 
 
-@app.command("move", help="Move a session to another date or time.")
+@app.command("restore", help="Bring back a cancelled session (booked again now).")
+@friendly
+def restore(
+    session_id: Id, reason: str | None = typer.Option(None, "--reason", callback=name_text)
+) -> None:
+    with session_scope(ready_engine()) as s:
+        row = service.restore(s, session_id, actor=Actor.cli(), reason=reason)
+        out.print(f"session {row.id} restored: {row.status.value}")
+
+
+@app.command("move", help="Move a session to another date, time or room, or give it a substitute.")
 @friendly
 def move(
     session_id: Id,
     day: str | None = typer.Option(None, "--date"),
     start: str | None = typer.Option(None, "--start"),
     end: str | None = typer.Option(None, "--end"),
+    room: int | None = typer.Option(None, "--room"),
+    teacher: int | None = typer.Option(None, "--teacher", help="A substitute (or its own back)"),
     reason: str | None = typer.Option(None, "--reason"),
 ) -> None:
     data = SessionMove.model_validate(
-        {"date": day, "start_time": start, "end_time": end, "reason": reason}
+        {
+            "date": day,
+            "start_time": start,
+            "end_time": end,
+            "room_id": room,
+            "teacher_id": teacher,
+            "reason": reason,
+        }
     )
     with session_scope(ready_engine()) as s:
         row = service.move(s, session_id, move_in=data, actor=Actor.cli())

@@ -78,6 +78,10 @@ class ClassSession(IdMixin, Base):
             "duplicate_of_id IS NULL OR duplicate_of_id <> id", name="not_own_duplicate"
         ),
         CheckConstraint(
+            "substitute_for_id IS NULL OR substitute_for_id <> teacher_id",
+            name="substitute_is_another_teacher",
+        ),
+        CheckConstraint(
             "status = 'CONFLICTED' OR cardinality(conflicts_with) = 0",
             name="conflicts_only_when_conflicted",
         ),
@@ -107,6 +111,11 @@ class ClassSession(IdMixin, Base):
             postgresql_where=text("cardinality(conflicts_with) > 0"),
         ),
         Index(
+            "ix_class_sessions_substitute_for_id",
+            "substitute_for_id",
+            postgresql_where=text("substitute_for_id IS NOT NULL"),
+        ),
+        Index(
             "ix_class_sessions_duplicate_of_id",
             "duplicate_of_id",
             postgresql_where=text("duplicate_of_id IS NOT NULL"),
@@ -131,6 +140,8 @@ class ClassSession(IdMixin, Base):
     starts_at: Mapped[datetime] = mapped_column(Computed(STARTS_AT_SQL, persisted=True))
     ends_at: Mapped[datetime] = mapped_column(Computed(ENDS_AT_SQL, persisted=True))
     teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
+    # A substitute teaches this lesson (teacher_id) in place of this teacher, its own.
+    substitute_for_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
     status: Mapped[SessionStatus] = mapped_column(

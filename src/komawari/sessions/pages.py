@@ -26,9 +26,11 @@ from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput
 from komawari.scheduling import clock, fields
 from komawari.series import listing
-from komawari.sessions import day_page, lesson_views, read_model
+from komawari.sessions import availability, day_page, lesson_views, read_model
 from komawari.sessions import service as sessions
-from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove
+from komawari.sessions.enums import SessionStatus
+from komawari.sessions.models import ClassSession
+from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove, SessionRestore
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
@@ -168,13 +170,30 @@ def _one_off_form(
 
 @router.get("/sessions/{session_id}")
 def session_detail(row: ReadableSession, page: UserPage, who: Me, db: Db) -> Response:
-    """Show a lesson, its clashes from both sides, and (staff) the form to cancel it."""
+    """Show a lesson, its clashes from both sides, and (staff) every action on it."""
+    return _lesson_page(page, db, who, row)
+
+
+def _lesson_page(
+    page: Page, db: Db, who: Principal, row: ClassSession, *, status: int = 200,
+    **shown: Any,
+) -> Response:  # fmt: skip
+    """The lesson page: the lesson, and for those who may change it the substitutes and
+    rooms free for its time, the move form (with teacher and room), cancel or restore."""
     access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
+    may_write = access == policy.Access.WRITE
+    live = row.status != SessionStatus.CANCELLED
+    free, busy = availability.teachers(db, row, viewer=who) if may_write and live else ([], [])
     return page.render(
         "session_detail.html",
+        status,
         view=lesson_views.session_view(db, row.id, who),
-        done=page.request.query_params.get("done"),
-        may_write=access == policy.Access.WRITE,
+        done=page.request.query_params.get("done") if status == 200 else None,
+        may_write=may_write,
+        free_teachers=free,
+        busy_teachers=busy,
+        free_rooms=availability.rooms(db, row) if may_write and live else [],
+        **shown,
     )
 
 
@@ -191,44 +210,58 @@ def session_cancel(
         SessionCancel.model_validate({"reason": reason})
         sessions.cancel(db, row.id, reason=reason, actor=who.actor)
     except (ValidationError, InvalidInput) as exc:
-        forms.refused(db)
-        return page.render(
-            "session_detail.html",
-            422,
-            view=lesson_views.session_view(db, row.id, who),
-            done=None,
-            may_write=True,
-            errors=forms.errors(exc),
-            reason=reason,
-        )
+        status, errors = _refused(db, who, row, exc)
+        return _lesson_page(page, db, who, row, status=status, errors=errors, reason=reason)
     return RedirectResponse(f"/sessions/{row.id}?done=cancel", status_code=303)
+
+
+def _refused(
+    db: Db, who: Principal, row: ClassSession, exc: Exception
+) -> tuple[int, dict[str, str]]:
+    """Roll back a refused change of a lesson; return its status and errors by field (a
+    duplicate: 409, naming the lesson that holds the slot only when the caller may read it)."""
+    forms.refused(db)
+    db.refresh(row)
+    if isinstance(exc, DuplicateSession):
+        return 409, {"form": read_model.duplicate_answer(db, who, exc).detail}
+    return 422, forms.errors(exc)
+
+
+@router.post("/sessions/{session_id}/restore", dependencies=[CsrfChecked])
+def session_restore(
+    row: WritableSession,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Bring back a cancelled lesson; the page then shows its verdict and what it did."""
+    try:
+        wanted = SessionRestore.model_validate({"reason": reason or None})
+        sessions.restore(db, row.id, actor=who.actor, reason=wanted.reason)
+    except (ValidationError, InvalidInput, DuplicateSession) as exc:
+        status, errors = _refused(db, who, row, exc)
+        # One place on the form shows why, whichever field the refusal named.
+        return _lesson_page(
+            page, db, who, row, status=status, errors={"restore": errors.popitem()[1]}
+        )
+    return RedirectResponse(f"/sessions/{row.id}?done=restore", status_code=303)
 
 
 @router.post("/sessions/{session_id}/move", dependencies=[CsrfChecked])
 async def session_move(
     row: WritableSession, request: Request, page: UserPage, who: Me, db: Db
 ) -> Response:
-    """Move a lesson to another day, time or room; the page then shows what that did."""
+    """Move a lesson (day, time, room), or give it a substitute; the page then shows
+    what that did."""
     fields = forms.values((await request.form()).multi_items())
     try:
         sessions.move(db, row.id, move_in=SessionMove.model_validate(fields), actor=who.actor)
     except (ValidationError, InvalidInput, DuplicateSession) as exc:
-        forms.refused(db)
-        errors = (
-            {"form": read_model.duplicate_answer(db, who, exc).detail}
-            if isinstance(exc, DuplicateSession)
-            else forms.errors(exc)
-        )
-        return page.render(
-            "session_detail.html",
-            409 if isinstance(exc, DuplicateSession) else 422,
-            view=lesson_views.session_view(db, row.id, who),
-            done=None,
-            may_write=True,
-            errors=errors,
-            move=fields,
-        )
-    return RedirectResponse(f"/sessions/{row.id}?done=move", status_code=303)
+        status, errors = _refused(db, who, row, exc)
+        return _lesson_page(page, db, who, row, status=status, errors=errors, move=fields)
+    done = "substitute" if set(fields) - {"reason"} == {"teacher_id"} else "move"
+    return RedirectResponse(f"/sessions/{row.id}?done={done}", status_code=303)
 
 
 @router.post("/sessions", dependencies=[CsrfChecked])

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, any_, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from komawari.auth import policy
 from komawari.auth.policy import Principal
@@ -146,6 +146,17 @@ def _shown(viewer: Principal | None, ref: Ref, branch_id: int, teacher_id: int) 
         "date": ref["date"],
         "start_time": ref["start_time"],
         "end_time": ref["end_time"],
+    }
+
+
+def refs(
+    db: Session, ids: Iterable[int], *, viewer: Principal | None, shared: list[str]
+) -> dict[int, Ref]:
+    """Return the lessons `ids` as ConflictRef fields for `viewer` (redacted where it may
+    not read them), each sharing `shared` with the lesson they are shown beside."""
+    return {
+        sid: {**_shown(viewer, ref, branch_id, teacher_id), "shared": list(shared)}
+        for sid, (ref, branch_id, teacher_id) in _partners(db, ids).items()
     }
 
 
@@ -278,6 +289,7 @@ class LessonCard:
     teacher_id: int = 0
     hidden: bool = False
     clashed_by: int = 0
+    substitute_for: str | None = None  # the lesson's own teacher, when a substitute takes it
 
 
 def _card_shown(viewer: Principal | None, card: LessonCard) -> LessonCard:
@@ -294,6 +306,7 @@ def _card_shown(viewer: Principal | None, card: LessonCard) -> LessonCard:
         branch_id=0,
         teacher_id=0,
         hidden=True,
+        substitute_for=None,
     )
 
 
@@ -311,6 +324,7 @@ def lessons(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
+    own = aliased(Teacher)  # the lesson's own teacher, when a substitute takes it
     rows = db.execute(
         select(
             ClassSession.id,
@@ -326,9 +340,11 @@ def lessons(
             ClassSession.conflicts_with,
             ClassSession.branch_id,
             ClassSession.teacher_id,
+            own.name,
         )
         .join(Branch, Branch.id == ClassSession.branch_id)
         .join(Teacher, Teacher.id == ClassSession.teacher_id)
+        .outerjoin(own, own.id == ClassSession.substitute_for_id)
         .outerjoin(Student, Student.id == ClassSession.student_id)
         .outerjoin(Room, Room.id == ClassSession.room_id)
         .where(ClassSession.id.in_(wanted))
@@ -352,6 +368,7 @@ def lessons(
                 branch_id=r[11],
                 teacher_id=r[12],
                 clashed_by=len(later.get(r[0], [])),
+                substitute_for=r[13],
             ),
         )
         for r in rows

@@ -61,7 +61,8 @@ class SessionCreate(BaseModel):
 
 
 class SessionMove(BaseModel):
-    """Move a session to another date or time (or room); it keeps its occurrence identity."""
+    """Move a session to another date, time or room, or give it a substitute teacher
+    (`teacher_id`); it keeps its occurrence identity."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -69,6 +70,9 @@ class SessionMove(BaseModel):
     start_time: Clock | None = None
     end_time: Clock | None = None
     room_id: int | None = Field(default=None, gt=0)
+    teacher_id: int | None = Field(
+        default=None, gt=0, description="Who teaches it: a substitute, or its own teacher back"
+    )
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -78,8 +82,9 @@ class SessionMove(BaseModel):
             and self.start_time is None
             and self.end_time is None
             and self.room_id is None
+            and self.teacher_id is None
         ):
-            message = "give at least one of date, start_time, end_time, room_id"
+            message = "give at least one of date, start_time, end_time, room_id, teacher_id"
             raise field_error("date", message, None)
         return self
 
@@ -88,6 +93,14 @@ class SessionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: GivenReason
+
+
+class SessionRestore(BaseModel):
+    """Bring back a cancelled lesson (why is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
 
 
 class ConflictRef(BaseModel):
@@ -170,6 +183,9 @@ class SessionRead(BaseModel):
     starts_at: dt.datetime
     ends_at: dt.datetime
     teacher_id: int
+    substitute_for_id: int | None = Field(
+        description="The lesson's own teacher when a substitute (teacher_id) takes it"
+    )
     student_id: int | None
     room_id: int | None
     status: SessionStatus
@@ -240,3 +256,42 @@ class BranchSchedule(BaseModel):
     date: dt.date
     counts: ScheduleCounts
     teachers: list[TeacherDay]
+
+
+class FreeTeacherRead(BaseModel):
+    """A teacher free for a lesson's whole time, and why they rank where they do."""
+
+    teacher_id: int
+    name: str
+    taught_student: int = Field(description="Lessons with this lesson's student before it")
+    same_branch: bool = Field(description="Teaches at this lesson's branch")
+    lessons_that_day: int = Field(description="Live lessons on its date, at any branch")
+    why: list[str]
+
+
+class BusyTeacherRead(BaseModel):
+    """A teacher busy at that time, with the lessons that overlap (redacted when another
+    branch's)."""
+
+    teacher_id: int
+    name: str
+    busy_with: list[ConflictRef]
+
+
+class FreeTeachers(BaseModel):
+    """Substitutes for a lesson: the free teachers, best first, and the busy ones apart."""
+
+    free: list[FreeTeacherRead]
+    busy: list[BusyTeacherRead]
+
+
+class FreeRoomRead(BaseModel):
+    room_id: int
+    name: str
+    capacity: int
+
+
+class FreeRooms(BaseModel):
+    """The active rooms of the lesson's branch free for its whole time (not its own)."""
+
+    items: list[FreeRoomRead]

@@ -1,9 +1,10 @@
-"""One-off sessions, cancel and move, and the queries of the day's schedule."""
+"""One-off sessions: book, cancel, restore, move (a substitute too), and the checks they share."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, time
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from komawari.errors import DuplicateSession, InvalidInput, NotFound
 from komawari.people import status as people_status
 from komawari.people.models import Room
 from komawari.series.enums import SeriesKind
+from komawari.series.models import ClassSeries
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import UNIQUE_1ON1, ClassSession, SessionAttendee
@@ -151,24 +153,16 @@ def cancel(db: Session, session_id: int, *, reason: str, actor: Actor) -> ClassS
     db.flush()
     changed = reevaluate.evaluate(db, [row.id])
     db.refresh(row)
-    audit.record(
-        db,
-        actor=actor,
-        action="session.cancel",
-        subject_type="session",
-        subject_id=row.id,
-        branch_id=row.branch_id,
-        series_id=row.series_id,
-        occurrence_date=row.original_date,
-        reason=reason,
-        details={"re_evaluated": {str(k): v for k, v in changed.items()}},
-    )
+    _audit(db, row, "session.cancel", actor, reason, {"re_evaluated": _statuses(changed)})
     return row
 
 
 def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) -> ClassSession:
-    """Move a session to another date or time; it keeps its (series, original date)."""
-    locks.lock_resources(db, sessions=[session_id], rooms=[move_in.room_id])
+    """Move a session to another date, time or room, or give it another teacher (a
+    substitute); it keeps its (series, original date)."""
+    locks.lock_resources(
+        db, sessions=[session_id], rooms=[move_in.room_id], teachers=[move_in.teacher_id]
+    )
     row = get(db, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
         raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
@@ -177,6 +171,7 @@ def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) ->
         "start_time": row.start_time.isoformat(),
         "end_time": row.end_time.isoformat(),
         "room_id": row.room_id,
+        "teacher_id": row.teacher_id,
     }
     old_neighbours = reevaluate.neighbours(db, [row.id])
     new_start = move_in.start_time or row.start_time
@@ -192,15 +187,19 @@ def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) ->
         raise InvalidInput("end_time", "must be after start_time")
     if move_in.date is not None and move_in.date != row.date:
         check_open(db, row.branch_id, move_in.date)
-    if move_in.room_id is not None:
-        room = db.get(Room, move_in.room_id)
-        if room is None or room.branch_id != row.branch_id:
-            raise InvalidInput("room_id", f"room {move_in.room_id} is not at this branch")
+    if move_in.room_id is not None and move_in.room_id != row.room_id:
+        check_room_at(db, move_in.room_id, row.branch_id)
+    teacher = move_in.teacher_id or row.teacher_id
+    if teacher != row.teacher_id:
+        people_status.check_bookable(db, teacher_id=teacher)
+    # Who the lesson's own teacher is: kept while substitutes come and go.
+    own = row.substitute_for_id or row.teacher_id
 
     def change() -> None:
         row.room_id = move_in.room_id or row.room_id
         row.date = move_in.date or row.date
         row.start_time, row.end_time = new_start, new_end
+        row.teacher_id, row.substitute_for_id = teacher, (None if teacher == own else own)
 
     probe = ClassSession(
         id=row.id,
@@ -208,25 +207,104 @@ def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) ->
         date=move_in.date or row.date,
         start_time=new_start,
         end_time=new_end,
-        teacher_id=row.teacher_id,
+        teacher_id=teacher,
         student_id=row.student_id,
     )
     _guarded(db, row, change, probe)
     reevaluate.evaluate(db, [row.id, *old_neighbours])
     db.refresh(row)
+    after = move_in.model_dump(mode="json", exclude_none=True)
+    _audit(db, row, "session.move", actor, move_in.reason, {"before": before, "after": after})
+    return row
+
+
+def check_room_at(db: Session, room_id: int, branch_id: int) -> None:
+    """Refuse a room that is not one of the branch's, naming both by name."""
+    room = db.get(Room, room_id)
+    branch = db.get(Branch, branch_id)
+    here = branch.name if branch else f"branch {branch_id}"
+    if room is None:
+        raise InvalidInput("room_id", f"room {room_id} does not exist")
+    if room.branch_id != branch_id:
+        there = db.get(Branch, room.branch_id)
+        raise InvalidInput(
+            "room_id",
+            f"{room.name} at {there.name if there else room.branch_id} is not a room of {here}",
+        )
+    people_status.check_bookable(db, room_id=room_id, branch_id=branch_id)
+
+
+def restore(
+    db: Session, session_id: int, *, actor: Actor, reason: str | None = None
+) -> ClassSession:
+    """Bring back a cancelled lesson; its verdict is taken again, as a booking made now.
+
+    Lessons booked into its time while it was cancelled keep their place: the restored
+    lesson is the later booking (its booking time is the restore's), so it is the one
+    that shows a clash. Refused: a lesson that is not cancelled, a duplicate row kept as
+    cancelled, a day its branch is closed, a day after its series' last date, a teacher,
+    student or room no longer active, and a live lesson with the same key (409).
+    """
+    locks.lock_sessions(db, [session_id])
+    row = get(db, session_id, reread=True)
+    if row.status != SessionStatus.CANCELLED:
+        raise InvalidInput("status", f"session {session_id} is not cancelled")
+    if row.duplicate_of_id is not None:
+        raise InvalidInput(
+            "status",
+            f"session {session_id} is a duplicate of session {row.duplicate_of_id},"
+            " kept as cancelled; it cannot be restored",
+        )
+    check_open(db, row.branch_id, row.date)
+    if row.series_id is not None:
+        last = db.scalar(select(ClassSeries.last_date).where(ClassSeries.id == row.series_id))
+        if last is not None and row.date > last:
+            raise InvalidInput(
+                "date", f"the series of this lesson ended on {last}; it has no lesson on {row.date}"
+            )
+    people_status.check_bookable(
+        db,
+        teacher_id=row.teacher_id,
+        student_ids=[row.student_id] if row.student_id is not None else [],
+        room_id=row.room_id,
+        branch_id=row.branch_id,
+    )
+    was = row.cancel_reason
+
+    def change() -> None:
+        row.status, row.cancel_reason, row.cancelled_at = SessionStatus.CONFIRMED, None, None
+        row.created_at = func.statement_timestamp()  # booked again now: see above
+
+    _guarded(db, row, change)
+    changed = reevaluate.evaluate(db, [row.id])
+    db.refresh(row)
+    details = {"cancel_reason": was, "status": row.status.value, "re_evaluated": _statuses(changed)}
+    _audit(db, row, "session.restore", actor, reason, details)
+    return row
+
+
+def _statuses(changed: dict[int, str]) -> dict[str, str]:
+    """The lessons a change re-evaluated, as the audit's details keep them."""
+    return {str(k): v for k, v in changed.items()}
+
+
+def _audit(
+    db: Session, row: ClassSession, action: str, actor: Actor, reason: str | None,
+    details: dict[str, Any],
+) -> None:  # fmt: skip
+    """Record a change of the lesson `row` in the audit log, with its occurrence."""
     audit.record(
         db,
         actor=actor,
-        action="session.move",
+        action=action,
         subject_type="session",
         subject_id=row.id,
         branch_id=row.branch_id,
         series_id=row.series_id,
         occurrence_date=row.original_date,
-        reason=move_in.reason,
-        details={"before": before, "after": move_in.model_dump(mode="json", exclude_none=True)},
+        reason=reason,
+        details=details,
     )
-    return row
 
 
 def _minutes(t: time) -> int:
