@@ -197,7 +197,7 @@ def test_resuming_a_series_fills_a_day_that_was_reopened_while_it_was_paused(
     assert closed not in before
     lifecycle.pause(db, sid, actor=ACTOR, now=now)
     assert branches.remove_closure(db, branch_id, closed, actor=ACTOR)["created"] == 0
-    _, run = lifecycle.resume(db, sid, actor=ACTOR, now=now)
+    _, run, _ = lifecycle.resume(db, sid, actor=ACTOR, now=now)
     assert _dates(db, sid) == sorted([*before, closed])
     assert run.counts.created == 1  # the reopened day; the other days keep their rows
 

@@ -22,7 +22,7 @@ from komawari.generation.models import GenerationRun
 from komawari.series import lifecycle
 from komawari.series import service as series_service
 from komawari.series.enums import SeriesStatus
-from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.series.models import ClassSeries, SeriesEnrolment, SeriesPauseRecord
 from komawari.series.schemas import SeriesChange, SeriesCreate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
@@ -90,6 +90,13 @@ def _refused(field: str, call: Any, *args: Any, **kwargs: Any) -> str:
 # pause
 
 
+def _pause_id(db: Session, series_id: int) -> int:
+    """The id of the series' one pause row."""
+    return db.scalars(
+        select(SeriesPauseRecord.id).where(SeriesPauseRecord.series_id == series_id)
+    ).one()
+
+
 def test_pause_marks_the_series_paused_with_its_reason_and_audits_it(db: Session) -> None:
     s = _series(db)
     paused, cancelled = lifecycle.pause(db, s.id, actor=ACTOR, reason="summer", now=NOW)
@@ -100,7 +107,7 @@ def test_pause_marks_the_series_paused_with_its_reason_and_audits_it(db: Session
         "branch_id": s.branch_id,
         "series_id": s.id,
         "reason": "summer",
-        "details": {"cancel_future": False},
+        "details": {"cancel_future": False, "pause_id": _pause_id(db, s.id)},
     }
 
 
@@ -195,7 +202,7 @@ def test_resume_makes_the_series_active_again_without_a_reason_and_audits_it(
 ) -> None:
     s = _series(db)
     lifecycle.pause(db, s.id, actor=ACTOR, reason="summer", now=NOW)
-    resumed, result = lifecycle.resume(db, s.id, actor=ACTOR, now=NOW)
+    resumed, result, _ = lifecycle.resume(db, s.id, actor=ACTOR, now=NOW)
     assert (resumed.status, resumed.status_reason) == (SeriesStatus.ACTIVE, None)
     assert _run(db, result.run_id) == (RunTrigger.LIFECYCLE, s.id, "test:pytest")
     assert _event(db, "series.resume") == {
@@ -204,14 +211,14 @@ def test_resume_makes_the_series_active_again_without_a_reason_and_audits_it(
         "branch_id": s.branch_id,
         "series_id": s.id,
         "reason": None,
-        "details": {},
+        "details": {"pause_ids": [_pause_id(db, s.id)], "restored": [], "kept_cancelled": {}},
     }
 
 
 def test_only_a_paused_series_can_be_resumed(db: Session) -> None:
     s = _series(db)
     message = _refused("status", lifecycle.resume, db, s.id, actor=ACTOR, now=NOW)
-    assert message == f"series {s.id} is ACTIVE, not PAUSED"
+    assert message == f"series {s.id} is ACTIVE and not on a break"
 
 
 def test_resume_is_refused_while_a_copy_of_the_series_is_active(db: Session) -> None:
@@ -228,7 +235,7 @@ def test_resume_never_moves_the_watermark_back(db: Session) -> None:
     s = _series(db)
     horizon = s.generated_through
     lifecycle.pause(db, s.id, actor=ACTOR, now=NOW)
-    resumed, _ = lifecycle.resume(db, s.id, actor=ACTOR, now=NOW)
+    resumed, _, _ = lifecycle.resume(db, s.id, actor=ACTOR, now=NOW)
     assert resumed.generated_through == horizon
 
 

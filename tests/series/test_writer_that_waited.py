@@ -133,7 +133,7 @@ def test_a_resume_that_waited_for_another_resume_is_refused(
             other.commit()
     answer = answers[0]
     assert answer.status_code == 422, answer.text
-    assert "ACTIVE, not PAUSED" in answer.json()["detail"]
+    assert "is ACTIVE and not on a break" in answer.json()["detail"]
 
 
 def test_a_pause_that_waited_for_a_shortening_answers_the_shortened_last_date(

@@ -14,7 +14,7 @@ from komawari.branches.models import Branch, BranchClosure, BranchVersion
 from komawari.db.base import Base
 from komawari.generation.models import GenerationRun
 from komawari.people.models import Room, Student, Teacher
-from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.series.models import ClassSeries, SeriesEnrolment, SeriesPauseRecord
 from komawari.sessions.models import ClassSession, SessionAttendee
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "IdempotencyKey",
     "Room",
     "SeriesEnrolment",
+    "SeriesPauseRecord",
     "SessionAttendee",
     "SignInFailure",
     "Student",

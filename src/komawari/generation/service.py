@@ -111,6 +111,7 @@ def generate_batch(
         skipped_existing=int(row.skipped_existing),
         skipped_duplicate=int(row.skipped_duplicate),
         skipped_closed=int(row.skipped_closed),
+        skipped_paused=int(row.skipped_break),
         conflicted=conflicted,
         series_done=int(row.series_done),
     )

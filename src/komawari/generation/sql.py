@@ -78,6 +78,12 @@ NO_NESTLOOP_MERGEJOIN_JIT = (
     "SELECT set_config('enable_nestloop', 'off', true),"
     " set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)"
 )
+# A pause row `p` is a break (it has a last day) that was not ended, and day `c.day` is
+# one of its days.
+ON_BREAK_SQL = (
+    "p.ended_at IS NULL AND p.until_date IS NOT NULL AND c.day BETWEEN p.from_date AND p.until_date"
+)
+
 NESTLOOP = (
     "SELECT set_config('enable_nestloop', 'on', true), set_config('enable_mergejoin', 'on', true)"
 )
@@ -113,6 +119,9 @@ flagged AS (
     SELECT c.*,
            EXISTS (SELECT 1 FROM branch_closures bc
                     WHERE bc.branch_id = c.branch_id AND bc.date = c.day) AS closed,
+           -- A day of a break of the series (not ended): no lesson, counted as paused.
+           EXISTS (SELECT 1 FROM series_pauses p
+                    WHERE p.series_id = c.id AND {ON_BREAK_SQL}) AS on_break,
            -- (The batch's series named again: the planner, with nested loops off, hashes
            -- the occurrences of these series only, not of every series.)
            EXISTS (SELECT 1 FROM class_sessions o
@@ -147,7 +156,8 @@ elig AS MATERIALIZED (
                 ON i1.day = f.day AND i1.t = f.start_time AND i1.time_zone = f.time_zone
               JOIN instant i2
                 ON i2.day = f.day AND i2.t = f.end_time AND i2.time_zone = f.time_zone
-             WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists
+             WHERE NOT f.closed AND NOT f.on_break AND NOT f.same_lesson_exists
+               AND NOT f.occurrence_exists
              ORDER BY f.id, f.day) o
 ),
 {VERDICT_CTES}ins AS (
@@ -180,7 +190,7 @@ tally AS MATERIALIZED (
 ),
 existing AS (
     SELECT f.id, f.branch_id, f.day FROM flagged f
-     WHERE NOT f.closed AND NOT f.same_lesson_exists AND f.occurrence_exists
+     WHERE NOT f.closed AND NOT f.on_break AND NOT f.same_lesson_exists AND f.occurrence_exists
     UNION ALL
     -- Made by a concurrent writer after this statement's snapshot (ON CONFLICT skipped
     -- it): looked for only when the insert made fewer rows than it was given. NOT IN over
@@ -203,7 +213,7 @@ dup_audit AS (
                               series_id, occurrence_date, reason, run_id, details)
     SELECT 'generator', :actor, 'occurrence.skipped_duplicate', 'series', f.id, f.branch_id,
            f.id, f.day, 'the same lesson already exists', :run_id, '{{}}'::jsonb
-      FROM flagged f WHERE NOT f.closed AND f.same_lesson_exists
+      FROM flagged f WHERE NOT f.closed AND NOT f.on_break AND f.same_lesson_exists
     RETURNING 1
 ),
 watermark AS (
@@ -221,6 +231,7 @@ SELECT t.created,
        t.conflicted,
        t.eligible - t.created AS lost_races,
        (SELECT count(*) FROM flagged WHERE closed) AS skipped_closed,
+       (SELECT count(*) FROM flagged WHERE on_break AND NOT closed) AS skipped_break,
        (SELECT count(*) FROM skip_audit) AS skipped_existing,
        (SELECT count(*) FROM dup_audit) AS skipped_duplicate,
        (SELECT count(*) FROM att) AS attendees,
@@ -229,6 +240,7 @@ SELECT t.created,
 """  # noqa: S608 - composed from module constants; values are bind parameters
 
 # Occurrences that PAUSED series would have had in the run's window: reported, not made.
+# (The days of a break of an ACTIVE series are counted by GENERATE_SQL, as skipped_break.)
 PAUSED_SQL = f"""
 SELECT count(*) FROM ({_WINDOW}
      WHERE cs.status = 'PAUSED'

@@ -47,8 +47,9 @@ def _change(
     """Return the service call that makes the change (the same for preview and confirm)."""
     if action == "pause":
         return lambda: lifecycle.pause(
-            db, series.id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
-        )
+            db, series.id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future,
+            from_date=body.from_date, until=body.until,
+        )  # fmt: skip
     if action == "resume":
         return lambda: lifecycle.resume(db, series.id, actor=who.actor)
     if action == "extend":

@@ -105,20 +105,27 @@ def extend(series: WritableSeries, body: SeriesExtend, db: Db, who: Caller) -> S
     return SeriesActionResult(series=SeriesRead.model_validate(done), generation=_run(run))
 
 
-@router.post("/{series_id}/pause", summary="Pause (stop generating)")
+@router.post("/{series_id}/pause", summary="Take a break, or pause until resumed")
 def pause(series: WritableSeries, body: SeriesPause, db: Db, who: Caller) -> SeriesActionResult:
-    """Pause the series; with cancel_future, cancel its sessions from today."""
+    """A break (`from_date`, `until`): its lessons in those days are cancelled and the
+    series goes on by itself after `until`. An open pause (no `until`): no more lessons
+    until resumed; with cancel_future, its lessons not started yet are cancelled."""
     done, ids = lifecycle.pause(
-        db, series.id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future
-    )
+        db, series.id, actor=who.actor, reason=body.reason, cancel_future=body.cancel_future,
+        from_date=body.from_date, until=body.until,
+    )  # fmt: skip
     return SeriesActionResult(series=SeriesRead.model_validate(done), cancelled_session_ids=ids)
 
 
-@router.post("/{series_id}/resume", summary="Resume from today")
+@router.post("/{series_id}/resume", summary="Resume, or end a break, from today")
 def resume(series: WritableSeries, db: Db, who: Caller) -> SeriesActionResult:
-    """Resume a paused series from today (409 if an ACTIVE duplicate exists) and generate."""
-    done, run = lifecycle.resume(db, series.id, actor=who.actor)
-    return SeriesActionResult(series=SeriesRead.model_validate(done), generation=_run(run))
+    """Resume a paused series, or end its break, from today (409 if an ACTIVE duplicate
+    exists): the future lessons the pause cancelled come back (restored_session_ids),
+    each verdicted again, and the days from today are generated."""
+    done, run, back = lifecycle.resume(db, series.id, actor=who.actor)
+    return SeriesActionResult(
+        series=SeriesRead.model_validate(done), generation=_run(run), restored_session_ids=back
+    )
 
 
 @router.post("/{series_id}/end", summary="End or shorten")

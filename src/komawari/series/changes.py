@@ -51,6 +51,7 @@ class ChangePreview:
 
     cancelled: list[State] = field(default_factory=list)
     created: list[State] = field(default_factory=list)
+    restored: list[State] = field(default_factory=list)  # cancelled before, live after
     clashes_appear: list[State] = field(default_factory=list)
     clashes_clear: list[State] = field(default_factory=list)
     error: str | None = None
@@ -58,7 +59,10 @@ class ChangePreview:
     @property
     def nothing(self) -> bool:
         """Tell whether the change would change no lesson at all."""
-        return not (self.cancelled or self.created or self.clashes_appear or self.clashes_clear)
+        return not (
+            self.cancelled or self.created or self.restored or self.clashes_appear
+            or self.clashes_clear
+        )  # fmt: skip
 
 
 def _states(db: Session, where: ColumnElement[bool]) -> dict[int, State]:
@@ -147,6 +151,8 @@ def _diff(before: dict[int, State], after: dict[int, State]) -> ChangePreview:
             continue
         if now.status == SessionStatus.CANCELLED:
             out.cancelled.append(now)
+        elif old.status == SessionStatus.CANCELLED:
+            out.restored.append(now)
         if now.status == SessionStatus.CONFLICTED:
             out.clashes_appear.append(now)
         elif old.status == SessionStatus.CONFLICTED:
@@ -159,7 +165,7 @@ def _shown_to(
 ) -> ChangePreview:
     """Redact the lessons `viewer` may not read: no id, names or series; what each shares
     with the readable lessons it clashed with (before or after the change) is kept."""
-    lists = (out.cancelled, out.created, out.clashes_appear, out.clashes_clear)
+    lists = (out.cancelled, out.created, out.restored, out.clashes_appear, out.clashes_clear)
     hidden = {
         s.id
         for states in lists
@@ -196,6 +202,7 @@ def _shown_to(
         out,
         cancelled=[shown(s) for s in out.cancelled],
         created=[shown(s) for s in out.created],
+        restored=[shown(s) for s in out.restored],
         clashes_appear=[shown(s) for s in out.clashes_appear],
         clashes_clear=[shown(s) for s in out.clashes_clear],
     )

@@ -15,7 +15,7 @@ from komawari.db.engine import ready_engine, session_scope
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling.weekdays import mask_names
 from komawari.series import enrolment, lifecycle, service
-from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesRead
+from komawari.series.schemas import SeriesChange, SeriesCreate, SeriesPause, SeriesRead
 
 app = typer.Typer(
     help="Class series: create, pause, resume, end, extend, change, enrol, unenrol.",
@@ -114,26 +114,40 @@ def list_(
     out.print(table)
 
 
-@app.command("pause", help="Pause: no more generation (future sessions kept unless --cancel).")
+@app.command(
+    "pause",
+    help="A break (--until, from --from or today), or a pause until resumed (future sessions"
+    " kept unless --cancel).",
+)
 @friendly
 def pause(
     series_id: Id,
     reason: str | None = typer.Option(None, "--reason", callback=free_text),
     cancel: bool = typer.Option(False, "--cancel", help="Also cancel future sessions."),
+    first: str | None = typer.Option(None, "--from", help="A break's first day (YYYY-MM-DD)"),
+    until: str | None = typer.Option(None, "--until", help="A break's last day (YYYY-MM-DD)"),
 ) -> None:
+    body = SeriesPause.model_validate(
+        {"reason": reason, "cancel_future": cancel, "from_date": first, "until": until}
+    )
     with session_scope(ready_engine()) as s:
         _, ids = lifecycle.pause(
-            s, series_id, actor=Actor.cli(), reason=reason, cancel_future=cancel
-        )
-        out.print(f"series {series_id} paused; {len(ids)} future session(s) cancelled")
+            s, series_id, actor=Actor.cli(), reason=body.reason, cancel_future=cancel,
+            from_date=body.from_date, until=body.until,
+        )  # fmt: skip
+        what = f"on a break until {body.until}" if body.until else "paused"
+        out.print(f"series {series_id} {what}; {len(ids)} session(s) cancelled")
 
 
 @app.command("resume", help="Resume from today (never backfills the past) and generate.")
 @friendly
 def resume(series_id: Id) -> None:
     with session_scope(ready_engine()) as s:
-        _, result = lifecycle.resume(s, series_id, actor=Actor.cli())
-        out.print(f"series {series_id} resumed; {result.counts.created} session(s) created")
+        _, result, back = lifecycle.resume(s, series_id, actor=Actor.cli())
+        out.print(
+            f"series {series_id} resumed; {len(back)} session(s) brought back,"
+            f" {result.counts.created} created"
+        )
 
 
 @app.command("end", help="Shorten or end: sessions after the last date are cancelled.")

@@ -14,24 +14,31 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch
-from komawari.errors import DuplicateSeries, InvalidInput
+from komawari.db import errors as db_errors
+from komawari.errors import DuplicateSeries, DuplicateSession, InvalidInput
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
+from komawari.scheduling import timerules
 from komawari.scheduling.timerules import today_in
 from komawari.scheduling.weekdays import to_mask
 from komawari.series.enums import SeriesStatus
-from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.series.models import BREAK_GUARD, ClassSeries, SeriesEnrolment, SeriesPauseRecord
 from komawari.series.schemas import SeriesChange
 from komawari.series.service import check_refs, find_active_duplicate, get, insert_guarded
 from komawari.sessions import locks, reevaluate
+from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
 
 def _cancel_sessions(
-    db: Session, *, where: list[object], reason: str, actor: Actor, action: str
-) -> list[int]:
-    """Cancel the live sessions matching `where` with a reason; re-evaluate their neighbours."""
+    db: Session, *, where: list[object], reason: str, actor: Actor, action: str,
+    pause_id: int | None = None,
+) -> list[int]:  # fmt: skip
+    """Cancel the live sessions matching `where` with a reason; re-evaluate their neighbours.
+
+    `pause_id`: the pause that cancels them, noted on each so resuming brings them back.
+    """
     ids = list(
         db.scalars(
             update(ClassSession)
@@ -41,6 +48,7 @@ def _cancel_sessions(
                 cancel_reason=reason,
                 cancelled_at=func.now(),
                 conflicts_with=[],
+                cancelled_by_pause_id=pause_id,
             )
             .returning(ClassSession.id)
         )
@@ -58,6 +66,9 @@ def _cancel_sessions(
     return ids
 
 
+MAX_BREAK_DAYS = 366
+
+
 def _today(db: Session, series: ClassSeries, now: datetime | None) -> date:
     branch = db.get(Branch, series.branch_id)
     assert branch is not None
@@ -71,13 +82,32 @@ def pause(
     actor: Actor,
     reason: str | None = None,
     cancel_future: bool = False,
+    from_date: date | None = None,
+    until: date | None = None,
     now: datetime | None = None,
 ) -> tuple[ClassSeries, list[int]]:
-    """Pause a series: no more generation; future sessions kept unless asked to cancel them."""
+    """Take a break (`until` given), or pause until resumed; return the cancelled lessons.
+
+    A break: the series stays ACTIVE; its lessons from `from_date` (today when missing) to
+    `until` are cancelled, generation makes none on those days, and the series goes on by
+    itself after `until`. An open pause: the series is PAUSED (no more generation); with
+    `cancel_future` its lessons that have not started yet are cancelled. Either way the
+    cancelled lessons point to the pause, so resuming brings them back.
+    """
     locks.lock_series(db, [series_id])
     series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
         raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
+    today = _today(db, series, now)
+    if until is not None:
+        return series, _take_break(
+            db, series, first=from_date or today, until=until, today=today, actor=actor,
+            reason=reason,
+        )  # fmt: skip
+    if from_date is not None:
+        raise InvalidInput("until", "give the break's last day (or no from_date)")
+    record = SeriesPauseRecord(series_id=series.id, from_date=today, reason=reason)
+    db.add(record)
     series.status, series.status_reason = SeriesStatus.PAUSED, reason
     db.flush()
     audit.record(
@@ -89,40 +119,115 @@ def pause(
         branch_id=series.branch_id,
         series_id=series.id,
         reason=reason,
-        details={"cancel_future": cancel_future},
+        details={"cancel_future": cancel_future, "pause_id": record.id},
     )
     if not cancel_future:
         return series, []
+    # The lessons that have not started yet: one earlier today is kept.
+    at = now or timerules.now()
     return series, _cancel_sessions(
         db,
-        where=[
-            ClassSession.series_id == series.id,
-            ClassSession.date >= _today(db, series, now),
-        ],
+        where=[ClassSession.series_id == series.id, ClassSession.starts_at > at],
         reason=f"series_paused{': ' + reason if reason else ''}",
         actor=actor,
         action="series.pause.cancel_sessions",
+        pause_id=record.id,
+    )
+
+
+def _take_break(
+    db: Session, series: ClassSeries, *, first: date, until: date, today: date, actor: Actor,
+    reason: str | None,
+) -> list[int]:  # fmt: skip
+    if first < today:
+        raise InvalidInput("from_date", f"a break cannot start before today ({today})")
+    if until < first:
+        raise InvalidInput("until", f"is before from_date ({first})")
+    if (until - first).days > MAX_BREAK_DAYS:
+        raise InvalidInput("until", "a break lasts a year at most; pause the series instead")
+    if series.last_date is not None and first > series.last_date:
+        raise InvalidInput("from_date", f"the series ends on {series.last_date}")
+    record = SeriesPauseRecord(
+        series_id=series.id, from_date=first, until_date=until, reason=reason
+    )
+
+    def overlapping() -> InvalidInput:
+        other = db.scalars(
+            select(SeriesPauseRecord).where(
+                SeriesPauseRecord.series_id == series.id,
+                SeriesPauseRecord.ended_at.is_(None),
+                SeriesPauseRecord.until_date >= first,
+                SeriesPauseRecord.from_date <= until,
+            )
+        ).first()
+        when = f" from {other.from_date} until {other.until_date}" if other else ""
+        return InvalidInput("from_date", f"the series already has a break{when}")
+
+    db_errors.guarded(db, lambda: db.add(record), overlapping, BREAK_GUARD)
+    audit.record(
+        db,
+        actor=actor,
+        action="series.break",
+        subject_type="series",
+        subject_id=series.id,
+        branch_id=series.branch_id,
+        series_id=series.id,
+        reason=reason,
+        details={"from_date": first.isoformat(), "until": until.isoformat(),
+                 "pause_id": record.id},
+    )  # fmt: skip
+    return _cancel_sessions(
+        db,
+        where=[
+            ClassSession.series_id == series.id,
+            ClassSession.original_date.between(first, until),
+        ],
+        reason=f"series_break{': ' + reason if reason else ''}",
+        actor=actor,
+        action="series.break.cancel_sessions",
+        pause_id=record.id,
     )
 
 
 def resume(
     db: Session, series_id: int, *, actor: Actor, now: datetime | None = None
-) -> tuple[ClassSeries, generation.RunResult]:
-    """Resume a paused series from today (never backfilling the past) and generate."""
+) -> tuple[ClassSeries, generation.RunResult, list[int]]:
+    """Resume a paused series, or end its break now, from today (never backfilling the
+    past): the future lessons the pause cancelled come back, each verdicted again, and
+    the days from today are generated."""
     locks.lock_series(db, [series_id])
     series = get(db, series_id, reread=True)
-    if series.status != SeriesStatus.PAUSED:
+    today = _today(db, series, now)
+    pauses = list(
+        db.scalars(
+            select(SeriesPauseRecord).where(
+                SeriesPauseRecord.series_id == series.id,
+                SeriesPauseRecord.ended_at.is_(None),
+                SeriesPauseRecord.until_date.is_(None)
+                if series.status == SeriesStatus.PAUSED
+                else SeriesPauseRecord.until_date >= today,
+            )
+        )
+    )
+    if series.status == SeriesStatus.ACTIVE and not pauses:
+        raise InvalidInput("status", f"series {series_id} is ACTIVE and not on a break")
+    if series.status not in (SeriesStatus.PAUSED, SeriesStatus.ACTIVE):
         raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
-    duplicate = find_active_duplicate(db, series)
-    if duplicate is not None:
-        raise DuplicateSeries(duplicate.id)
-    yesterday = _today(db, series, now) - timedelta(days=1)
+    if series.status == SeriesStatus.PAUSED:
+        duplicate = find_active_duplicate(db, series)
+        if duplicate is not None:
+            raise DuplicateSeries(duplicate.id)
+    yesterday = today - timedelta(days=1)
     series.status, series.status_reason = SeriesStatus.ACTIVE, None
+    for record in pauses:
+        record.ended_at = func.now()
     # Generation goes over the days from today on again, never the past: a day with a row
     # keeps it, and a day that was closed when generation passed it and reopened while the
-    # series was paused (a reopened day is filled only for ACTIVE series) gets one.
+    # series was paused (a reopened day is filled only for ACTIVE series), or a day of the
+    # break that ended, gets one.
     series.generated_through = yesterday
     db.flush()
+    back, kept = _bring_back(db, [p.id for p in pauses], now=now, actor=actor)
     audit.record(
         db,
         actor=actor,
@@ -131,6 +236,7 @@ def resume(
         subject_id=series.id,
         branch_id=series.branch_id,
         series_id=series.id,
+        details={"pause_ids": [p.id for p in pauses], "restored": back, "kept_cancelled": kept},
     )
     result = generation.generate_in(
         db,
@@ -139,7 +245,37 @@ def resume(
         actor=actor,
     )
     db.refresh(series)  # generation moved its watermark in SQL
-    return series, result
+    return series, result, back
+
+
+def _bring_back(
+    db: Session, pause_ids: list[int], *, now: datetime | None, actor: Actor
+) -> tuple[list[int], dict[str, str]]:
+    """Restore the lessons the pauses cancelled that have not started yet (a lesson
+    restored by hand since points to no pause). Return the restored ids, and why each
+    other one stays cancelled (its day closed, the same lesson booked meanwhile...)."""
+    if not pause_ids:
+        return [], {}
+    at = now or timerules.now()
+    ids = db.scalars(
+        select(ClassSession.id)
+        .where(
+            ClassSession.cancelled_by_pause_id.in_(pause_ids),
+            ClassSession.status == SessionStatus.CANCELLED,
+            ClassSession.starts_at > at,
+        )
+        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
+    ).all()
+    back: list[int] = []
+    kept: dict[str, str] = {}
+    for sid in ids:
+        try:
+            with db.begin_nested():
+                sessions_service.restore(db, sid, actor=actor, reason="series resumed")
+            back.append(sid)
+        except (InvalidInput, DuplicateSession) as exc:
+            kept[str(sid)] = exc.detail
+    return back, kept
 
 
 def end(

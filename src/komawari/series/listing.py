@@ -14,7 +14,7 @@ from komawari.branches.models import Branch
 from komawari.people.models import Room, Student, Teacher
 from komawari.scheduling.weekdays import from_mask
 from komawari.series.enums import SeriesKind, SeriesStatus
-from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.series.models import ClassSeries, SeriesEnrolment, SeriesPauseRecord
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 
@@ -117,6 +117,21 @@ class SessionLine:
     status: SessionStatus
     cancel_reason: str | None
     conflicts: int
+
+
+def breaks(db: Session, series_id: int, *, since: date) -> list[SeriesPauseRecord]:
+    """Return the series' breaks not ended and not over by `since`, first first."""
+    return list(
+        db.scalars(
+            select(SeriesPauseRecord)
+            .where(
+                SeriesPauseRecord.series_id == series_id,
+                SeriesPauseRecord.ended_at.is_(None),
+                SeriesPauseRecord.until_date >= since,
+            )
+            .order_by(SeriesPauseRecord.from_date)
+        )
+    )
 
 
 def sessions_of(db: Session, series_id: int, *, since: date, limit: int = 120) -> list[SessionLine]:

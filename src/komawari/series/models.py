@@ -28,6 +28,7 @@ from komawari.series.enums import SeriesKind, SeriesStatus
 ACTIVE_PRIVATE_GUARD = "ux_class_series_active_private"
 ACTIVE_GROUP_GUARD = "ux_class_series_active_group"
 ENROLMENT_GUARD = "ex_series_enrolments_no_overlap"  # one enrolment of a student at a time
+BREAK_GUARD = "ex_series_pauses_no_overlapping_breaks"  # a series' open breaks never overlap
 
 
 class ClassSeries(IdMixin, Base):
@@ -118,3 +119,35 @@ class SeriesEnrolment(IdMixin, Base):
     from_date: Mapped[date] = mapped_column(Date)
     until_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SeriesPauseRecord(IdMixin, Base):
+    """A pause of a series: a break (from a day until a day, inclusive: the series goes on
+    by itself after it) or an open pause (no `until_date`: until it is resumed).
+
+    The lessons the pause cancelled point to it (`class_sessions.cancelled_by_pause_id`),
+    so that resuming brings back exactly those. Generation makes no lesson on the days of
+    a break that is not `ended_at`.
+    """
+
+    __tablename__ = "series_pauses"
+    __table_args__ = (
+        CheckConstraint(
+            "until_date IS NULL OR until_date >= from_date", name="until_not_before_from"
+        ),
+        ExcludeConstraint(
+            (text("int8range(series_id, series_id, '[]')"), "="),
+            (text("daterange(from_date, until_date, '[]')"), "&&"),
+            name=BREAK_GUARD,
+            using="gist",
+            where=text("ended_at IS NULL AND until_date IS NOT NULL"),
+        ),
+        Index("ix_series_pauses_series_id", "series_id"),
+    )
+
+    series_id: Mapped[int] = mapped_column(ForeignKey("class_series.id", ondelete="CASCADE"))
+    from_date: Mapped[date] = mapped_column(Date)
+    until_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column()

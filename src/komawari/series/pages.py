@@ -140,6 +140,7 @@ def series_detail(
         "series_detail.html",
         row=listing.one(db, series.id),
         sessions=listing.sessions_of(db, series.id, since=first),
+        breaks=listing.breaks(db, series.id, since=first),
         events=listing.history(db, series.id),
         since=first,
         created="created" in page.request.query_params,

@@ -201,14 +201,38 @@ class SeriesExtend(BaseModel):
 
 
 class SeriesPause(BaseModel):
-    """Pause: no more generation; future sessions kept unless cancel_future."""
+    """A break, or a pause until resumed.
+
+    A break (`until`, and `from_date`, today when missing): the series' lessons from
+    `from_date` to `until` (inclusive) are cancelled with the reason, none is made on those
+    days, and the series goes on by itself after `until`; the lessons after it stay as they
+    are. An open pause (no `until`): no more lessons are made until it is resumed; with
+    `cancel_future` its lessons that have not started yet are cancelled. Resuming brings
+    back the lessons the pause cancelled.
+    """
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "summer break"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"from_date": "2026-12-24", "until": "2027-01-06", "reason": "winter break"},
+                {"reason": "moving house", "cancel_future": True},
+            ]
+        },
     )
 
     reason: Reason | None = None
     cancel_future: bool = False
+    from_date: Day | None = Field(default=None, description="A break's first day (today)")
+    until: Day | None = Field(default=None, description="A break's last day (inclusive)")
+
+    @model_validator(mode="after")
+    def _a_break_has_a_last_day(self) -> SeriesPause:
+        if self.from_date is not None and self.until is None:
+            raise field_error("until", "give the break's last day (or no from_date)", None)
+        if self.until is not None and self.from_date is not None and self.until < self.from_date:
+            raise field_error("until", f"is before from_date ({self.from_date})", self.until)
+        return self
 
 
 class SeriesEnd(BaseModel):
@@ -254,6 +278,7 @@ class SeriesActionResult(BaseModel):
 
     series: SeriesRead
     cancelled_session_ids: list[int] = []
+    restored_session_ids: list[int] = []
     generation: RunResultRead | None = None
 
 

@@ -82,6 +82,10 @@ class ClassSession(IdMixin, Base):
             name="substitute_is_another_teacher",
         ),
         CheckConstraint(
+            "cancelled_by_pause_id IS NULL OR status = 'CANCELLED'",
+            name="pause_cancelled_only",
+        ),
+        CheckConstraint(
             "status = 'CONFLICTED' OR cardinality(conflicts_with) = 0",
             name="conflicts_only_when_conflicted",
         ),
@@ -114,6 +118,11 @@ class ClassSession(IdMixin, Base):
             "ix_class_sessions_substitute_for_id",
             "substitute_for_id",
             postgresql_where=text("substitute_for_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_class_sessions_cancelled_by_pause_id",
+            "cancelled_by_pause_id",
+            postgresql_where=text("cancelled_by_pause_id IS NOT NULL"),
         ),
         Index(
             "ix_class_sessions_duplicate_of_id",
@@ -152,6 +161,8 @@ class ClassSession(IdMixin, Base):
     )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # The pause (or break) of its series that cancelled it: resuming brings it back.
+    cancelled_by_pause_id: Mapped[int | None] = mapped_column(ForeignKey("series_pauses.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("class_sessions.id"))
     attendance: Mapped[Attendance | None] = mapped_column(pg_enum(Attendance, "attendance"))
     legacy_id: Mapped[str | None] = mapped_column(String(100))

@@ -273,6 +273,7 @@ def restore(
 
     def change() -> None:
         row.status, row.cancel_reason, row.cancelled_at = SessionStatus.CONFIRMED, None, None
+        row.cancelled_by_pause_id = None  # a resume no longer owns it
         row.created_at = func.statement_timestamp()  # booked again now: see above
 
     _guarded(db, row, change)
