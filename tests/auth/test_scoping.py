@@ -108,6 +108,7 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
         ("get", "/api/branches"): ("/api/branches", None),
         ("post", "/api/branches"): ("/api/branches", {"name": "Osaka 2"}),
         ("get", "/api/branches/{branch_id}"): (f"/api/branches/{sb}", None),
+        ("get", "/api/branches/{branch_id}/clashes"): (f"/api/branches/{sb}/clashes", None),
         ("get", "/api/branches/{branch_id}/schedule"): (
             f"/api/branches/{sb}/schedule?date={b['day']}",
             None,

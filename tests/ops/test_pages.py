@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from komawari.auth.enums import Role
-from tests.factories.world import World
+from tests.factories.world import World, bearer, next_weekday, one_off_body
 from tests.web.pages import make_user, sign_in
 
 
@@ -23,7 +23,7 @@ def test_the_operator_page_is_for_admins_and_shows_what_to_check(
     assert sign_in(client, "root") == 303
     page = client.get("/operator")
     assert page.status_code == 200
-    assert "No duplicates, every guard in place." in page.text
+    assert "Data: no duplicates, every guard in place." in page.text
     assert "ux_class_sessions_unique_1on1" in page.text
     assert "<svg" in page.text
     assert "user.create" in page.text  # the audit log
@@ -31,3 +31,29 @@ def test_the_operator_page_is_for_admins_and_shows_what_to_check(
     assert "user.create" not in filtered.text.split('id="audit"')[1]
     assert "web_session.sign_in" in filtered.text.split('id="audit"')[1]
     assert client.get("/operator", params={"action": "bad action!"}).status_code == 422
+
+
+def test_the_operator_page_keeps_clashes_apart_from_data_health(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """The office's finding: "✓ No duplicates" stood beside open clashes. Data health
+    says the data is sound; the schedule's clashes are counted apart, per branch."""
+    day = next_weekday(2)
+    for student in (world.student_1, world.student_2):
+        body = one_off_body(world, date=day.isoformat(), student_id=student)
+        assert (
+            client.post("/api/class-sessions", json=body, headers=bearer(world.admin)).status_code
+            == 201
+        )
+    make_user(committed_engine, "root", Role.ADMIN)
+    assert sign_in(client, "root") == 303
+    page = client.get("/operator").text
+    health = page.split('id="doctor"')[1].split("</section>")[0]
+    clashes = page.split('id="schedule-clashes"')[1].split("</section>")[0]
+    assert "✓" in health
+    assert "⚠" not in health
+    assert (
+        f'href="/branches/{world.branch_a}/clashes">Shibuya</a></td><td><span class="tag bad">⚠ 1'
+        in clashes
+    )
+    assert "✓ 0" in clashes  # Osaka

@@ -18,6 +18,7 @@ from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.errors import Conflict, InvalidInput
 from komawari.people import status
+from komawari.scheduling import clock
 from komawari.series.enums import SeriesKind, SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
 from tests import factories as f
@@ -155,7 +156,7 @@ def test_a_room_or_a_private_student_on_a_live_series_stays_active(db: Session) 
 
 
 def test_a_student_enrolled_until_today_or_later_stays_active(db: Session) -> None:
-    today = date.today()
+    today = clock.branch_today("Asia/Tokyo")  # the series' branch's today, not the host's
     group = _series(db, kind=SeriesKind.GROUP, student_id=None, title="Club", capacity=4)
     for until in (None, today):
         s = f.student(db)

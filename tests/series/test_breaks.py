@@ -19,6 +19,7 @@ from komawari.db.engine import session_scope
 from komawari.errors import InvalidInput
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
+from komawari.scheduling import clock
 from komawari.series import lifecycle
 from komawari.series.models import SeriesPauseRecord
 from komawari.sessions.models import ClassSession
@@ -185,7 +186,7 @@ def test_a_wrong_break_names_its_field_and_changes_nothing(
     take_break(client, world.admin, series, WED, WED + timedelta(days=6))
     days = {"WED": WED, "WED+7": WED + timedelta(days=7), "WED+2": WED + timedelta(days=2),
             "WED+9": WED + timedelta(days=9), "WED+400": WED + timedelta(days=400),
-            "YESTERDAY": date.today() - timedelta(days=1)}  # fmt: skip
+            "YESTERDAY": clock.branch_today("Asia/Tokyo") - timedelta(days=1)}  # fmt: skip
     sent = {k: days[v].isoformat() for k, v in body.items()}
     before = (lessons(committed_engine, series), events(committed_engine, "series.break"))
     answer = client.post(f"/api/class-series/{series}/pause", json=sent,

@@ -38,6 +38,10 @@ class User(IdMixin, CreatedMixin, Base):
     is_active: Mapped[bool] = mapped_column(server_default="true")
     # The language of the pages ('en', 'ja'); None follows the browser's Accept-Language.
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The branch whose pages the user saw last: sign-in lands there.
+    last_branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL")
+    )
 
 
 class UserBranch(Base):

@@ -31,14 +31,17 @@ from komawari.branches.schemas import (
     ClosureRemoved,
 )
 from komawari.config import get_settings
+from komawari.errors import InvalidInput
+from komawari.scheduling import clock
 from komawari.scheduling.fields import Day
-from komawari.sessions import queries
+from komawari.sessions import queries, read_model
 from komawari.sessions.reads import read_sessions
-from komawari.sessions.schemas import BranchSchedule
+from komawari.sessions.schemas import BranchSchedule, ClashList, ClashRead
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
 router = api_router("/branches", "branches")
+MAX_CLASH_DAYS = 92  # a clash list covers a quarter at most
 # The day's schedule authenticates in its own statement (ReadableBranchState).
 schedule_router = api_router("/branches", "branches", caller=False)
 routers = (router, schedule_router)
@@ -56,6 +59,39 @@ def create_branch(body: BranchCreate, db: Db, who: AdminCaller) -> BranchRead:
     """Create a branch in an IANA time zone."""
     row = branches_service.create(db, name=body.name, time_zone=body.time_zone, actor=who.actor)
     return BranchRead.model_validate(row)
+
+
+@router.get("/{branch_id}/clashes", summary="Every clash of a period", response_model_by_alias=True)
+def list_clashes(
+    branch: ReadableBranch,
+    db: Db,
+    who: Caller,
+    date_from: Annotated[Day | None, Query(alias="from", description="First day (today)")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="Last day (4 weeks on)")] = None,
+) -> ClashList:
+    """List every clash of the period (at most 93 days) where either lesson is at this
+    branch: both sides, each redacted where the caller may not read it, and what they
+    share. Fix one on its lesson: move, substitute, change room or cancel."""
+    first = date_from or clock.branch_today(branch.time_zone)
+    last = date_to or first + dt.timedelta(days=27)
+    if last < first:
+        raise InvalidInput("to", f"{last} is before from ({first})")
+    if (last - first).days > MAX_CLASH_DAYS:
+        raise InvalidInput("to", f"a clash list covers {MAX_CLASH_DAYS + 1} days at most")
+    pairs = read_model.clash_pairs(db, branch_ids=[branch.id], first=first, last=last, viewer=who)
+    return ClashList(
+        date_from=first,
+        date_to=last,
+        count=len(pairs),
+        items=[
+            ClashRead(
+                later={**p.later, "shared": p.shared},
+                earlier={**p.earlier, "shared": p.shared},
+                shared=p.shared,
+            )
+            for p in pairs
+        ],
+    )
 
 
 @router.get("/{branch_id}", summary="Get a branch")

@@ -11,8 +11,11 @@ from fastapi.responses import Response
 
 from komawari.audit import service as audit
 from komawari.auth.dependencies import AdminCaller
+from komawari.branches import service as branches
 from komawari.generation import service as generation
 from komawari.ops import doctor
+from komawari.scheduling import clock
+from komawari.sessions import read_model
 from komawari.web import charts
 from komawari.web.deps import Db
 from komawari.web.pages import UserPage
@@ -34,9 +37,17 @@ def operator(
     now = datetime.now(UTC)
     first = (now - timedelta(weeks=WEEKS)).date()
     skipped = audit.skipped_report(db, since=now - timedelta(weeks=WEEKS), limit=0)
+    clashes = [
+        (b.id, b.name, read_model.clash_count(
+            db, branch_ids=[b.id], first=(day := clock.branch_today(b.time_zone)),
+            last=day + timedelta(days=27),
+        ))
+        for b in branches.list_branches(db, ids=None)
+    ]  # fmt: skip
     return page.render(
         "operator.html",
         diagnosis=doctor.diagnose(db, top=10),
+        clashes=clashes,
         runs=generation.runs_of(db, limit=15),
         chart=charts.daily_bars(skipped.per_day, first=first, days=WEEKS * 7 + 1),
         events=audit.events(db, action=action, subject_type=subject, limit=100),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Form, Query, Request
@@ -43,12 +43,15 @@ Day = Annotated[date | None, Query(description="YYYY-MM-DD; today when missing")
 
 @router.get("/")
 def home(page: UserPage, who: Me, db: Db) -> Response:
-    """Go to the caller's first branch's day (a teacher: their own week)."""
+    """Go to the day of the caller's last branch, else their first (a teacher: their own
+    week)."""
     if who.role == Role.TEACHER and who.teacher_id is not None:
         return RedirectResponse(f"/teachers/{who.teacher_id}/week", status_code=303)
     visible = branches.list_branches(db, ids=policy.visible_branches(who))
     if visible:
-        return RedirectResponse(f"/branches/{visible[0].id}/day", status_code=303)
+        last = page.user.user.last_branch_id if page.user else None
+        shown = next((b for b in visible if b.id == last), visible[0])
+        return RedirectResponse(f"/branches/{shown.id}/day", status_code=303)
     return page.render("no_branch.html")
 
 
@@ -89,6 +92,7 @@ def branch_day(
     cancelled: bool = False,
 ) -> Response:
     """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
+    page.remember_branch(branch.id)
     today = clock.branch_today(branch.time_zone)
     shown = day or today
     state = versions.state(db, [branch.id])
@@ -99,6 +103,25 @@ def branch_day(
         db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who
     )
     return _tagged(page.render("day.html", view=view, today=today), headers)
+
+
+@router.get("/branches/{branch_id}/clashes")
+def branch_clashes(
+    branch: ReadableBranch,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    weeks: Annotated[int, Query(ge=1, le=13)] = 4,
+) -> Response:
+    """List every clash of the next weeks at a branch: both sides, what they share, and
+    the lesson's actions that fix it."""
+    page.remember_branch(branch.id)
+    first = clock.branch_today(branch.time_zone)
+    last = first + timedelta(days=7 * weeks - 1)
+    pairs = read_model.clash_pairs(db, branch_ids=[branch.id], first=first, last=last, viewer=who)
+    return page.render(
+        "clashes.html", branch=branch, pairs=pairs, first=first, last=last, weeks=weeks
+    )
 
 
 @router.get("/teachers/{teacher_id}/week")

@@ -266,6 +266,61 @@ def clashes(
     )
 
 
+# The clash list: every clash of a period that touches a branch, both sides shown.
+
+_PAIRS = f"""
+    SELECT s.id AS later_id, b.id AS earlier_id
+      FROM class_sessions s
+     CROSS JOIN LATERAL unnest(s.conflicts_with) AS e(id)
+      JOIN class_sessions b ON b.id = e.id
+     WHERE s.date BETWEEN CAST(:first AS date) - {CLASH_DAYS} AND CAST(:last AS date) + {CLASH_DAYS}
+       AND cardinality(s.conflicts_with) > 0
+       AND s.status = 'CONFLICTED' AND b.status <> 'CANCELLED'
+       AND (s.branch_id = ANY(CAST(:branches AS bigint[]))
+            OR b.branch_id = ANY(CAST(:branches AS bigint[])))
+       AND (s.date BETWEEN :first AND :last OR b.date BETWEEN :first AND :last)
+"""  # noqa: S608 - composed from module constants; values are bind parameters
+
+
+@dataclass(frozen=True)
+class ClashPair:
+    """One clash: the later booking and the earlier one it names, as ConflictRef fields
+    (each redacted where the viewer may not read it), and what they share."""
+
+    later: Ref
+    earlier: Ref
+    shared: list[str]
+
+
+def clash_pairs(
+    db: Session, *, branch_ids: list[int], first: date, last: date, viewer: Principal | None
+) -> list[ClashPair]:
+    """Return every clash between `first` and `last` (either lesson's date) where either
+    lesson is at one of `branch_ids`, in time order. Three queries."""
+    params = {"first": first, "last": last, "branches": branch_ids}
+    pairs = [(int(a), int(b)) for a, b in db.execute(text(_PAIRS), params)]
+    partners = _partners(db, {i for pair in pairs for i in pair})
+    both = shared(db, pairs)
+    out = []
+    for later_id, earlier_id in pairs:
+        (later, lb, lt), (earlier, eb, et) = partners[later_id], partners[earlier_id]
+        out.append(
+            ClashPair(
+                later=_shown(viewer, later, lb, lt),
+                earlier=_shown(viewer, earlier, eb, et),
+                shared=both.get((later_id, earlier_id), []),
+            )
+        )
+    out.sort(key=lambda p: (p.earlier["date"], p.earlier["start_time"], p.later["start_time"]))
+    return out
+
+
+def clash_count(db: Session, *, branch_ids: list[int], first: date, last: date) -> int:
+    """Return how many clashes `clash_pairs` would list (one query)."""
+    params = {"first": first, "last": last, "branches": branch_ids}
+    return int(db.scalar(text(f"SELECT count(*) FROM ({_PAIRS}) x"), params) or 0)  # noqa: S608
+
+
 # Lesson cards: a lesson with the names the pages show it by.
 
 

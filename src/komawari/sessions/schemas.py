@@ -295,3 +295,22 @@ class FreeRooms(BaseModel):
     """The active rooms of the lesson's branch free for its whole time (not its own)."""
 
     items: list[FreeRoomRead]
+
+
+class ClashRead(BaseModel):
+    """One clash: the later booking (CONFLICTED) and the earlier one it names, each
+    redacted where the caller may not read it, and what they share."""
+
+    later: ConflictRef
+    earlier: ConflictRef
+    shared: list[str]
+
+
+class ClashList(BaseModel):
+    """Every clash of a period at a branch (either lesson there, either lesson's date in
+    the period), in time order."""
+
+    date_from: dt.date = Field(serialization_alias="from")
+    date_to: dt.date = Field(serialization_alias="to")
+    count: int
+    items: list[ClashRead]

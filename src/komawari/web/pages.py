@@ -6,20 +6,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 
+from komawari.auth import policy, web_sessions
+from komawari.auth.enums import Role
 from komawari.auth.web_sessions import SignedIn
+from komawari.branches import service as branches
+from komawari.scheduling import clock
+from komawari.sessions import read_model
 from komawari.web import cookies, csrf, i18n, problems, templating
 from komawari.web.deps import Caller, Db, SignInRequired, is_api, route_path, signed_in
 
 STATIC = templating.TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
 LANG_COOKIE = "komawari_lang"  # a signed-out visitor's choice of language
+
+
+@dataclass(frozen=True)
+class Nav:
+    """The header of a staff member's pages: their branches (a switcher when more than
+    one), the branch in hand, and how many clashes it has in the next four weeks."""
+
+    branches: list[tuple[int, str]]
+    current: tuple[int, str]
+    clashes: int
 
 
 @dataclass
@@ -31,6 +49,33 @@ class Page:
     locale: str
     csrf_token: str
     new_anonymous_token: str | None = None
+    db: Session | None = None
+
+    @cached_property
+    def nav(self) -> Nav | None:
+        """The header's branches and clash count (staff and admins; read when drawn)."""
+        if self.user is None or self.db is None or self.user.user.role == Role.TEACHER:
+            return None
+        who = web_sessions.principal(self.db, self.user)
+        listed = branches.list_branches(self.db, ids=policy.visible_branches(who))
+        if not listed:
+            return None
+        named = [(b.id, b.name) for b in listed]
+        asked = self.request.path_params.get("branch_id")
+        wanted = int(asked) if isinstance(asked, str) and asked.isdigit() else None
+        chosen = next((b for b in listed if b.id == wanted), None) or next(
+            (b for b in listed if b.id == self.user.user.last_branch_id), listed[0]
+        )
+        today = clock.branch_today(chosen.time_zone)
+        count = read_model.clash_count(
+            self.db, branch_ids=[chosen.id], first=today, last=today + timedelta(days=27)
+        )
+        return Nav(named, (chosen.id, chosen.name), count)
+
+    def remember_branch(self, branch_id: int) -> None:
+        """Note the branch whose page the user sees, where their next sign-in lands."""
+        if self.user is not None and self.user.user.last_branch_id != branch_id:
+            self.user.user.last_branch_id = branch_id
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render template `name` as this page's answer."""
@@ -59,7 +104,7 @@ def _page(request: Request, db: Db) -> Page:
     fresh = None
     if not token:
         token = fresh = csrf.new_anonymous_token()
-    return Page(request, user, locale, token, new_anonymous_token=fresh)
+    return Page(request, user, locale, token, new_anonymous_token=fresh, db=db)
 
 
 def signed_in_page(page: Annotated[Page, Depends(_page)]) -> Page:
