@@ -162,7 +162,7 @@ def list_closures(branch: ReadableBranch, db: Db) -> ClosureList:
     "/{branch_id}/closures",
     status_code=201,
     response_model=ClosureAdded,
-    summary="Close a branch on a day",
+    summary="Close a branch on a day or a range of days",
     responses={200: {"model": ClosureAdded, "description": "dry_run=true: nothing written"}},
 )
 def add_closure(
@@ -172,23 +172,26 @@ def add_closure(
     who: Caller,
     dry_run: Annotated[bool, Query(description="Answer what it would cancel")] = False,
 ) -> Any:
-    """Close a branch on a day: its sessions that day are cancelled as branch_closed."""
+    """Close a branch on a day, or on every day from `date` to `until`: its sessions on
+    those days are cancelled as branch_closed (409 naming any day already closed)."""
     if dry_run:
-        found = branches_service.preview_closure(db, branch.id, body.date)
+        found = branches_service.preview_closure(db, branch.id, body.date, body.until)
         preview = ClosureAdded(
             dry_run=True,
             branch_id=branch.id,
             date=body.date,
+            until=body.until,
             cancelled_session_ids=[],
             would_cancel=read_sessions(db, found.sessions, viewer=who),
         )
         return JSONResponse(preview.model_dump(mode="json"))
-    ids = branches_service.add_closure(
-        db, branch.id, body.date, reason=body.reason, actor=who.actor
+    ids = branches_service.add_closures(
+        db, branch.id, body.days, reason=body.reason, actor=who.actor
     )
     return ClosureAdded(
-        dry_run=False, branch_id=branch.id, date=body.date, cancelled_session_ids=ids
-    )
+        dry_run=False, branch_id=branch.id, date=body.date, until=body.until,
+        cancelled_session_ids=ids,
+    )  # fmt: skip
 
 
 @router.delete("/{branch_id}/closures/{date}", summary="Reopen a closed day")

@@ -29,7 +29,7 @@ def _render(
     if fields.get("date") and not problems:
         try:
             wanted = ClosureCreate.model_validate(fields)
-            preview = branches.preview_closure(db, branch_id, wanted.date)
+            preview = branches.preview_closure(db, branch_id, wanted.date, wanted.until)
         except ValidationError as exc:
             problems = forms.errors(exc)
     return page.render(
@@ -56,11 +56,12 @@ def closures(branch: ReadableBranch, request: Request, page: UserPage, db: Db) -
 async def add_closure(
     branch: WritableBranch, request: Request, page: UserPage, who: Me, db: Db
 ) -> Response:
-    """Close the branch on a day: its lessons that day are cancelled (kept, with a reason)."""
+    """Close the branch on a day or a range of days: its lessons on those days are
+    cancelled (kept, with a reason)."""
     fields = forms.values((await request.form()).multi_items())
     try:
         wanted = ClosureCreate.model_validate(fields)
-        branches.add_closure(db, branch.id, wanted.date, reason=wanted.reason, actor=who.actor)
+        branches.add_closures(db, branch.id, wanted.days, reason=wanted.reason, actor=who.actor)
     except ValidationError as exc:
         forms.refused(db)
         return _render(page, db, branch.id, fields, status=422, errors=forms.errors(exc))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from komawari.scheduling.fields import Day, Name, Reason, Zone
+from komawari.scheduling.fields import Day, Name, Reason, Zone, field_error
 from komawari.sessions.schemas import SessionRead
 
 
@@ -40,16 +40,40 @@ class BranchList(BaseModel):
     items: list[BranchRead]
 
 
+MAX_CLOSURE_DAYS = 366  # one request closes a year of days at most
+
+
 class ClosureCreate(BaseModel):
-    """Close a branch on a day: its sessions that day are cancelled as branch_closed."""
+    """Close a branch on a day, or on every day from `date` to `until` (inclusive): its
+    sessions on those days are cancelled as branch_closed."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"date": "2026-12-29", "reason": "year-end holiday"}]},
+        json_schema_extra={
+            "examples": [
+                {"date": "2026-12-29", "until": "2027-01-03", "reason": "year-end holidays"},
+                {"date": "2027-02-11", "reason": "National Foundation Day"},
+            ]
+        },
     )
 
     date: Day
+    until: Day | None = Field(default=None, description="The last day closed (inclusive)")
     reason: Reason = ""
+
+    @model_validator(mode="after")
+    def _a_range(self) -> ClosureCreate:
+        if self.until is not None and self.until < self.date:
+            raise field_error("until", f"is before date ({self.date})", self.until)
+        if self.until is not None and (self.until - self.date).days >= MAX_CLOSURE_DAYS:
+            raise field_error("until", f"closes {MAX_CLOSURE_DAYS} days at most", self.until)
+        return self
+
+    @property
+    def days(self) -> list[dt.date]:
+        """Every day the closure covers."""
+        last = self.until or self.date
+        return [self.date + dt.timedelta(days=n) for n in range((last - self.date).days + 1)]
 
 
 class ClosureRead(BaseModel):
@@ -71,6 +95,7 @@ class ClosureAdded(BaseModel):
     dry_run: bool
     branch_id: int
     date: dt.date
+    until: dt.date | None = None
     cancelled_session_ids: list[int]
     would_cancel: list[SessionRead] = []
 

@@ -83,19 +83,40 @@ class ClosurePreview:
     sessions: list[ClassSession]
 
 
-def preview_closure(db: Session, branch_id: int, day: date) -> ClosurePreview:
-    """Show the live sessions that a closure on `day` would cancel; change nothing."""
+def preview_closure(
+    db: Session, branch_id: int, day: date, until: date | None = None
+) -> ClosurePreview:
+    """Show the live sessions that a closure on `day` (to `until`) would cancel; change
+    nothing."""
     get(db, branch_id)
     rows = db.scalars(
         select(ClassSession)
         .where(
             ClassSession.branch_id == branch_id,
-            ClassSession.date == day,
+            ClassSession.date.between(day, until or day),
             ClassSession.status != SessionStatus.CANCELLED,
         )
-        .order_by(ClassSession.start_time)
+        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
     )
     return ClosurePreview(branch_id, day, list(rows))
+
+
+def add_closures(
+    db: Session, branch_id: int, days: list[date], *, reason: str, actor: Actor
+) -> list[int]:
+    """Close a branch on each of `days` (all or none: a day already closed is named and
+    nothing changes); return the sessions cancelled."""
+    locks.lock_whole_schedule(db)
+    get(db, branch_id)
+    closed = db.scalars(
+        select(BranchClosure.date)
+        .where(BranchClosure.branch_id == branch_id, BranchClosure.date.in_(days))
+        .order_by(BranchClosure.date)
+    ).all()
+    if closed:
+        listed = ", ".join(str(d) for d in closed)
+        raise Conflict(f"branch {branch_id} is already closed on {listed}")
+    return [i for day in days for i in add_closure(db, branch_id, day, reason=reason, actor=actor)]
 
 
 def add_closure(db: Session, branch_id: int, day: date, *, reason: str, actor: Actor) -> list[int]:
