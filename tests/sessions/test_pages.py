@@ -4,6 +4,7 @@ side, cancelled lessons behind a toggle, and a cost that does not grow with the 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,3 +167,39 @@ def test_a_bad_date_is_a_clear_error_page(office: TestClient, world: World) -> N
     assert answer.status_code == 422
     assert "date" in answer.text
     assert "text/html" in answer.headers["content-type"]
+
+
+def test_a_day_of_ten_teachers_prints_as_sheets_of_eight_columns(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """Printed, the day's columns come in sheets of at most eight, each with the hours,
+    and every lesson is on one of them (the screen's grid is not printed then)."""
+    with session_scope(committed_engine) as s:
+        teachers = [people.create_teacher(s, name=f"T{i:02d}", actor=SETUP).id for i in range(8)]
+        students = [
+            people.create_student(s, name=f"Pupil{i:02d}", actor=SETUP).id for i in range(10)
+        ]
+    for i, teacher in enumerate([world.teacher_1, world.teacher_2, *teachers]):
+        book(committed_engine, world, DAY, f"{16 + i % 4}:00", f"{16 + i % 4}:50",
+             teacher_id=teacher, student_id=students[i])  # fmt: skip
+    html = _day(office, world)
+    printed = html.split('<div class="print-only">')[1]
+    sheets = printed.split('<section class="print-page">')[1:]
+    assert [sheet.count('class="colhead"') for sheet in sheets] == [8, 2]
+    assert all('class="hour"' in sheet for sheet in sheets)
+    assert all(f"Pupil{i:02d}" in printed for i in range(10))
+    assert 'class="gridwrap screen-only"' in html
+    css = (Path(__file__).parents[2] / "src/komawari/web/static/app.css").read_text()
+    rules = css.split("@media print")[1]
+    for hidden in (".top", "nav", "form", "button"):
+        assert hidden in rules.split("display: none")[0]
+    assert ".screen-only { display: none" in rules
+
+
+def test_a_day_of_eight_teachers_prints_its_one_grid(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    book(committed_engine, world, DAY, "16:00", "17:00")
+    html = _day(office, world)
+    assert 'class="print-only"' not in html
+    assert 'class="gridwrap"' in html

@@ -44,6 +44,10 @@ class Lesson:
         return bool(self.entry.conflicts_with or self.clashed_by)
 
 
+PRINT_COLUMNS = 8  # a printed A4 landscape sheet holds at most this many columns
+Sheet = grid.Grid  # one printed sheet of the day
+
+
 @dataclass
 class DayView:
     """The day at a branch, ready to draw."""
@@ -58,6 +62,7 @@ class DayView:
     cancelled_hidden: int
     closure: str | None
     holiday: str | None
+    print_pages: list[Sheet] = field(default_factory=list)  # > PRINT_COLUMNS columns
 
     @property
     def previous(self) -> date:
@@ -148,6 +153,9 @@ def branch_day(
         show_cancelled=show_cancelled,
         counts=schedule.counts,
         grid=grid.build(columns, blocks),
+        print_pages=grid.pages(columns, blocks, per_page=PRINT_COLUMNS)
+        if len(columns) > PRINT_COLUMNS
+        else [],
         lessons=lessons,
         cancelled_hidden=len(lessons) - len(shown),
         closure=closure,

@@ -92,11 +92,29 @@ def _lanes(blocks: Sequence[Block]) -> list[int]:
     return lanes
 
 
-def build(columns: Sequence[Column], blocks: Sequence[Block]) -> Grid:
-    """Place `blocks` on a grid of `columns`, from the hour of the first lesson's start."""
+def _span(blocks: Sequence[Block]) -> tuple[int, int]:
+    """The grid's first and last minute: whole hours around the blocks."""
     first = min((_minutes(b.start) for b in blocks), default=DEFAULT_FIRST_HOUR * 60) // 60 * 60
     last = -(-max((_minutes(b.end) for b in blocks), default=DEFAULT_LAST_HOUR * 60) // 60) * 60
-    last = min(max(last, first + MIN_HOURS * 60), 24 * 60)
+    return first, min(max(last, first + MIN_HOURS * 60), 24 * 60)
+
+
+def pages(columns: Sequence[Column], blocks: Sequence[Block], *, per_page: int) -> list[Grid]:
+    """The grid cut into grids of at most `per_page` columns, all on one time axis (a
+    printed day: each sheet repeats the hours)."""
+    span = _span(blocks)
+    return [
+        build([Column(c.key, c.label, c.link) for c in columns[i : i + per_page]], blocks, span)
+        for i in range(0, len(columns), per_page)
+    ]
+
+
+def build(
+    columns: Sequence[Column], blocks: Sequence[Block], span: tuple[int, int] | None = None
+) -> Grid:
+    """Place `blocks` on a grid of `columns`, from the hour of the first lesson's start
+    (or over `span`, first and last minute)."""
+    first, last = span or _span(blocks)
     grid = Grid(first, (last - first) // SLOT_MINUTES, list(columns))
     by_key = {c.key: c for c in grid.columns}
     per_column: dict[Hashable, list[Block]] = {c.key: [] for c in grid.columns}
