@@ -183,3 +183,29 @@ def test_sign_in_lands_on_the_last_branch_seen(
     assert sign_in(client, "owner") == 303
     again = client.get("/", follow_redirects=False)
     assert again.headers["location"] == f"/branches/{world.branch_b}/day"
+
+
+def test_the_branch_week_has_a_row_per_teacher_and_a_column_per_day(
+    client: TestClient, world: World, committed_engine: Engine, planted: Planted
+) -> None:
+    make_user(committed_engine, "clerk", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "clerk") == 303
+    gone = _book(client, world, DAY, "10:00", "11:00", student_id=world.student_3)
+    client.post(f"/api/class-sessions/{gone}/cancel", json={"reason": "ill"},
+                headers=bearer(world.admin))  # fmt: skip
+    page = client.get(f"/branches/{world.branch_a}/week", params={"date": str(DAY)})
+    assert page.status_code == 200
+    table = page.text.split('id="branch-week"')[1].split("</table>")[0]
+    (row,) = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", table, re.S)  # Sato only
+    assert "Sato" in row
+    cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    assert len(cells) == 7
+    on_day = cells[DAY.weekday()]
+    for sid in (planted.near[0], planted.near[1], planted.cross[0]):
+        assert f'href="/sessions/{sid}"' in on_day
+    assert f"/sessions/{gone}" not in table  # cancelled
+    assert f"/sessions/{planted.cross[1]}" not in table  # another branch's
+    assert all(
+        f"/sessions/{planted.near[0]}" not in c for i, c in enumerate(cells) if i != DAY.weekday()
+    )
+    assert client.get(f"/branches/{world.branch_b}/week").status_code == 404

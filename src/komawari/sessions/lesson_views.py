@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from komawari.audit import service as audit
 from komawari.auth.policy import Principal
+from komawari.branches.models import Branch
 from komawari.errors import NotFound
 from komawari.people.models import Student, Teacher
-from komawari.sessions import queries, read_model
+from komawari.sessions import day_page, queries, read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.web import grid
@@ -82,6 +83,59 @@ def week(
     blocks = [grid.Block(w.date, w.start_time, w.end_time, w) for w in lessons]
     return WeekView(
         owner_kind, owner_id, owner.name, monday, grid.build(columns, blocks), len(lessons)
+    )
+
+
+@dataclass
+class BranchWeek:
+    """A branch's week: a row per teacher with lessons, a column per day (Monday first),
+    each cell the teacher's live lessons that day in time order."""
+
+    branch: Branch
+    monday: date
+    days: list[tuple[date, str | None]]  # each day and its public holiday's name
+    rows: list[tuple[int, str, list[list[WeekLesson]]]]  # teacher id, name, a cell per day
+    count: int
+
+    @property
+    def previous(self) -> date:
+        """Return the Monday before."""
+        return self.monday - timedelta(days=7)
+
+    @property
+    def next(self) -> date:
+        """Return the Monday after."""
+        return self.monday + timedelta(days=7)
+
+
+def branch_week(db: Session, branch: Branch, day: date, *, viewer: Principal | None) -> BranchWeek:
+    """Return the week around `day` at `branch`: teachers as rows, days as columns."""
+    monday = day - timedelta(days=day.weekday())
+    ids = [
+        r.id
+        for r in queries.search(
+            db, branch_ids=[branch.id], date_from=monday, date_to=monday + timedelta(days=6),
+            limit=10_000,
+        )
+        if r.status != SessionStatus.CANCELLED
+    ]  # fmt: skip
+    found = read_model.lessons(db, ids, viewer=viewer, with_clashed_by=True)
+    lessons = [found[i] for i in ids if i in found]
+    by_teacher: dict[int, tuple[str, list[list[WeekLesson]]]] = {}
+    for lesson in lessons:
+        empty: list[list[WeekLesson]] = [[] for _ in range(7)]
+        _, cells = by_teacher.setdefault(lesson.teacher_id, (lesson.teacher_name, empty))
+        cells[(lesson.date - monday).days].append(lesson)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    return BranchWeek(
+        branch=branch,
+        monday=monday,
+        days=[(d, day_page.holiday_name(branch, d)) for d in days],
+        rows=sorted(
+            ((tid, name, cells) for tid, (name, cells) in by_teacher.items()),
+            key=lambda row: (row[1], row[0]),
+        ),
+        count=len(lessons),
     )
 
 

@@ -105,6 +105,21 @@ def branch_day(
     return _tagged(page.render("day.html", view=view, today=today), headers)
 
 
+@router.get("/branches/{branch_id}/week")
+def branch_week(
+    branch: ReadableBranch,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    day: Annotated[fields.Day | None, Query(alias="date")] = None,
+) -> Response:
+    """Show a branch's week: teachers as rows, days as columns, each lesson a link."""
+    page.remember_branch(branch.id)
+    today = clock.branch_today(branch.time_zone)
+    view = lesson_views.branch_week(db, branch, day or today, viewer=who)
+    return page.render("branch_week.html", view=view, today=today)
+
+
 @router.get("/branches/{branch_id}/clashes")
 def branch_clashes(
     branch: ReadableBranch,
