@@ -53,13 +53,55 @@ def test_a_one_off_is_booked_and_its_exact_duplicate_is_named_with_a_link(
     assert counts(committed_engine) == before
 
 
-def test_a_clashing_one_off_is_booked_and_says_so(office: TestClient, world: World) -> None:
-    _book(office, world)
+def test_a_clashing_one_off_is_saved_only_when_booked_anyway(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """The office's finding: a clashing one-off was saved first and warned about after.
+    Now the form says what it would clash with, saves nothing, and asks to book anyway."""
+    first = _book(office, world).headers["location"].split("?")[0]
+    before = counts(committed_engine)
     clash = _book(office, world, student_id=world.student_2, start_time="18:30",
                   end_time="19:30")  # fmt: skip
-    assert clash.status_code == 303
-    page = office.get(clash.headers["location"])
+    assert clash.status_code == 409
+    assert "This booking would clash with:" in clash.text
+    assert f'href="{first}"' in clash.text
+    assert 'name="book_anyway"' in clash.text
+    assert counts(committed_engine) == before
+    anyway = _book(office, world, student_id=world.student_2, start_time="18:30",
+                   end_time="19:30", book_anyway="1")  # fmt: skip
+    assert anyway.status_code == 303
+    page = office.get(anyway.headers["location"])
     assert "It clashes with a lesson booked earlier" in page.text
+
+
+def test_the_booking_form_shows_the_verdict_before_saving(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    _book(office, world)
+    before = counts(committed_engine)
+    wanted = {"branch_id": world.branch_a, "teacher_id": world.teacher_1,
+              "student_id": world.student_2, "date": str(DAY), "end_time": "19:30"}  # fmt: skip
+    clash = office.get("/sessions/new", params={**wanted, "start_time": "18:30"})
+    assert clash.status_code == 200
+    assert "This booking would clash with:" in clash.text
+    free = office.get("/sessions/new", params={**wanted, "start_time": "19:00"})
+    assert "Free: no clash" in free.text  # 19:00 starts as the other ends: no clash
+    assert counts(committed_engine) == before
+
+
+def test_an_empty_hour_of_the_grid_opens_the_booking_form_filled_in(
+    office: TestClient, world: World
+) -> None:
+    _book(office, world)
+    day = office.get(f"/branches/{world.branch_a}/day", params={"date": str(DAY)}).text
+    slot = (f'href="/sessions/new?branch_id={world.branch_a}&amp;teacher_id={world.teacher_1}'
+            f'&amp;date={DAY}&amp;start_time=19:00&amp;end_time=20:00"')  # fmt: skip
+    assert slot in day
+    form = office.get("/sessions/new", params={"branch_id": world.branch_a,
+                      "teacher_id": world.teacher_1, "date": str(DAY), "start_time": "19:00",
+                      "end_time": "20:00"}).text  # fmt: skip
+    assert f'<option value="{world.teacher_1}" selected>' in form
+    assert 'value="19:00"' in form
 
 
 def test_moving_the_blocker_away_clears_the_clash(
@@ -67,7 +109,7 @@ def test_moving_the_blocker_away_clears_the_clash(
 ) -> None:
     blocker = int(_book(office, world).headers["location"].split("?")[0].rsplit("/", 1)[1])
     later = _book(office, world, student_id=world.student_2, start_time="18:30",
-                  end_time="19:30")  # fmt: skip
+                  end_time="19:30", book_anyway="1")  # fmt: skip
     later_id = int(later.headers["location"].split("?")[0].rsplit("/", 1)[1])
     assert _status(committed_engine, later_id) == SessionStatus.CONFLICTED
     page = office.get(f"/sessions/{blocker}")

@@ -169,19 +169,23 @@ class Choices:
 
 
 def choices(db: Session, *, branch_ids: list[int] | None) -> Choices:
-    """Return the options of a series form, for the caller's branches."""
+    """Return the options of a form, for the caller's branches: active people and rooms,
+    each room labelled with its branch ("Room 1 · Shibuya"), by branch then name."""
     branches = select(Branch.id, Branch.name).order_by(Branch.name)
-    rooms = select(Room.id, Room.branch_id, Room.name).order_by(Room.name)
+    rooms = (
+        select(Room.id, Room.branch_id, Room.name, Branch.name)
+        .join(Branch, Branch.id == Room.branch_id)
+        .where(Room.active)
+        .order_by(Branch.name, Room.name, Room.id)
+    )
     if branch_ids is not None:
         branches = branches.where(Branch.id.in_(branch_ids))
         rooms = rooms.where(Room.branch_id.in_(branch_ids))
+    active_teachers = select(Teacher.id, Teacher.name).where(Teacher.active)
+    active_students = select(Student.id, Student.name).where(Student.active)
     return Choices(
         branches=[(i, n) for i, n in db.execute(branches)],
-        teachers=[
-            (i, n) for i, n in db.execute(select(Teacher.id, Teacher.name).order_by(Teacher.name))
-        ],
-        students=[
-            (i, n) for i, n in db.execute(select(Student.id, Student.name).order_by(Student.name))
-        ],
-        rooms=[(i, b, n) for i, b, n in db.execute(rooms)],
+        teachers=[(i, n) for i, n in db.execute(active_teachers.order_by(Teacher.name))],
+        students=[(i, n) for i, n in db.execute(active_students.order_by(Student.name))],
+        rooms=[(i, b, f"{n} · {site}") for i, b, n, site in db.execute(rooms)],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,7 @@ from komawari.auth.enums import Role
 from komawari.auth.policy import Principal
 from komawari.branches import service as branches
 from komawari.branches import versions
-from komawari.errors import DuplicateSession, InvalidInput
+from komawari.errors import DuplicateSession, InvalidInput, KomawariError
 from komawari.scheduling import clock, fields
 from komawari.series import listing
 from komawari.sessions import availability, day_page, lesson_views, read_model
@@ -184,17 +185,47 @@ def student_week(
 
 @router.get("/sessions/new")
 def session_new(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
-    """Show the form that books a one-off lesson."""
+    """Show the form that books a one-off lesson, filled in from the address (a cell of the
+    day's grid), with the verdict the booking would get when the form is complete."""
     fields = forms.values(request.query_params.multi_items())
-    return _one_off_form(page, db, who, fields)
+    verdict = None
+    if {"branch_id", "teacher_id", "student_id", "date", "start_time", "end_time"} <= set(fields):
+        try:
+            verdict = _verdict(db, who, SessionCreate.model_validate(fields))
+        except (ValidationError, KomawariError):
+            verdict = None  # booking it says why, next to its field
+    return _one_off_form(page, db, who, fields, verdict=verdict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a booking would be: CONFIRMED, or CONFLICTED with the lessons it would clash
+    with (each as the read model shows it to the caller)."""
+
+    status: SessionStatus
+    clashes: list[read_model.Ref]
+
+
+def _verdict(db: Db, who: Principal, wanted: SessionCreate) -> Verdict:
+    """Book `wanted` in a savepoint, read its verdict, and undo it."""
+    policy.require_write_in(who, wanted.branch_id)
+    savepoint = db.begin_nested()
+    try:
+        made = sessions.create_one_off(db, session_in=wanted, actor=who.actor)
+        both = read_model.clashes(db, [(made.id, list(made.conflicts_with))], viewer=who)
+        return Verdict(made.status, both.conflicts_with.get(made.id, []))
+    finally:
+        savepoint.rollback()
 
 
 def _one_off_form(
     page: Page, db: Db, who: Principal, fields: dict[str, Any], *, status: int = 200,
     errors: dict[str, str] | None = None, duplicate: DuplicateSession | None = None,
+    verdict: Verdict | None = None,
 ) -> Response:  # fmt: skip
     """The booking form; `duplicate` (a 409) names the lesson holding the slot only when
-    the caller may read it (the read model's answer), else says it is another branch's."""
+    the caller may read it (the read model's answer), else says it is another branch's;
+    `verdict`: what booking it would do (a clash must be booked "anyway")."""
     return page.render(
         "session_new.html",
         status,
@@ -202,6 +233,7 @@ def _one_off_form(
         errors=errors or {},
         duplicate=duplicate,
         existing=duplicate.existing_id if duplicate else None,
+        verdict=verdict,
         choices=listing.choices(db, branch_ids=policy.visible_branches(who)),
     )
 
@@ -304,8 +336,10 @@ async def session_move(
 
 @router.post("/sessions", dependencies=[CsrfChecked])
 async def session_create(request: Request, page: UserPage, who: StaffCaller, db: Db) -> Response:
-    """Book a one-off lesson; an exact duplicate is named, a clash is shown after booking."""
+    """Book a one-off lesson; an exact duplicate is named, and a booking that would clash
+    is not saved until it is confirmed ("book anyway")."""
     fields = forms.values((await request.form()).multi_items())
+    anyway = fields.pop("book_anyway", None) == "1"
     try:
         wanted = SessionCreate.model_validate(fields)
         policy.require_write_in(who, wanted.branch_id)
@@ -317,4 +351,9 @@ async def session_create(request: Request, page: UserPage, who: StaffCaller, db:
     except (ValidationError, InvalidInput) as exc:
         forms.refused(db)
         return _one_off_form(page, db, who, fields, status=422, errors=forms.errors(exc))
+    if made.status == SessionStatus.CONFLICTED and not anyway:
+        both = read_model.clashes(db, [(made.id, list(made.conflicts_with))], viewer=who)
+        clash = Verdict(made.status, both.conflicts_with.get(made.id, []))
+        forms.refused(db)  # not saved: the form asks to book it anyway
+        return _one_off_form(page, db, who, fields, status=409, verdict=clash)
     return RedirectResponse(f"/sessions/{made.id}?done=create", status_code=303)
