@@ -69,3 +69,24 @@ def test_deactivation_is_refused_while_a_series_names_them_and_admin_only_for_pe
     done = client.post(f"/teachers/{world.teacher_2}/deactivate", data={"csrf_token": token})
     assert done.status_code == 200
     assert "Deactivated" in done.text
+
+
+def test_the_header_finds_a_teacher_a_student_or_a_room_by_name(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    make_user(committed_engine, "clerk", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "clerk") == 303
+    assert 'action="/search"' in client.get(f"/branches/{world.branch_a}/day").text
+    found = client.get("/search", params={"q": "SAT"}).text  # any case
+    assert f'href="/teachers/{world.teacher_1}/week">Sato</a>' in found
+    assert "Suzuki" not in found.split('id="results"')[1]
+    assert (
+        f'href="/students/{world.student_1}/week">Aoi</a>'
+        in client.get("/search", params={"q": "ao"}).text
+    )
+    rooms = client.get("/search", params={"q": "1"}).text.split('id="results"')[1]
+    assert "A1" in rooms
+    assert "B1" not in rooms  # another branch's room
+    # % and _ are letters here, not patterns.
+    assert "Nothing called" in client.get("/search", params={"q": "%"}).text
+    assert client.get("/search", params={"q": "x" * 101}).status_code == 422

@@ -6,9 +6,9 @@ refused while a series still names them (the page says which), as in the API.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from komawari.auth.dependencies import (
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import KomawariError
+from komawari.people import queries as people_queries
 from komawari.people import service as people
 from komawari.people import status
 from komawari.people.models import Room, Student, Teacher
@@ -190,3 +191,18 @@ def deactivate_student(row: WritableStudent, page: UserPage, who: AdminCaller, d
 def deactivate_room(row: WritableRoom, page: UserPage, who: Me, db: Db) -> Response:
     """Deactivate a room of one of the caller's branches."""
     return _deactivate("room", row.id, page, who, db)
+
+
+@router.get("/search")
+def search(
+    page: UserPage,
+    who: StaffCaller,
+    db: Db,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Find a teacher, student or room by name, leading to their week (a room: its
+    branch's day by room)."""
+    found = (
+        people_queries.find(db, q, branch_ids=policy.visible_branches(who)) if q.strip() else None
+    )
+    return page.render("search.html", q=q, found=found)

@@ -53,3 +53,27 @@ def rooms(
     if branch_ids is not None:
         query = query.where(Room.branch_id.in_(branch_ids))
     return list(db.scalars(query))
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find(
+    db: Session, text: str, *, branch_ids: list[int] | None, limit: int = 20
+) -> tuple[list[Teacher], list[Student], list[Room]]:
+    """Find teachers, students and rooms (of `branch_ids`; None: all) whose name holds
+    `text`, whatever its case; by name, `limit` of each."""
+    pattern = _like(text.strip())
+    rooms = select(Room).where(Room.name.ilike(pattern, escape="\\"))
+    if branch_ids is not None:
+        rooms = rooms.where(Room.branch_id.in_(branch_ids))
+    return (
+        list(db.scalars(select(Teacher).where(Teacher.name.ilike(pattern, escape="\\"))
+                        .order_by(Teacher.name).limit(limit))),
+        list(db.scalars(select(Student).where(Student.name.ilike(pattern, escape="\\"))
+                        .order_by(Student.name).limit(limit))),
+        list(db.scalars(rooms.order_by(Room.name, Room.id).limit(limit))),
+    )  # fmt: skip
