@@ -69,3 +69,34 @@ def test_the_day_prints_without_the_pages_chrome(page: Any, site: str, demo_scho
     SHOTS.mkdir(parents=True, exist_ok=True)
     pdf = page.pdf(path=str(SHOTS / "day-printed.pdf"), landscape=True, format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+def test_on_a_phone_the_day_is_an_agenda_with_the_grid_below(
+    browser: Any, site: str, demo_school: Engine
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    try:
+        _sign_in(page, site)
+        page.goto(f"{page.url}?date={_clash_day(demo_school)}")
+        agenda = page.locator("ol.agenda")
+        assert agenda.is_visible()
+        items = agenda.locator("li")
+        assert items.count() == page.locator("article.lesson").count() >= 2
+        assert items.locator(".badge.bad").count() == 1
+        assert page.locator(".gridwrap").is_visible()  # the grid stays reachable below
+        box = agenda.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= 390
+        shot(page, "day-agenda-390")
+        assert axe_violations(page) == []
+        items.first.locator("a").click()
+        page.wait_for_load_state()
+        assert re.search(r"/sessions/\d+$", page.url), page.url
+    finally:
+        context.close()
+
+
+def test_on_a_desktop_there_is_no_agenda(page: Any, site: str, demo_school: Engine) -> None:
+    _sign_in(page, site)
+    assert not page.locator("ol.agenda").is_visible()
