@@ -114,6 +114,10 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             None,
         ),
         ("get", "/api/branches/{branch_id}/closures"): (f"/api/branches/{sb}/closures", None),
+        ("post", "/api/branches/{branch_id}/holidays"): (
+            f"/api/branches/{sb}/holidays",
+            {"closed": True},
+        ),
         ("post", "/api/branches/{branch_id}/closures"): (
             f"/api/branches/{sb}/closures",
             {"date": b["day"]},

@@ -404,6 +404,8 @@ CASES: list[Case] = [
         key=False)),  # its answer holds a secret: it refuses an Idempotency-Key
     Case("api-branches", "POST", f"{A}/branches", lambda c: Call(
         "POST", f"{A}/branches", json={"name": "Kyoto", "time_zone": "Asia/Tokyo"})),
+    Case("api-holidays", "POST", f"{A}/branches/{{branch_id}}/holidays", lambda c: Call(
+        "POST", f"{A}/branches/{c.world.branch_a}/holidays", json={"closed": True})),
     Case("api-closure-add", "POST", f"{A}/branches/{{branch_id}}/closures", lambda c: Call(
         "POST", f"{A}/branches/{c.world.branch_a}/closures",
         json={"date": _closure_day(c), "reason": "holiday"})),
@@ -470,6 +472,8 @@ CASES: list[Case] = [
     _page("page-closure-add", "/branches/{branch_id}/closures", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/closures",
         form={"date": _closure_day(c), "reason": "holiday"})),
+    _page("page-holidays", "/branches/{branch_id}/holidays", lambda c: Call(
+        "POST", f"/branches/{c.world.branch_a}/holidays", form={"closed": "on"})),
     _page("page-closure-remove", "/branches/{branch_id}/closures/remove", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/closures/remove", form={"date": _closed_day(c)})),
     _page("page-teacher-create", "/teachers", lambda c: Call(

@@ -29,6 +29,9 @@ from komawari.branches.schemas import (
     ClosureList,
     ClosureRead,
     ClosureRemoved,
+    HolidayDay,
+    HolidaySetting,
+    HolidaySettingRead,
 )
 from komawari.config import get_settings
 from komawari.errors import InvalidInput
@@ -192,6 +195,32 @@ def add_closure(
         dry_run=False, branch_id=branch.id, date=body.date, until=body.until,
         cancelled_session_ids=ids,
     )  # fmt: skip
+
+
+@router.post("/{branch_id}/holidays", summary="Close on national holidays, or stop")
+def set_holidays(
+    branch: WritableBranch,
+    body: HolidaySetting,
+    db: Db,
+    who: Caller,
+    dry_run: Annotated[bool, Query(description="Answer what it would do")] = False,
+) -> HolidaySettingRead:
+    """Turn "closed on Japan's national holidays" on (each holiday of the next two years
+    becomes a closure, its lessons cancelled) or off (those closures from today on are
+    removed, their lessons back). With dry_run, what it would do; nothing is written."""
+    if dry_run:
+        change = branches_service.preview_holidays(db, branch.id, closed=body.closed)
+    else:
+        change = branches_service.set_closed_on_holidays(
+            db, branch.id, closed=body.closed, actor=who.actor
+        )
+    return HolidaySettingRead(
+        dry_run=dry_run,
+        branch_id=branch.id,
+        closed_on_holidays=body.closed if not dry_run else branch.closed_on_holidays,
+        days=[HolidayDay(date=d, name=n) for d, n in change.days],
+        sessions=read_sessions(db, change.sessions, viewer=who),
+    )
 
 
 @router.delete("/{branch_id}/closures/{date}", summary="Reopen a closed day")

@@ -33,6 +33,8 @@ class Branch(IdMixin, CreatedMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), server_default="Asia/Tokyo")
+    # Closed on Japan's national holidays: each is a closure (holiday=True) two years ahead.
+    closed_on_holidays: Mapped[bool] = mapped_column(server_default="false")
 
 
 CLOSURE_GUARD = "uq_branch_closures_branch_id_date"  # a branch is closed on a day once
@@ -45,6 +47,8 @@ class BranchClosure(IdMixin, Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, server_default="")
+    # Made by the branch's "closed on national holidays" setting (which removes it again).
+    holiday: Mapped[bool] = mapped_column(server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

@@ -32,9 +32,17 @@ def _render(
             preview = branches.preview_closure(db, branch_id, wanted.date, wanted.until)
         except ValidationError as exc:
             problems = forms.errors(exc)
+    asked = page.request.query_params.get("holidays")
+    holidays = (
+        branches.preview_holidays(db, branch_id, closed=asked == "on")
+        if asked in ("on", "off")
+        else None
+    )
     return page.render(
         "closures.html",
         status,
+        holidays=holidays,
+        holidays_wanted=asked,
         branch=branches.get(db, branch_id),
         closures=branches.closures(db, branch_id),
         fields=fields,
@@ -79,3 +87,21 @@ def remove_closure(
     """Reopen a day: the lessons cancelled for it come back."""
     branches.remove_closure(db, branch.id, day, actor=who.actor)
     return RedirectResponse(f"/branches/{branch.id}/closures?done=removed", status_code=303)
+
+
+@router.post("/branches/{branch_id}/holidays", dependencies=[CsrfChecked])
+def set_holidays(
+    branch: WritableBranch,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    closed: Annotated[str, Form(pattern="^(on|off)$")],
+) -> Response:
+    """Turn "closed on national holidays" on or off, after its preview."""
+    try:
+        branches.set_closed_on_holidays(db, branch.id, closed=closed == "on", actor=who.actor)
+    except KomawariError as exc:
+        forms.refused(db)
+        return _render(page, db, branch.id, {}, status=exc.status_code,
+                       errors={"holidays": exc.detail})  # fmt: skip
+    return RedirectResponse(f"/branches/{branch.id}/closures?done=holidays", status_code=303)

@@ -31,6 +31,7 @@ class BranchRead(BaseModel):
     id: int
     name: str
     time_zone: str
+    closed_on_holidays: bool = False
     created_at: dt.datetime
 
 
@@ -107,3 +108,28 @@ class ClosureRemoved(BaseModel):
     date: dt.date
     restored: int
     created: int
+
+
+class HolidaySetting(BaseModel):
+    """Close the branch on Japan's national holidays (each holiday of the next two years
+    becomes a closure, its lessons cancelled), or stop (those from today on reopen)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"closed": True}]})
+
+    closed: bool
+
+
+class HolidayDay(BaseModel):
+    date: dt.date
+    name: str
+
+
+class HolidaySettingRead(BaseModel):
+    """The setting, the days it closed or reopened, and the lessons it cancelled or
+    brought back (with dry_run: what it would do; nothing written)."""
+
+    dry_run: bool
+    branch_id: int
+    closed_on_holidays: bool
+    days: list[HolidayDay]
+    sessions: list[SessionRead]

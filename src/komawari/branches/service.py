@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from komawari.db import errors as db_errors
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
+from komawari.scheduling.timerules import today_in
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
@@ -119,13 +120,19 @@ def add_closures(
     return [i for day in days for i in add_closure(db, branch_id, day, reason=reason, actor=actor)]
 
 
-def add_closure(db: Session, branch_id: int, day: date, *, reason: str, actor: Actor) -> list[int]:
-    """Close a branch on a day: its live sessions there are cancelled as `branch_closed`."""
+def add_closure(
+    db: Session, branch_id: int, day: date, *, reason: str, actor: Actor, holiday: bool = False
+) -> list[int]:
+    """Close a branch on a day: its live sessions there are cancelled as `branch_closed`.
+
+    `holiday`: the closure is the branch's "closed on national holidays" setting's.
+    """
     locks.lock_whole_schedule(db)  # a branch's day, and generation of its series
     get(db, branch_id)
+    row = BranchClosure(branch_id=branch_id, date=day, reason=reason, holiday=holiday)
     db_errors.guarded(
         db,
-        lambda: db.add(BranchClosure(branch_id=branch_id, date=day, reason=reason)),
+        lambda: db.add(row),
         lambda: Conflict(f"branch {branch_id} is already closed on {day}"),
         CLOSURE_GUARD,
     )
@@ -208,3 +215,89 @@ def japan_holidays(year: int) -> list[tuple[date, str]]:
     if not 1955 <= year <= 2100:
         raise InvalidInput("year", "must be between 1955 and 2100")
     return [(d, str(name)) for d, name in jpholiday.year_holidays(year)]
+
+
+HOLIDAY_DAYS = 730  # the setting closes the national holidays of the next two years
+
+
+def coming_holidays(branch: Branch, now: datetime | None = None) -> list[tuple[date, str]]:
+    """Japan's national holidays from the branch's today, two years ahead."""
+    import jpholiday
+
+    today = today_in(branch.time_zone, now)
+    found = jpholiday.between(today, today + timedelta(days=HOLIDAY_DAYS))
+    return [(d, str(name)) for d, name in found]
+
+
+@dataclass(frozen=True)
+class HolidayChange:
+    """What turning the setting on or off does: the days closed or reopened, and the
+    lessons cancelled (on) or brought back (off)."""
+
+    days: list[tuple[date, str]]
+    sessions: list[ClassSession]
+
+
+def preview_holidays(
+    db: Session, branch_id: int, *, closed: bool, now: datetime | None = None
+) -> HolidayChange:
+    """Say what `set_closed_on_holidays(closed)` would do; change nothing."""
+    branch = get(db, branch_id)
+    if closed:
+        shut = {c.date for c in closures(db, branch_id)}
+        days = [(d, n) for d, n in coming_holidays(branch, now) if d not in shut]
+        live = ClassSession.status != SessionStatus.CANCELLED
+    else:
+        today = today_in(branch.time_zone, now)
+        rows = db.scalars(
+            select(BranchClosure)
+            .where(
+                BranchClosure.branch_id == branch_id,
+                BranchClosure.holiday,
+                BranchClosure.date >= today,
+            )
+            .order_by(BranchClosure.date)
+        )
+        days = [(c.date, c.reason) for c in rows]
+        live = ClassSession.cancel_reason == CLOSED
+    sessions = db.scalars(
+        select(ClassSession)
+        .where(
+            ClassSession.branch_id == branch_id,
+            ClassSession.date.in_([d for d, _ in days]),
+            live,
+        )
+        .order_by(ClassSession.date, ClassSession.start_time, ClassSession.id)
+    )
+    return HolidayChange(days, list(sessions))
+
+
+def set_closed_on_holidays(
+    db: Session, branch_id: int, *, closed: bool, actor: Actor, now: datetime | None = None
+) -> HolidayChange:
+    """Turn the branch's "closed on national holidays" setting on (each holiday of the next
+    two years becomes a closure, its lessons cancelled) or off (those closures from today
+    on are removed, their lessons back)."""
+    locks.lock_whole_schedule(db)
+    branch = get(db, branch_id)
+    if branch.closed_on_holidays == closed:
+        state = "on" if closed else "off"
+        raise InvalidInput("closed", f"the branch's holiday closing is {state} already")
+    change = preview_holidays(db, branch_id, closed=closed, now=now)
+    for day, name in change.days:
+        if closed:
+            add_closure(db, branch_id, day, reason=name, actor=actor, holiday=True)
+        else:
+            remove_closure(db, branch_id, day, actor=actor, now=now)
+    branch.closed_on_holidays = closed
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="branch.holidays",
+        subject_type="branch",
+        subject_id=branch_id,
+        branch_id=branch_id,
+        details={"closed": closed, "days": [d.isoformat() for d, _ in change.days]},
+    )
+    return change
