@@ -46,8 +46,14 @@ def _b_data(client: TestClient, w: World) -> dict[str, Any]:
         json={"date": closed.isoformat(), "reason": "B only"},
         headers=admin,
     )
+    period = client.post(
+        f"/api/branches/{w.branch_b}/periods",
+        json={"name": "B1限", "start_time": "16:00", "end_time": "17:20"},
+        headers=admin,
+    ).json()
     runs = client.get("/api/generation-runs", headers=admin).json()["items"]
     return {
+        "period": period["id"],
         "series": series["id"],
         "session": one_off["id"],
         "day": day.isoformat(),
@@ -114,6 +120,15 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             None,
         ),
         ("get", "/api/branches/{branch_id}/closures"): (f"/api/branches/{sb}/closures", None),
+        ("get", "/api/branches/{branch_id}/periods"): (f"/api/branches/{sb}/periods", None),
+        ("post", "/api/branches/{branch_id}/periods"): (
+            f"/api/branches/{sb}/periods",
+            {"name": "1限", "start_time": "16:00", "end_time": "17:20"},
+        ),
+        ("delete", "/api/branches/{branch_id}/periods/{period_id}"): (
+            f"/api/branches/{sb}/periods/{b['period']}",
+            None,
+        ),
         ("post", "/api/branches/{branch_id}/holidays"): (
             f"/api/branches/{sb}/holidays",
             {"closed": True},

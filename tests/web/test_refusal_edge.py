@@ -240,6 +240,11 @@ class Ctx:
             self.setup("POST", "/api/class-sessions", one_off_body(self.world, **changes))["id"]
         )
 
+    def period(self) -> int:
+        """A period of branch A (what a removal removes)."""
+        body = {"name": f"P{uuid.uuid4().hex[:6]}", "start_time": "09:00", "end_time": "10:00"}
+        return int(self.setup("POST", f"/api/branches/{self.world.branch_a}/periods", body)["id"])
+
     def cancelled(self) -> int:
         """A one-off lesson, cancelled (what a restore brings back)."""
         sid = self.one_off()
@@ -404,6 +409,11 @@ CASES: list[Case] = [
         key=False)),  # its answer holds a secret: it refuses an Idempotency-Key
     Case("api-branches", "POST", f"{A}/branches", lambda c: Call(
         "POST", f"{A}/branches", json={"name": "Kyoto", "time_zone": "Asia/Tokyo"})),
+    Case("api-period-add", "POST", f"{A}/branches/{{branch_id}}/periods", lambda c: Call(
+        "POST", f"{A}/branches/{c.world.branch_a}/periods",
+        json={"name": "1限", "start_time": "16:00", "end_time": "17:20"})),
+    Case("api-period-remove", "DELETE", f"{A}/branches/{{branch_id}}/periods/{{period_id}}",
+         lambda c: Call("DELETE", f"{A}/branches/{c.world.branch_a}/periods/{c.period()}")),
     Case("api-holidays", "POST", f"{A}/branches/{{branch_id}}/holidays", lambda c: Call(
         "POST", f"{A}/branches/{c.world.branch_a}/holidays", json={"closed": True})),
     Case("api-closure-add", "POST", f"{A}/branches/{{branch_id}}/closures", lambda c: Call(
@@ -472,6 +482,12 @@ CASES: list[Case] = [
     _page("page-closure-add", "/branches/{branch_id}/closures", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/closures",
         form={"date": _closure_day(c), "reason": "holiday"})),
+    _page("page-period-add", "/branches/{branch_id}/periods", lambda c: Call(
+        "POST", f"/branches/{c.world.branch_a}/periods",
+        form={"name": "2限", "start_time": "17:30", "end_time": "18:50"})),
+    _page("page-period-remove", "/branches/{branch_id}/periods/{period_id}/remove",
+          lambda c: Call("POST", f"/branches/{c.world.branch_a}/periods/{c.period()}/remove",
+                         form={})),
     _page("page-holidays", "/branches/{branch_id}/holidays", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/holidays", form={"closed": "on"})),
     _page("page-closure-remove", "/branches/{branch_id}/closures/remove", lambda c: Call(

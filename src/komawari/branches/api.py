@@ -18,8 +18,8 @@ from komawari.auth.dependencies import (
     WritableBranch,
 )
 from komawari.auth.policy import Principal
+from komawari.branches import periods, versions
 from komawari.branches import service as branches_service
-from komawari.branches import versions
 from komawari.branches.schemas import (
     BranchCreate,
     BranchList,
@@ -32,6 +32,9 @@ from komawari.branches.schemas import (
     HolidayDay,
     HolidaySetting,
     HolidaySettingRead,
+    PeriodCreate,
+    PeriodList,
+    PeriodRead,
 )
 from komawari.config import get_settings
 from komawari.errors import InvalidInput
@@ -221,6 +224,27 @@ def set_holidays(
         days=[HolidayDay(date=d, name=n) for d, n in change.days],
         sessions=read_sessions(db, change.sessions, viewer=who),
     )
+
+
+@router.get("/{branch_id}/periods", summary="List the branch's periods")
+def list_periods(branch: ReadableBranch, db: Db) -> PeriodList:
+    """List the branch's fixed periods (コマ), by start."""
+    return PeriodList(items=[PeriodRead.model_validate(p) for p, _ in periods.of(db, [branch.id])])
+
+
+@router.post("/{branch_id}/periods", status_code=201, summary="Add a period")
+def add_period(branch: WritableBranch, body: PeriodCreate, db: Db, who: Caller) -> PeriodRead:
+    """Add a fixed period (コマ) to the branch (409 when it has one of that name)."""
+    return PeriodRead.model_validate(periods.add(db, branch.id, body, actor=who.actor))
+
+
+@router.delete("/{branch_id}/periods/{period_id}", status_code=204, summary="Remove a period")
+def remove_period(
+    branch: WritableBranch, period_id: Annotated[int, Path(gt=0)], db: Db, who: Caller
+) -> Response:
+    """Remove a period; lessons booked in it keep their times."""
+    periods.remove(db, branch.id, period_id, actor=who.actor)
+    return Response(status_code=204)
 
 
 @router.delete("/{branch_id}/closures/{date}", summary="Reopen a closed day")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
 )
@@ -50,6 +51,26 @@ class BranchClosure(IdMixin, Base):
     # Made by the branch's "closed on national holidays" setting (which removes it again).
     holiday: Mapped[bool] = mapped_column(server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+PERIOD_GUARD = "uq_branch_periods_branch_id_name"  # a period's name is unique at its branch
+
+
+class BranchPeriod(IdMixin, Base):
+    """One of a branch's fixed periods (コマ: "1限" 16:00-17:20), offered by the forms as
+    one choice; free times stay possible."""
+
+    __tablename__ = "branch_periods"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "name", name=PERIOD_GUARD),
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+    )
+
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
 
 
 class BranchVersion(Base):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from komawari.auth.dependencies import Me, ReadableBranch, WritableBranch
+from komawari.branches import periods
 from komawari.branches import service as branches
-from komawari.branches.schemas import ClosureCreate
+from komawari.branches.schemas import ClosureCreate, PeriodCreate
 from komawari.errors import KomawariError
 from komawari.scheduling import fields
 from komawari.web import forms
@@ -105,3 +106,51 @@ def set_holidays(
         return _render(page, db, branch.id, {}, status=exc.status_code,
                        errors={"holidays": exc.detail})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/closures?done=holidays", status_code=303)
+
+
+@router.get("/branches/{branch_id}/periods")
+def periods_page(branch: ReadableBranch, page: UserPage, db: Db) -> Response:
+    """List the branch's fixed periods (コマ), with a form to add one."""
+    return _periods(page, db, branch.id, {})
+
+
+def _periods(
+    page: Page, db: Db, branch_id: int, fields: dict[str, Any], *, status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    return page.render(
+        "periods.html",
+        status,
+        branch=branches.get(db, branch_id),
+        periods=[p for p, _ in periods.of(db, [branch_id])],
+        fields=fields,
+        errors=errors or {},
+        done=page.request.query_params.get("done"),
+    )
+
+
+@router.post("/branches/{branch_id}/periods", dependencies=[CsrfChecked])
+async def add_period(
+    branch: WritableBranch, request: Request, page: UserPage, who: Me, db: Db
+) -> Response:
+    """Add a period; a name the branch has already is refused, named."""
+    fields = forms.values((await request.form()).multi_items())
+    try:
+        periods.add(db, branch.id, PeriodCreate.model_validate(fields), actor=who.actor)
+    except ValidationError as exc:
+        forms.refused(db)
+        return _periods(page, db, branch.id, fields, status=422, errors=forms.errors(exc))
+    except KomawariError as exc:
+        forms.refused(db)
+        return _periods(page, db, branch.id, fields, status=exc.status_code,
+                        errors={"name": exc.detail})  # fmt: skip
+    return RedirectResponse(f"/branches/{branch.id}/periods?done=added", status_code=303)
+
+
+@router.post("/branches/{branch_id}/periods/{period_id}/remove", dependencies=[CsrfChecked])
+def remove_period(
+    branch: WritableBranch, period_id: Annotated[int, Path(gt=0)], who: Me, db: Db
+) -> Response:
+    """Remove a period (lessons booked in it keep their times)."""
+    periods.remove(db, branch.id, period_id, actor=who.actor)
+    return RedirectResponse(f"/branches/{branch.id}/periods?done=removed", status_code=303)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from komawari.scheduling import values
 from komawari.scheduling.fields import Day, Name, Reason, Zone, field_error
+from komawari.series.schemas import Clock
 from komawari.sessions.schemas import SessionRead
 
 
@@ -133,3 +136,38 @@ class HolidaySettingRead(BaseModel):
     closed_on_holidays: bool
     days: list[HolidayDay]
     sessions: list[SessionRead]
+
+
+class PeriodCreate(BaseModel):
+    """One of a branch's fixed periods (コマ): "1限", 16:00-17:20."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "1限", "start_time": "16:00", "end_time": "17:20"}]
+        },
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(values.check_name)]
+    start_time: Clock
+    end_time: Clock
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> PeriodCreate:
+        if self.end_time <= self.start_time:
+            raise field_error("end_time", "must be after start_time", self.end_time)
+        return self
+
+
+class PeriodRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    branch_id: int
+    name: str
+    start_time: Clock
+    end_time: Clock
+
+
+class PeriodList(BaseModel):
+    items: list[PeriodRead]

@@ -10,7 +10,7 @@ from komawari.auth.models import (
     UserBranch,
     WebSession,
 )
-from komawari.branches.models import Branch, BranchClosure, BranchVersion
+from komawari.branches.models import Branch, BranchClosure, BranchPeriod, BranchVersion
 from komawari.db.base import Base
 from komawari.generation.models import GenerationRun
 from komawari.people.models import Room, Student, Teacher
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "Branch",
     "BranchClosure",
+    "BranchPeriod",
     "BranchVersion",
     "CalendarFeed",
     "ClassSeries",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 
 from sqlalchemy import Select, select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from komawari.audit import service as audit
 from komawari.audit.models import AuditEvent
+from komawari.branches import periods as branch_periods
 from komawari.branches.models import Branch
 from komawari.people.models import Room, Student, Teacher
 from komawari.scheduling.weekdays import from_mask
@@ -166,6 +167,7 @@ class Choices:
     teachers: list[tuple[int, str]]
     students: list[tuple[int, str]]
     rooms: list[tuple[int, int, str]]
+    periods: list[tuple[int, str]] = field(default_factory=list)  # "1限 16:00-17:20 · Shibuya"
 
 
 def choices(db: Session, *, branch_ids: list[int] | None) -> Choices:
@@ -188,4 +190,8 @@ def choices(db: Session, *, branch_ids: list[int] | None) -> Choices:
         teachers=[(i, n) for i, n in db.execute(active_teachers.order_by(Teacher.name))],
         students=[(i, n) for i, n in db.execute(active_students.order_by(Student.name))],
         rooms=[(i, b, f"{n} · {site}") for i, b, n, site in db.execute(rooms)],
+        periods=[
+            (p.id, f"{p.name} {p.start_time:%H:%M}-{p.end_time:%H:%M} · {site}")
+            for p, site in branch_periods.of(db, branch_ids)
+        ],
     )

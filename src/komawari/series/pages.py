@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from komawari.auth import policy
 from komawari.auth.dependencies import ReadableSeries, StaffCaller, VisibleBranchIds
+from komawari.branches import periods
 from komawari.branches.models import Branch
 from komawari.errors import DuplicateSeries, InvalidInput
 from komawari.generation.enums import RunTrigger
@@ -68,7 +69,7 @@ def _form_page(
     dry_run, problems = None, dict(errors or {})
     if want_preview and not problems and existing is None:
         try:
-            series_in = SeriesCreate.model_validate(fields)
+            series_in = SeriesCreate.model_validate(periods.apply(db, fields))
             policy.require_write_in(who, series_in.branch_id)
             dry_run = preview.preview(db, series_in=series_in, actor=who.actor, viewer=who)
         except DuplicateSeries as exc:
@@ -109,7 +110,7 @@ async def series_create(request: Request, page: UserPage, who: StaffCaller, db: 
     """Create the series; a duplicate is named with a link to the existing one."""
     fields = forms.values((await request.form()).multi_items())
     try:
-        series_in = SeriesCreate.model_validate(fields)
+        series_in = SeriesCreate.model_validate(periods.apply(db, fields))
         policy.require_write_in(who, series_in.branch_id)
         series, _ = series_service.create(
             db, series_in=series_in, actor=who.actor, trigger=RunTrigger.API

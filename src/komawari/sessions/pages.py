@@ -22,8 +22,8 @@ from komawari.auth.dependencies import (
 )
 from komawari.auth.enums import Role
 from komawari.auth.policy import Principal
+from komawari.branches import periods, versions
 from komawari.branches import service as branches
-from komawari.branches import versions
 from komawari.errors import DuplicateSession, InvalidInput, KomawariError
 from komawari.scheduling import clock, fields
 from komawari.series import listing
@@ -189,9 +189,13 @@ def session_new(request: Request, page: UserPage, who: StaffCaller, db: Db) -> R
     day's grid), with the verdict the booking would get when the form is complete."""
     fields = forms.values(request.query_params.multi_items())
     verdict = None
-    if {"branch_id", "teacher_id", "student_id", "date", "start_time", "end_time"} <= set(fields):
+    try:
+        applied = periods.apply(db, fields)
+    except InvalidInput:
+        applied = fields  # booking it names the wrong period
+    if {"branch_id", "teacher_id", "student_id", "date", "start_time", "end_time"} <= set(applied):
         try:
-            verdict = _verdict(db, who, SessionCreate.model_validate(fields))
+            verdict = _verdict(db, who, SessionCreate.model_validate(applied))
         except (ValidationError, KomawariError):
             verdict = None  # booking it says why, next to its field
     return _one_off_form(page, db, who, fields, verdict=verdict)
@@ -263,6 +267,10 @@ def _lesson_page(
         free_teachers=free,
         busy_teachers=busy,
         free_rooms=availability.rooms(db, row) if may_write and live else [],
+        periods=[
+            (p.id, f"{p.name} {p.start_time:%H:%M}-{p.end_time:%H:%M}")
+            for p, _ in periods.of(db, [row.branch_id])
+        ],
         **shown,
     )
 
@@ -326,7 +334,8 @@ async def session_move(
     what that did."""
     fields = forms.values((await request.form()).multi_items())
     try:
-        sessions.move(db, row.id, move_in=SessionMove.model_validate(fields), actor=who.actor)
+        moved = SessionMove.model_validate(periods.apply(db, fields, branch_id=row.branch_id))
+        sessions.move(db, row.id, move_in=moved, actor=who.actor)
     except (ValidationError, InvalidInput, DuplicateSession) as exc:
         status, errors = _refused(db, who, row, exc)
         return _lesson_page(page, db, who, row, status=status, errors=errors, move=fields)
@@ -341,7 +350,7 @@ async def session_create(request: Request, page: UserPage, who: StaffCaller, db:
     fields = forms.values((await request.form()).multi_items())
     anyway = fields.pop("book_anyway", None) == "1"
     try:
-        wanted = SessionCreate.model_validate(fields)
+        wanted = SessionCreate.model_validate(periods.apply(db, fields))
         policy.require_write_in(who, wanted.branch_id)
         made = sessions.create_one_off(db, session_in=wanted, actor=who.actor)
     except DuplicateSession as exc:  # the database's guard is the authority
