@@ -149,6 +149,7 @@ class SessionView:
     teacher_id: int
     substitute_for_id: int | None
     room_id: int | None
+    series_id: int | None
     cancel_reason: str | None
     clashes_with: list[read_model.Ref]
     clashed_by: list[read_model.Ref]
@@ -179,6 +180,7 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
         teacher_id=row.teacher_id,
         substitute_for_id=row.substitute_for_id,
         room_id=row.room_id,
+        series_id=row.series_id,
         cancel_reason=row.cancel_reason,
         clashes_with=both.conflicts_with.get(row.id, []),
         clashed_by=both.clashed_by.get(row.id, []),
