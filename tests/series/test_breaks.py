@@ -6,7 +6,6 @@ The series: Sato with Aoi at Shibuya, Wednesdays 16:00-17:00, from two weeks ago
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -16,13 +15,13 @@ from sqlalchemy import Engine, func, select
 from komawari.audit.models import AuditEvent
 from komawari.audit.service import Actor
 from komawari.db.engine import session_scope
-from komawari.errors import InvalidInput
 from komawari.generation import service as generation
 from komawari.generation.enums import RunTrigger
 from komawari.scheduling import clock
 from komawari.series import lifecycle
 from komawari.series.models import SeriesPauseRecord
 from komawari.sessions.models import ClassSession
+from tests.factories.race import race
 from tests.factories.world import World, bearer, next_weekday, series_body
 
 WED = next_weekday(3)  # a Wednesday one to two weeks ahead
@@ -214,25 +213,15 @@ def test_two_staff_taking_the_same_break_at_once_make_one(
 ) -> None:
     """Two transactions on their own connections take the same break at once: one takes
     it and is audited; the other is told the series already has that break."""
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def take(who: str) -> None:
-        try:
-            with session_scope(committed_engine) as s:
-                start.wait()
-                lifecycle.pause(s, series, actor=Actor("user", who), reason="winter",
-                                from_date=WED, until=WED + timedelta(days=13))  # fmt: skip
-            outcomes.append("taken")
-        except InvalidInput as exc:
-            outcomes.append(exc.field)
-
-    threads = [threading.Thread(target=take, args=(w,)) for w in ("kato", "ito")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(outcomes) == ["from_date", "taken"]
+    outcomes = race(
+        committed_engine,
+        ["kato", "ito"],
+        lambda s, who: lifecycle.pause(
+            s, series, actor=Actor("user", who), reason="winter", from_date=WED,
+            until=WED + timedelta(days=13),
+        ),
+    )  # fmt: skip
+    assert outcomes == ["done", "from_date"]
     assert events(committed_engine, "series.break") == 1
     assert events(committed_engine, "series.break.cancel_sessions") == 1
     with session_scope(committed_engine) as s:

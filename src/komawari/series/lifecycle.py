@@ -7,6 +7,7 @@ lock from its first change, and records what it did in the audit log.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -69,6 +70,24 @@ def _cancel_sessions(
 MAX_BREAK_DAYS = 366
 
 
+def _audit(
+    db: Session, action: str, series: ClassSeries, actor: Actor, reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Record a change of `series` in the audit log."""
+    audit.record(
+        db,
+        actor=actor,
+        action=action,
+        subject_type="series",
+        subject_id=series.id,
+        branch_id=series.branch_id,
+        series_id=series.id,
+        reason=reason,
+        details=details or {},
+    )
+
+
 def _today(db: Session, series: ClassSeries, now: datetime | None) -> date:
     branch = db.get(Branch, series.branch_id)
     assert branch is not None
@@ -110,14 +129,11 @@ def pause(
     db.add(record)
     series.status, series.status_reason = SeriesStatus.PAUSED, reason
     db.flush()
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.pause",
-        subject_type="series",
-        subject_id=series.id,
-        branch_id=series.branch_id,
-        series_id=series.id,
+        "series.pause",
+        series,
+        actor,
         reason=reason,
         details={"cancel_future": cancel_future, "pause_id": record.id},
     )
@@ -164,14 +180,11 @@ def _take_break(
         return InvalidInput("from_date", f"the series already has a break{when}")
 
     db_errors.guarded(db, lambda: db.add(record), overlapping, BREAK_GUARD)
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.break",
-        subject_type="series",
-        subject_id=series.id,
-        branch_id=series.branch_id,
-        series_id=series.id,
+        "series.break",
+        series,
+        actor,
         reason=reason,
         details={"from_date": first.isoformat(), "until": until.isoformat(),
                  "pause_id": record.id},
@@ -228,14 +241,11 @@ def resume(
     series.generated_through = yesterday
     db.flush()
     back, kept = _bring_back(db, [p.id for p in pauses], now=now, actor=actor)
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.resume",
-        subject_type="series",
-        subject_id=series.id,
-        branch_id=series.branch_id,
-        series_id=series.id,
+        "series.resume",
+        series,
+        actor,
         details={"pause_ids": [p.id for p in pauses], "restored": back, "kept_cancelled": kept},
     )
     result = generation.generate_in(
@@ -303,14 +313,11 @@ def end(
             series.status = SeriesStatus.ENDED
     series.status_reason = reason
     db.flush()
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.end",
-        subject_type="series",
-        subject_id=series.id,
-        branch_id=series.branch_id,
-        series_id=series.id,
+        "series.end",
+        series,
+        actor,
         reason=reason,
         details={"last_date": last_date.isoformat(), "previous_last_date": str(old_last)},
     )
@@ -354,14 +361,11 @@ def extend(
     until = last_date.isoformat() if last_date else "open-ended"
     series.status_reason = f"extended to {until} (was {previous})"
     db.flush()
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.extend",
-        subject_type="series",
-        subject_id=series.id,
-        branch_id=series.branch_id,
-        series_id=series.id,
+        "series.extend",
+        series,
+        actor,
         details={"last_date": str(last_date), "previous_last_date": str(previous)},
     )
     result = generation.generate_in(
@@ -461,14 +465,11 @@ def change_from(
             )
         )
     db.flush()
-    audit.record(
+    _audit(
         db,
-        actor=actor,
-        action="series.change_from",
-        subject_type="series",
-        subject_id=old.id,
-        branch_id=old.branch_id,
-        series_id=old.id,
+        "series.change_from",
+        old,
+        actor,
         details={
             "new_series_id": new.id,
             "from_date": start.isoformat(),

@@ -22,16 +22,10 @@ from komawari.sessions.models import ClassSession
 from komawari.web import grid
 
 
-@dataclass
-class WeekView:
-    """A teacher's or a student's week (Monday to Sunday), ready to draw."""
+class _Week:
+    """A week from its Monday, with the Mondays before and after."""
 
-    owner_kind: Literal["teacher", "student"]
-    owner_id: int
-    owner_name: str
     monday: date
-    grid: grid.Grid
-    count: int
 
     @property
     def previous(self) -> date:
@@ -42,6 +36,18 @@ class WeekView:
     def next(self) -> date:
         """Return the Monday after."""
         return self.monday + timedelta(days=7)
+
+
+@dataclass
+class WeekView(_Week):
+    """A teacher's or a student's week (Monday to Sunday), ready to draw."""
+
+    owner_kind: Literal["teacher", "student"]
+    owner_id: int
+    owner_name: str
+    monday: date
+    grid: grid.Grid
+    count: int
 
 
 WeekLesson = read_model.LessonCard
@@ -87,7 +93,7 @@ def week(
 
 
 @dataclass
-class BranchWeek:
+class BranchWeek(_Week):
     """A branch's week: a row per teacher with lessons, a column per day (Monday first),
     each cell the teacher's live lessons that day in time order."""
 
@@ -96,16 +102,6 @@ class BranchWeek:
     days: list[tuple[date, str | None]]  # each day and its public holiday's name
     rows: list[tuple[int, str, list[list[WeekLesson]]]]  # teacher id, name, a cell per day
     count: int
-
-    @property
-    def previous(self) -> date:
-        """Return the Monday before."""
-        return self.monday - timedelta(days=7)
-
-    @property
-    def next(self) -> date:
-        """Return the Monday after."""
-        return self.monday + timedelta(days=7)
 
 
 def branch_week(db: Session, branch: Branch, day: date, *, viewer: Principal | None) -> BranchWeek:
