@@ -134,16 +134,23 @@ MUTANTS = (
     m(
         "generate: a lesson from another origin is made again",
         GENERATE,
-        "WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists",
-        "WHERE NOT f.closed AND NOT f.occurrence_exists",
+        "WHERE NOT f.closed AND NOT f.on_break AND NOT f.same_lesson_exists\n",
+        "WHERE NOT f.closed AND NOT f.on_break\n",
         GEN + "test_the_same_lesson_from_another_origin_is_not_duplicated",
     ),
     m(
         "generate: closure days are generated",
         GENERATE,
-        "WHERE NOT f.closed AND NOT f.same_lesson_exists AND NOT f.occurrence_exists",
-        "WHERE NOT f.same_lesson_exists AND NOT f.occurrence_exists",
+        "WHERE NOT f.closed AND NOT f.on_break AND NOT f.same_lesson_exists\n",
+        "WHERE NOT f.on_break AND NOT f.same_lesson_exists\n",
         GEN + "test_closure_days_are_skipped_and_counted",
+    ),
+    m(
+        "generate: the days of a break are generated",
+        GENERATE,
+        "WHERE NOT f.closed AND NOT f.on_break AND NOT f.same_lesson_exists\n",
+        "WHERE NOT f.closed AND NOT f.same_lesson_exists\n",
+        "tests/series/test_breaks.py::test_no_lesson_is_made_on_a_break_beyond_the_horizon",
     ),
     m(
         "generate: every week, whatever the interval",
