@@ -220,6 +220,10 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             f"/api/class-sessions/{ses}/move",
             {"start_time": "15:00"},
         ),
+        ("post", "/api/class-sessions/{session_id}/note"): (
+            f"/api/class-sessions/{ses}/note",
+            {"note": "walk"},
+        ),
         ("post", "/api/class-sessions/{session_id}/restore"): (
             f"/api/class-sessions/{ses}/restore",
             {},

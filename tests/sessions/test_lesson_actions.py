@@ -416,3 +416,42 @@ def test_a_refused_restore_on_the_page_says_why_and_changes_nothing(
     assert f"/sessions/{again}" in refused.text or str(again) in refused.text
     assert row(committed_engine, sid).status.value == "CANCELLED"
     assert audit_count(committed_engine, "session.restore") == 0
+
+
+# A note.
+
+
+def test_a_note_is_written_read_and_removed_and_audited(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    sid = book(client, world)
+    url = f"{API}/{sid}/note"
+    written = client.post(url, json={"note": "bring the mock exam"}, headers=bearer(world.staff_a))
+    assert written.status_code == 200, written.text
+    assert written.json()["note"] == "bring the mock exam"
+    assert client.get(f"{API}/{sid}", headers=bearer(world.teacher)).json()["note"] == (
+        "bring the mock exam"
+    )
+    assert client.post(url, json={"note": "x"}, headers=bearer(world.teacher)).status_code == 403
+    theirs = book(client, world, branch_id=world.branch_b, room_id=world.room_b,
+                  student_id=world.student_2)  # fmt: skip
+    mine = client.post(f"{API}/{theirs}/note", json={"note": "x"}, headers=bearer(world.staff_a))
+    assert mine.status_code == 404
+    bad = client.post(url, json={"note": "a\u202eb"}, headers=bearer(world.admin))
+    assert bad.status_code == 422
+    assert row(committed_engine, sid).note == "bring the mock exam"
+    gone = client.post(url, json={"note": "  "}, headers=bearer(world.admin))
+    assert gone.json()["note"] is None
+    assert audit_count(committed_engine, "session.note") == 2
+
+
+def test_a_note_from_the_lesson_page(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    sid = book(office, world)
+    page = office.get(f"/sessions/{sid}")
+    done = office.post(f"/sessions/{sid}/note", data={"csrf_token": csrf_of(page.text),
+                       "note": "説明会の資料"}, follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    assert "説明会の資料</textarea>" in office.get(f"/sessions/{sid}").text
+    assert row(committed_engine, sid).note == "説明会の資料"

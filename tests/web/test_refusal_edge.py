@@ -455,6 +455,8 @@ CASES: list[Case] = [
     Case("api-session-move", "POST", f"{A}/class-sessions/{{session_id}}/move", lambda c: Call(
         "POST", f"{A}/class-sessions/{c.one_off()}/move",
         json={"start_time": "19:00", "end_time": "20:00"})),
+    Case("api-session-note", "POST", f"{A}/class-sessions/{{session_id}}/note", lambda c: Call(
+        "POST", f"{A}/class-sessions/{c.one_off()}/note", json={"note": "mock exam"})),
     Case("api-session-restore", "POST", f"{A}/class-sessions/{{session_id}}/restore",
          lambda c: Call("POST", f"{A}/class-sessions/{c.cancelled()}/restore", json={})),
     Case("api-session-substitute", "POST", f"{A}/class-sessions/{{session_id}}/move",
@@ -471,6 +473,8 @@ CASES: list[Case] = [
     _page("page-session-move", "/sessions/{session_id}/move", lambda c: Call(
         "POST", f"/sessions/{c.one_off()}/move",
         form={"start_time": "19:00", "end_time": "20:00"})),
+    _page("page-session-note", "/sessions/{session_id}/note", lambda c: Call(
+        "POST", f"/sessions/{c.one_off()}/note", form={"note": "mock exam"})),
     _page("page-session-restore", "/sessions/{session_id}/restore", lambda c: Call(
         "POST", f"/sessions/{c.cancelled()}/restore", form={"reason": "back"})),
     _page("page-session-substitute", "/sessions/{session_id}/move", lambda c: Call(

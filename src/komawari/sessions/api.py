@@ -26,6 +26,7 @@ from komawari.sessions.schemas import (
     FreeTeachers,
     SessionCancel,
     SessionMove,
+    SessionNote,
     SessionPage,
     SessionRead,
     SessionRestore,
@@ -129,6 +130,13 @@ def cancel(
     if body is None:  # no body at all: name what is missing, not "body"
         raise InvalidInput("reason", "give a reason for cancelling")
     done = sessions_service.cancel(db, row.id, reason=body.reason, actor=who.actor)
+    return read_sessions(db, [done], viewer=who)[0]
+
+
+@router.post("/{session_id}/note", summary="Write or remove the lesson's note")
+def note(row: WritableSession, body: SessionNote, db: Db, who: Caller) -> SessionRead:
+    """Write the lesson's note (empty or null removes it); audited."""
+    done = sessions_service.set_note(db, row.id, note=body.note, actor=who.actor)
     return read_sessions(db, [done], viewer=who)[0]
 
 

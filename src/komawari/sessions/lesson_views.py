@@ -146,6 +146,7 @@ class SessionView:
     substitute_for_id: int | None
     room_id: int | None
     series_id: int | None
+    note: str | None
     cancel_reason: str | None
     clashes_with: list[read_model.Ref]
     clashed_by: list[read_model.Ref]
@@ -177,6 +178,7 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
         substitute_for_id=row.substitute_for_id,
         room_id=row.room_id,
         series_id=row.series_id,
+        note=row.note,
         cancel_reason=row.cancel_reason,
         clashes_with=both.conflicts_with.get(row.id, []),
         clashed_by=both.clashed_by.get(row.id, []),

@@ -160,6 +160,8 @@ class ClassSession(IdMixin, Base):
         ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
     )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The office's note on this lesson ("bring the mock exam"); None: no note.
+    note: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None] = mapped_column()
     # The pause (or break) of its series that cancelled it: resuming brings it back.
     cancelled_by_pause_id: Mapped[int | None] = mapped_column(ForeignKey("series_pauses.id"))

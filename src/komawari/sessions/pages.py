@@ -31,7 +31,13 @@ from komawari.sessions import availability, day_page, lesson_views, read_model
 from komawari.sessions import service as sessions
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
-from komawari.sessions.schemas import SessionCancel, SessionCreate, SessionMove, SessionRestore
+from komawari.sessions.schemas import (
+    SessionCancel,
+    SessionCreate,
+    SessionMove,
+    SessionNote,
+    SessionRestore,
+)
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
@@ -303,6 +309,24 @@ def _refused(
     if isinstance(exc, DuplicateSession):
         return 409, {"form": read_model.duplicate_answer(db, who, exc).detail}
     return 422, forms.errors(exc)
+
+
+@router.post("/sessions/{session_id}/note", dependencies=[CsrfChecked])
+def session_note(
+    row: WritableSession,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Write (or, empty, remove) the lesson's note."""
+    try:
+        wanted = SessionNote.model_validate({"note": note or None})
+        sessions.set_note(db, row.id, note=wanted.note, actor=who.actor)
+    except (ValidationError, InvalidInput) as exc:
+        status, errors = _refused(db, who, row, exc)
+        return _lesson_page(page, db, who, row, status=status, errors=errors)
+    return RedirectResponse(f"/sessions/{row.id}?done=note", status_code=303)
 
 
 @router.post("/sessions/{session_id}/restore", dependencies=[CsrfChecked])

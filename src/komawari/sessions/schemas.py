@@ -95,6 +95,16 @@ class SessionCancel(BaseModel):
     reason: GivenReason
 
 
+class SessionNote(BaseModel):
+    """The lesson's note; empty (or null) removes it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "mock exam"}]}
+    )
+
+    note: Reason | None = None
+
+
 class SessionRestore(BaseModel):
     """Bring back a cancelled lesson (why is optional)."""
 
@@ -193,6 +203,7 @@ class SessionRead(BaseModel):
         description="The earlier-booked sessions this CONFLICTED one clashes with"
     )
     cancel_reason: str | None
+    note: str | None = Field(default=None, description="The office's note on this lesson")
     duplicate_of_id: int | None
     created_at: dt.datetime
     clashed_by: list[ConflictRef] = Field(

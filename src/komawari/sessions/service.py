@@ -284,6 +284,15 @@ def restore(
     return row
 
 
+def set_note(db: Session, session_id: int, *, note: str | None, actor: Actor) -> ClassSession:
+    """Write (or, empty, remove) a lesson's note; audited with the note before."""
+    row = get(db, session_id)
+    before, row.note = row.note, (note or "").strip() or None
+    db.flush()
+    _audit(db, row, "session.note", actor, None, {"before": before, "after": row.note})
+    return row
+
+
 def _statuses(changed: dict[int, str]) -> dict[str, str]:
     """The lessons a change re-evaluated, as the audit's details keep them."""
     return {str(k): v for k, v in changed.items()}
