@@ -172,8 +172,9 @@ def test_a_bad_date_is_a_clear_error_page(office: TestClient, world: World) -> N
 def test_a_day_of_ten_teachers_prints_as_sheets_of_eight_columns(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
-    """Printed, the day's columns come in sheets of at most eight, each with the hours,
-    and every lesson is on one of them (the screen's grid is not printed then)."""
+    """The printable view (`?print=1`, the day's "Print" link) puts the day's columns in
+    sheets of at most eight, each with the hours, and every lesson on one of them; the
+    print stylesheet leaves out the header, navigation, forms and buttons."""
     with session_scope(committed_engine) as s:
         teachers = [people.create_teacher(s, name=f"T{i:02d}", actor=SETUP).id for i in range(8)]
         students = [
@@ -182,13 +183,18 @@ def test_a_day_of_ten_teachers_prints_as_sheets_of_eight_columns(
     for i, teacher in enumerate([world.teacher_1, world.teacher_2, *teachers]):
         book(committed_engine, world, DAY, f"{16 + i % 4}:00", f"{16 + i % 4}:50",
              teacher_id=teacher, student_id=students[i])  # fmt: skip
-    html = _day(office, world)
-    printed = html.split('<div class="print-only">')[1]
+    day = _day(office, world)
+    assert f'href="?date={DAY}&amp;by=teacher&amp;print=1" id="print-link"' in day
+    assert 'class="print-page"' not in day  # the screen's day carries no second copy
+    printed = office.get(
+        f"/branches/{world.branch_a}/day", params={"date": str(DAY), "print": 1}
+    ).text
     sheets = printed.split('<section class="print-page">')[1:]
     assert [sheet.count('class="colhead"') for sheet in sheets] == [8, 2]
     assert all('class="hour"' in sheet for sheet in sheets)
     assert all(f"Pupil{i:02d}" in printed for i in range(10))
-    assert 'class="gridwrap screen-only"' in html
+    assert 'class="slot"' not in printed
+    assert 'class="agenda"' not in printed
     css = (Path(__file__).parents[2] / "src/komawari/web/static/app.css").read_text()
     rules = css.split("@media print")[1]
     for hidden in (".top", "nav", "form", "button"):
@@ -196,10 +202,11 @@ def test_a_day_of_ten_teachers_prints_as_sheets_of_eight_columns(
     assert ".screen-only { display: none" in rules
 
 
-def test_a_day_of_eight_teachers_prints_its_one_grid(
+def test_a_day_of_one_teacher_prints_as_one_sheet(
     office: TestClient, world: World, committed_engine: Engine
 ) -> None:
     book(committed_engine, world, DAY, "16:00", "17:00")
-    html = _day(office, world)
-    assert 'class="print-only"' not in html
-    assert 'class="gridwrap"' in html
+    printed = office.get(
+        f"/branches/{world.branch_a}/day", params={"date": str(DAY), "print": 1}
+    ).text
+    assert printed.count('<section class="print-page">') == 1

@@ -62,7 +62,7 @@ class DayView:
     cancelled_hidden: int
     closure: str | None
     holiday: str | None
-    print_pages: list[Sheet] = field(default_factory=list)  # > PRINT_COLUMNS columns
+    print_pages: list[Sheet] = field(default_factory=list)  # the printable view's sheets
 
     @property
     def previous(self) -> date:
@@ -93,8 +93,10 @@ def branch_day(
     layout: Layout,
     show_cancelled: bool,
     viewer: Principal | None = None,
+    printing: bool = False,
 ) -> DayView:
-    """Return the day at a branch as the page draws it."""
+    """Return the day at a branch as the page draws it (`printing`: as sheets of at most
+    PRINT_COLUMNS columns, each with the hours)."""
     schedule = queries.branch_day(db, branch_id=branch_id, day=day, viewer=viewer)
     branch = db.get_one(Branch, branch_id)
     entries = [(t, e) for t in schedule.teachers for e in t.sessions]
@@ -153,9 +155,7 @@ def branch_day(
         show_cancelled=show_cancelled,
         counts=schedule.counts,
         grid=grid.build(columns, blocks),
-        print_pages=grid.pages(columns, blocks, per_page=PRINT_COLUMNS)
-        if len(columns) > PRINT_COLUMNS
-        else [],
+        print_pages=grid.pages(columns, blocks, per_page=PRINT_COLUMNS) if printing else [],
         lessons=lessons,
         cancelled_hidden=len(lessons) - len(shown),
         closure=closure,

@@ -97,18 +97,21 @@ def branch_day(
     day: Annotated[fields.Day | None, Query(alias="date")] = None,
     by: Literal["teacher", "room"] = "teacher",
     cancelled: bool = False,
+    printing: Annotated[bool, Query(alias="print")] = False,
 ) -> Response:
-    """Show the day at a branch: teachers (or rooms) as columns, time as rows."""
+    """Show the day at a branch: teachers (or rooms) as columns, time as rows (`print`:
+    the printable view, in sheets of at most eight columns)."""
     page.remember_branch(branch.id)
     today = clock.branch_today(branch.time_zone)
     shown = day or today
     state = versions.state(db, [branch.id])
-    tag, headers = _page_tag(page, who, state, branch.id, shown, by, cancelled, today)
+    tag, headers = _page_tag(page, who, state, branch.id, shown, by, cancelled, today, printing)
     if tag is None:
         return Response(status_code=304, headers=headers)
     view = day_page.branch_day(
-        db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who
-    )
+        db, branch_id=branch.id, day=shown, layout=by, show_cancelled=cancelled, viewer=who,
+        printing=printing,
+    )  # fmt: skip
     return _tagged(page.render("day.html", view=view, today=today), headers)
 
 
