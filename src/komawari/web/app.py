@@ -19,6 +19,7 @@ from komawari.config import get_settings
 from komawari.db import migrate
 from komawari.db.hot import HotReads
 from komawari.web.headers import SecurityHeaders
+from komawari.web.operation_ids import operation_id
 from komawari.web.root_path import RootPathLinks
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
         openapi_url="/api/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.engine = eng
     app.state.sessions = sessionmaker(bind=eng, expire_on_commit=False)
