@@ -42,6 +42,27 @@ class User(IdMixin, CreatedMixin, Base):
     last_branch_id: Mapped[int | None] = mapped_column(
         ForeignKey("branches.id", ondelete="SET NULL")
     )
+    # The user's last sign-in to the pages (sessions are purged; this stays).
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class PasswordLink(IdMixin, CreatedMixin, Base):
+    """A one-time link that sets a user's password: made by an admin for a new user
+    ('set') or in place of a forgotten password ('reset'). The link holds a secret, the
+    row only its SHA-256; it works once (`used_at`), until `expires_at`."""
+
+    __tablename__ = "password_links"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        CheckConstraint("purpose IN ('set', 'reset')", name="purpose_known"),
+        CheckConstraint("expires_at > created_at", name="expires_after_made"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(8))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
 
 
 class UserBranch(Base):

@@ -32,7 +32,10 @@ def sign_in_form(
     """Show the sign-in form (a signed-in user goes straight on)."""
     if page.user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return page.render("sign_in.html", next=safe_next(next), error=None, username="")
+    done = page.request.query_params.get("done")
+    return page.render(
+        "sign_in.html", next=safe_next(next), error=None, username="", done=done, wait_minutes=0
+    )
 
 
 @router.post("/sign-in", dependencies=[CsrfChecked])
@@ -48,11 +51,16 @@ def sign_in(
     address = request.client.host if request.client else "unknown"
     try:
         opened = web_sessions.sign_in(db, username=username, password=password, address=address)
-    except (InvalidInput, SignInThrottled) as exc:
-        status = 429 if isinstance(exc, SignInThrottled) else 422
-        return page.render(
-            "sign_in.html", status, next=safe_next(next), error=exc.detail, username=username
-        )
+    except InvalidInput as exc:
+        return page.render("sign_in.html", 422, next=safe_next(next), error=exc.detail,
+                           username=username, done=None, wait_minutes=0)  # fmt: skip
+    except SignInThrottled as exc:
+        # Whole minutes, rounded up: "in 1 minute" while seconds remain, never "in 0".
+        response = page.render("sign_in.html", 429, next=safe_next(next), error="throttled",
+                               username=username, done=None,
+                               wait_minutes=-(-exc.retry_after // 60))  # fmt: skip
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if opened is None:
         return page.render(
             "sign_in.html",
@@ -60,14 +68,16 @@ def sign_in(
             next=safe_next(next),
             error="wrong",
             username=username,
+            done=None,
+            wait_minutes=0,
         )
     _, secret = opened
     # Signing in, as the same user or another, ends the session this browser had.
     web_sessions.sign_out(db, cookies.read(request, csrf.SESSION_COOKIE))
-    response = RedirectResponse(safe_next(next), status_code=303)
-    set_cookie(request, response, csrf.SESSION_COOKIE, secret)
-    cookies.remove(request, response, csrf.ANON_COOKIE)
-    return response
+    going_on = RedirectResponse(safe_next(next), status_code=303)
+    set_cookie(request, going_on, csrf.SESSION_COOKIE, secret)
+    cookies.remove(request, going_on, csrf.ANON_COOKIE)
+    return going_on
 
 
 @router.post("/sign-out", dependencies=[CsrfChecked])

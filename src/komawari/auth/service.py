@@ -121,7 +121,7 @@ def set_password(db: Session, *, username: str, password: str, actor: Actor) -> 
         raise NotFound(f"user {username!r} does not exist")
     if len(password) < 10:
         raise InvalidInput("password", "at least 10 characters")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = hash_password(password)
     # A new password ends every web session the old one opened.
     db.execute(
         update(WebSession)
@@ -130,6 +130,11 @@ def set_password(db: Session, *, username: str, password: str, actor: Actor) -> 
     )
     db.flush()
     audit.record(db, actor=actor, action="user.password", subject_type="user", subject_id=user.id)
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2 hash of a password."""
+    return _hasher.hash(password)
 
 
 def password_matches(user: User, password: str) -> bool:

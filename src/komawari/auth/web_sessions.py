@@ -58,7 +58,8 @@ class SignedIn:
     user: User
 
 
-def _now(db: Session) -> datetime:
+def db_now(db: Session) -> datetime:
+    """The transaction's time, as PostgreSQL has it."""
     return db.scalar(select(func.now())) or datetime.now(UTC)
 
 
@@ -108,7 +109,7 @@ def _reserve_try(db: Session, *, username: str, address: str) -> datetime:
     Raise SignInThrottled when a limit is reached. Return the try's time.
     """
     db.execute(_RESERVE_SQL, {"username": username, "address": address})
-    now = _now(db)
+    now = db_now(db)
     wait = _retry_after(db, username=username, address=address, now=now)
     if wait:
         # Release the locks here, in this thread: held until the route's rollback, they
@@ -150,6 +151,7 @@ def sign_in(
         address=address,
     )
     db.add(row)
+    user.last_sign_in_at = now
     db.flush()
     audit.record(
         db,
@@ -166,7 +168,7 @@ def resolve(db: Session, secret: str | None) -> SignedIn | None:
     """Return the live session of a cookie's secret (and note its use), or None."""
     if not secret or not secret.startswith(SESSION_PREFIX) or len(secret) > 100:
         return None
-    now = _now(db)
+    now = db_now(db)
     found = db.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
@@ -232,7 +234,7 @@ def set_locale(db: Session, *, user_id: int, locale: str | None) -> None:
 
 def purge(db: Session) -> int:
     """Delete ended or expired sessions and old failures; return the sessions deleted."""
-    now = _now(db)
+    now = db_now(db)
     db.execute(delete(SignInFailure).where(SignInFailure.at < now - FAILURE_WINDOW))
     result = db.execute(
         delete(WebSession).where(

@@ -79,6 +79,7 @@ def _install_api(app: FastAPI) -> None:
 def _install_pages(app: FastAPI) -> None:
     """Add the staff pages (after the API's error handlers, which the pages wrap)."""
     from komawari.auth.pages import router as auth_pages
+    from komawari.auth.user_pages import router as user_pages
     from komawari.branches.pages import router as branch_pages
     from komawari.ops.pages import router as ops_pages
     from komawari.people.pages import router as people_pages
@@ -94,6 +95,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(ops_pages)
     app.include_router(branch_pages)
     app.include_router(people_pages)
+    app.include_router(user_pages)
     pages.install(app)
 
 

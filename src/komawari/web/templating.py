@@ -3,10 +3,11 @@ formatting of dates and times in the page's language."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -33,11 +34,19 @@ def environment(locale: str) -> Environment:
     env.globals["static_version"] = STATIC_VERSION
     env.filters["day"] = lambda d, fmt="full": _day(d, fmt, locale)
     env.filters["hm"] = _hm
+    env.filters["when"] = lambda dt, zone: _when(dt, zone, locale)
     return env
 
 
 def _day(value: date, fmt: str, locale: str) -> str:
     return format_date(value, format=fmt, locale=locale)
+
+
+def _when(value: datetime, zone: str, locale: str) -> str:
+    """A moment as the clock on the wall of `zone` showed it: the date in the page's
+    language and a 24-hour time ("7 Dec 2026 14:45", "2026/12/07 14:45")."""
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{format_date(local.date(), format='medium', locale=locale)} {local:%H:%M}"
 
 
 def _hm(value: time) -> str:
