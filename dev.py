@@ -231,7 +231,7 @@ def main(argv: list[str]) -> int:
     if task == "i18n":
         locales, pot = "src/komawari/web/locales", "src/komawari/web/locales/messages.pot"
         return (
-            run("pybabel", "extract", "-F", "babel.cfg", "-k", "_", "--no-location",
+            run("pybabel", "extract", "-F", "babel.cfg", "-k", "_", "-k", "say:2", "--no-location",
                 "--sort-output", "--project=komawari", "-o", pot, ".")
             or run("pybabel", "update", "-i", pot, "-d", locales, "--ignore-obsolete")
             or run("pybabel", "compile", "-d", locales, "--statistics")

@@ -1,8 +1,15 @@
-"""Domain errors: each carries its HTTP status and a problem type (RFC 9457)."""
+"""Domain errors: each carries its HTTP status, a problem type (RFC 9457) and a code.
+
+An error made with a `Say` (`komawari.words`) has that code, and pages show its sentence
+in their language; one made with a plain English string has its class's code (for
+example `invalid-input`), and pages show the string as it is.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from komawari.words import Say
 
 
 class KomawariError(Exception):
@@ -11,11 +18,22 @@ class KomawariError(Exception):
     status_code = 400
     problem_type = "about:blank"
     title = "Bad request"
+    code = "bad-request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Say, **extra: Any) -> None:
+        said = detail if isinstance(detail, Say) else None
+        text = said.english if said else str(detail)
+        super().__init__(text)
+        self.detail = text
+        self.said = said
         self.extra = extra
+        if said is not None:
+            self.code = said.code
+
+    @property
+    def words(self) -> Say | str:
+        """What a page shows: the `Say` (translated there), or the plain detail."""
+        return self.said if self.said is not None else self.detail
 
     def to_problem(self) -> dict[str, Any]:
         """Return the problem+json body of this error."""
@@ -23,6 +41,7 @@ class KomawariError(Exception):
             "type": self.problem_type,
             "title": self.title,
             "status": self.status_code,
+            "code": self.code,
             "detail": self.detail,
             **self.extra,
         }
@@ -34,24 +53,28 @@ class ConfigurationError(KomawariError):
     status_code = 500
     problem_type = "/problems/configuration"
     title = "Configuration error"
+    code = "configuration"
 
 
 class NotFound(KomawariError):
     status_code = 404
     problem_type = "/problems/not-found"
     title = "Not found"
+    code = "not-found"
 
 
 class Forbidden(KomawariError):
     status_code = 403
     problem_type = "/problems/forbidden"
     title = "Forbidden"
+    code = "forbidden"
 
 
 class Unauthorized(KomawariError):
     status_code = 401
     problem_type = "/problems/unauthorized"
     title = "Unauthorized"
+    code = "unauthorized"
 
 
 class InvalidInput(KomawariError):
@@ -60,9 +83,15 @@ class InvalidInput(KomawariError):
     status_code = 422
     problem_type = "/problems/invalid-input"
     title = "Invalid input"
+    code = "invalid-input"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+    def __init__(self, field: str, message: str | Say) -> None:
+        text = str(message)
+        super().__init__(f"{field}: {text}")
+        if isinstance(message, Say):
+            self.said = message
+            self.code = message.code
+        self.extra["errors"] = [{"field": field, "message": text, "code": self.code}]
         self.field = field
 
 
@@ -70,6 +99,7 @@ class Conflict(KomawariError):
     status_code = 409
     problem_type = "/problems/conflict"
     title = "Conflict"
+    code = "conflict"
 
 
 class DuplicateSeries(Conflict):
@@ -77,6 +107,7 @@ class DuplicateSeries(Conflict):
 
     problem_type = "/problems/duplicate-series"
     title = "Duplicate series"
+    code = "series.duplicate"
 
     def __init__(self, existing_id: int) -> None:
         super().__init__(
@@ -93,6 +124,7 @@ class DuplicateSession(Conflict):
 
     problem_type = "/problems/duplicate-session"
     title = "Duplicate session"
+    code = "lesson.duplicate"
 
     def __init__(self, existing_id: int | None) -> None:
         where = f"session {existing_id}" if existing_id else "a lesson you cannot see"
@@ -109,6 +141,7 @@ class GuardViolation(Conflict):
 
     problem_type = "/problems/guard-violation"
     title = "Refused by a database guard"
+    code = "guard-violation"
 
     def __init__(self, constraint: str, detail: str) -> None:
         super().__init__(f"{constraint}: {detail}", constraint=constraint)

@@ -38,9 +38,9 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.orm import Session
 
+from komawari.auth import accounts, web_sessions
 from komawari.auth import service as auth
 from komawari.auth import sql as auth_sql
-from komawari.auth import web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.models import WebSession
 from komawari.db.engine import session_scope
@@ -380,6 +380,36 @@ def _sign_in(c: Ctx) -> Call:
     return Call("POST", "/sign-in", form={"username": "boss", "password": PASSWORD, "next": "/"})
 
 
+def _office(c: Ctx, *, active: bool = True) -> int:
+    """A staff user the users' pages act on."""
+    make_user(c.engine, "office", Role.STAFF, branch_ids=[c.world.branch_a])
+    with session_scope(c.engine) as s:
+        user = auth.get_user(s, "office")
+        assert user is not None
+        user.is_active = active
+        return user.id
+
+
+def _link(c: Ctx) -> Call:
+    """A new user's one-time link, opened signed out."""
+    with session_scope(c.engine) as s:
+        issued = accounts.create(
+            s, username="newcomer", role=Role.STAFF, branch_ids=[c.world.branch_a],
+            teacher_id=None, actor=SETUP,
+        )  # fmt: skip
+    c.page_csrf = csrf.new_anonymous_token()
+    c.client.cookies.set(csrf.ANON_COOKIE, c.page_csrf)
+    new = "a new password here"
+    return Call("POST", issued.path, form={"password": new, "repeat": new})
+
+
+def _own_password(c: Ctx) -> Call:
+    with session_scope(c.engine) as s:
+        auth.set_password(s, username="admin", password=PASSWORD, actor=SETUP)
+    new = "a new password here"
+    return Call("POST", "/me/password", form={"current": PASSWORD, "password": new, "repeat": new})
+
+
 def _unscheduled_series(c: Ctx) -> Call:
     """A series made without generating: generation has its lessons to make."""
     with session_scope(c.engine) as s:
@@ -496,6 +526,24 @@ CASES: list[Case] = [
         "POST", f"/branches/{c.world.branch_a}/holidays", form={"closed": "on"})),
     _page("page-closure-remove", "/branches/{branch_id}/closures/remove", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/closures/remove", form={"date": _closed_day(c)})),
+    _page("page-user-create", "/users", lambda c: Call(
+        "POST", "/users",
+        form={"username": "newcomer", "role": "staff", "branch_ids": str(c.world.branch_a)})),
+    _page("page-user-update", "/users/{user_id}", lambda c: Call(
+        "POST", f"/users/{_office(c)}",
+        form={"role": "staff", "branch_ids": str(c.world.branch_b)})),
+    _page("page-user-disable", "/users/{user_id}/disable", lambda c: Call(
+        "POST", f"/users/{_office(c)}/disable", form={})),
+    _page("page-user-enable", "/users/{user_id}/enable", lambda c: Call(
+        "POST", f"/users/{_office(c, active=False)}/enable", form={})),
+    _page("page-user-end-sessions", "/users/{user_id}/end-sessions", lambda c: Call(
+        "POST", f"/users/{_office(c)}/end-sessions", form={})),
+    _page("page-user-reset", "/users/{user_id}/reset", lambda c: Call(
+        "POST", f"/users/{_office(c)}/reset", form={})),
+    Case("page-password-link", "POST", "/password/{secret}", _link),
+    _page("page-own-password", "/me/password", _own_password),
+    _page("page-own-language", "/me/language", lambda c: Call(
+        "POST", "/me/language", form={"locale": "ja"})),
     _page("page-teacher-create", "/teachers", lambda c: Call(
         "POST", "/teachers", form={"name": "Tanaka"})),
     _page("page-student-create", "/students", lambda c: Call(

@@ -52,7 +52,7 @@ def sign_in(
     try:
         opened = web_sessions.sign_in(db, username=username, password=password, address=address)
     except InvalidInput as exc:
-        return page.render("sign_in.html", 422, next=safe_next(next), error=exc.detail,
+        return page.render("sign_in.html", 422, next=safe_next(next), error=exc.words,
                            username=username, done=None, wait_minutes=0)  # fmt: skip
     except SignInThrottled as exc:
         # Whole minutes, rounded up: "in 1 minute" while seconds remain, never "in 0".

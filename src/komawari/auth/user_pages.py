@@ -67,7 +67,7 @@ def _choices(db: Db) -> dict[str, Any]:
 
 def _users(
     page: Page, db: Db, *, status: int = 200, fields: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None, issued: IssuedLink | None = None,
+    errors: forms.Errors | None = None, issued: IssuedLink | None = None,
 ) -> Response:  # fmt: skip
     return page.render(
         "users.html",
@@ -107,15 +107,15 @@ async def create_user(request: Request, page: UserPage, who: AdminCaller, db: Db
     return _users(page, db, status=201, issued=issued)
 
 
-def _field_error(exc: KomawariError, default: str) -> dict[str, str]:
+def _field_error(exc: KomawariError, default: str) -> forms.Errors:
     if isinstance(exc, InvalidInput):
         return forms.errors(exc)
-    return {str(exc.extra.get("field", default)): exc.detail}
+    return {str(exc.extra.get("field", default)): exc.words}
 
 
 def _user(
     page: Page, db: Db, user_id: int, *, status: int = 200, fields: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None, issued: IssuedLink | None = None,
+    errors: forms.Errors | None = None, issued: IssuedLink | None = None,
 ) -> Response:  # fmt: skip
     row = next((r for r in accounts.overview(db) if r.user.id == user_id), None)
     if row is None:
@@ -172,7 +172,7 @@ def disable_user(user_id: UserId, page: UserPage, who: AdminCaller, db: Db) -> R
         accounts.disable(db, user_id=user_id, actor=who.actor)
     except KomawariError as exc:
         forms.refused(db)
-        return _user(page, db, user_id, status=exc.status_code, errors={"user": exc.detail})
+        return _user(page, db, user_id, status=exc.status_code, errors={"user": exc.words})
     return RedirectResponse(f"/users/{user_id}?done=disabled", status_code=303)
 
 
@@ -197,7 +197,7 @@ def reset_password(user_id: UserId, page: UserPage, who: AdminCaller, db: Db) ->
         issued = accounts.reset(db, user_id=user_id, actor=who.actor)
     except KomawariError as exc:
         forms.refused(db)
-        return _user(page, db, user_id, status=exc.status_code, errors={"user": exc.detail})
+        return _user(page, db, user_id, status=exc.status_code, errors={"user": exc.words})
     return _user(page, db, user_id, issued=issued)
 
 
@@ -237,7 +237,7 @@ def me_page(page: UserPage, who: Me, db: Db) -> Response:
     return _me(page, db)
 
 
-def _me(page: Page, db: Db, *, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+def _me(page: Page, db: Db, *, status: int = 200, errors: forms.Errors | None = None) -> Response:
     assert page.user is not None
     user = page.user.user
     return page.render(

@@ -24,7 +24,7 @@ router = page_router()
 
 def _render(
     page: Page, db: Db, branch_id: int, fields: dict[str, Any], *, status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: forms.Errors | None = None,
 ) -> Response:  # fmt: skip
     preview, problems = None, dict(errors or {})
     if fields.get("date") and not problems:
@@ -77,7 +77,7 @@ async def add_closure(
     except KomawariError as exc:
         forms.refused(db)
         return _render(page, db, branch.id, fields, status=exc.status_code,
-                       errors={"date": exc.detail})  # fmt: skip
+                       errors={"date": exc.words})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/closures?done=added", status_code=303)
 
 
@@ -104,7 +104,7 @@ def set_holidays(
     except KomawariError as exc:
         forms.refused(db)
         return _render(page, db, branch.id, {}, status=exc.status_code,
-                       errors={"holidays": exc.detail})  # fmt: skip
+                       errors={"holidays": exc.words})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/closures?done=holidays", status_code=303)
 
 
@@ -116,7 +116,7 @@ def periods_page(branch: ReadableBranch, page: UserPage, db: Db) -> Response:
 
 def _periods(
     page: Page, db: Db, branch_id: int, fields: dict[str, Any], *, status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: forms.Errors | None = None,
 ) -> Response:  # fmt: skip
     return page.render(
         "periods.html",
@@ -143,7 +143,7 @@ async def add_period(
     except KomawariError as exc:
         forms.refused(db)
         return _periods(page, db, branch.id, fields, status=exc.status_code,
-                        errors={"name": exc.detail})  # fmt: skip
+                        errors={"name": exc.words})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/periods?done=added", status_code=303)
 
 

@@ -53,7 +53,7 @@ def _rows(db: Session, kind: status.Kind, who: Principal) -> list[Any]:
 
 def _render(
     page: Page, db: Db, kind: status.Kind, who: Principal, *, status_code: int = 200,
-    errors: dict[str, str] | None = None, fields: dict[str, Any] | None = None,
+    errors: forms.Errors | None = None, fields: dict[str, Any] | None = None,
 ) -> Response:  # fmt: skip
     branches = db.execute(select(Branch.id, Branch.name).order_by(Branch.name)).all()
     visible = policy.visible_branches(who)
@@ -98,7 +98,7 @@ async def _add(kind: status.Kind, request: Request, page: Page, who: Principal, 
     except KomawariError as exc:
         forms.refused(db)
         return _render(page, db, kind, who, status_code=exc.status_code,
-                       errors={"name": exc.detail}, fields=fields)  # fmt: skip
+                       errors={"name": exc.words}, fields=fields)  # fmt: skip
     return RedirectResponse(f"/{PLURAL[kind]}?done=added", status_code=303)
 
 
@@ -111,7 +111,7 @@ async def _rename(
         status.rename(db, kind, row_id, name=wanted.name, actor=who.actor)
     except (ValidationError, KomawariError) as exc:
         forms.refused(db)
-        detail = forms.errors(exc).get("name") if isinstance(exc, ValidationError) else exc.detail
+        detail = forms.errors(exc).get("name") if isinstance(exc, ValidationError) else exc.words
         code = 422 if isinstance(exc, ValidationError) else exc.status_code
         return _render(page, db, kind, who, status_code=code,
                        errors={f"rename-{row_id}": detail or "not a name"})  # fmt: skip
@@ -124,7 +124,7 @@ def _deactivate(kind: status.Kind, row_id: int, page: Page, who: Principal, db: 
     except KomawariError as exc:
         forms.refused(db)
         return _render(page, db, kind, who, status_code=exc.status_code,
-                       errors={f"deactivate-{row_id}": exc.detail})  # fmt: skip
+                       errors={f"deactivate-{row_id}": exc.words})  # fmt: skip
     return RedirectResponse(f"/{PLURAL[kind]}?done=deactivated", status_code=303)
 
 

@@ -72,7 +72,7 @@ def _fields(items: list[tuple[str, Any]], action: str) -> dict[str, Any]:
 
 def _page(
     page: UserPage, db: Db, series: ClassSeries, who: Principal, action: str,
-    fields: dict[str, Any], *, status: int = 200, errors: dict[str, str] | None = None,
+    fields: dict[str, Any], *, status: int = 200, errors: forms.Errors | None = None,
 ) -> Response:  # fmt: skip
     preview, problems = None, dict(errors or {})
     if not problems:
@@ -121,6 +121,6 @@ async def series_action(
     except KomawariError as exc:
         forms.refused(db)
         return _page(page, db, series, who, action, fields, status=exc.status_code,
-                     errors={"form": exc.detail})  # fmt: skip
+                     errors={"form": exc.words})  # fmt: skip
     shown = made[0].id if action == "change-from" and isinstance(made, tuple) else series.id
     return RedirectResponse(f"/series/{shown}?done={action}", status_code=303)

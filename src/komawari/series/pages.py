@@ -61,7 +61,7 @@ def _form_page(
     *,
     want_preview: bool,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: forms.Errors | None = None,
     existing: int | None = None,
     fragment: bool = False,
 ) -> Response:

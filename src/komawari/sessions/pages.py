@@ -233,7 +233,7 @@ def _verdict(db: Db, who: Principal, wanted: SessionCreate) -> Verdict:
 
 def _one_off_form(
     page: Page, db: Db, who: Principal, fields: dict[str, Any], *, status: int = 200,
-    errors: dict[str, str] | None = None, duplicate: DuplicateSession | None = None,
+    errors: forms.Errors | None = None, duplicate: DuplicateSession | None = None,
     verdict: Verdict | None = None,
 ) -> Response:  # fmt: skip
     """The booking form; `duplicate` (a 409) names the lesson holding the slot only when
@@ -302,9 +302,7 @@ def session_cancel(
     return RedirectResponse(f"/sessions/{row.id}?done=cancel", status_code=303)
 
 
-def _refused(
-    db: Db, who: Principal, row: ClassSession, exc: Exception
-) -> tuple[int, dict[str, str]]:
+def _refused(db: Db, who: Principal, row: ClassSession, exc: Exception) -> tuple[int, forms.Errors]:
     """Roll back a refused change of a lesson; return its status and errors by field (a
     duplicate: 409, naming the lesson that holds the slot only when the caller may read it)."""
     forms.refused(db)

@@ -8,7 +8,33 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from komawari.errors import InvalidInput
+from komawari.errors import InvalidInput, KomawariError
+from komawari.words import InvalidValue, Say, say
+
+Errors = dict[str, Say | str]  # {field: what to say}; a template writes it (`said`)
+
+# What a page says for Pydantic's own errors (its English stays in the API's `message`).
+_PYDANTIC = {
+    "missing": say("value.missing", "this is required"),
+    "int_parsing": say("value.not-a-number", "enter a whole number"),
+    "int_type": say("value.not-a-number", "enter a whole number"),
+    "float_parsing": say("value.not-a-number", "enter a whole number"),
+    "greater_than": say("value.too-small", "this number is too small"),
+    "greater_than_equal": say("value.too-small", "this number is too small"),
+    "less_than": say("value.too-large", "this number is too large"),
+    "less_than_equal": say("value.too-large", "this number is too large"),
+    "string_too_long": say("value.too-long", "this is too long"),
+    "string_too_short": say("value.empty", "this cannot be empty"),
+    "too_long": say("value.too-many", "too many values"),
+    "date_from_datetime_parsing": say("value.not-a-date", "enter a date as YYYY-MM-DD"),
+    "date_parsing": say("value.not-a-date", "enter a date as YYYY-MM-DD"),
+    "date_type": say("value.not-a-date", "enter a date as YYYY-MM-DD"),
+    "time_parsing": say("value.not-a-time", "enter a time as HH:MM (24-hour)"),
+    "time_type": say("value.not-a-time", "enter a time as HH:MM (24-hour)"),
+    "enum": say("value.not-a-choice", "pick one of the choices"),
+    "literal_error": say("value.not-a-choice", "pick one of the choices"),
+    "bool_parsing": say("value.not-a-choice", "pick one of the choices"),
+}
 
 LISTS = frozenset({"weekdays", "student_ids"})
 
@@ -27,18 +53,27 @@ def values(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def errors(exc: Exception) -> dict[str, str]:
-    """Return {field: message} for a validation error or a domain error naming its field."""
+def errors(exc: Exception) -> Errors:
+    """Return {field: what to say} for a validation error or a domain error naming its
+    field; a page's template writes each in its language (the `said` filter)."""
     if isinstance(exc, InvalidInput):
-        return {exc.field: exc.detail.removeprefix(f"{exc.field}: ")}
+        return {exc.field: exc.said or exc.detail.removeprefix(f"{exc.field}: ")}
     if isinstance(exc, ValidationError):
-        found: dict[str, str] = {}
+        found: Errors = {}
         for problem in exc.errors():
             loc = [str(p) for p in problem.get("loc", ()) if not isinstance(p, int)]
             field = loc[0] if loc else "form"
-            message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
-            found.setdefault(field, message)
+            cause = (problem.get("ctx") or {}).get("error")
+            if isinstance(cause, InvalidValue):
+                found.setdefault(field, cause.said)
+            elif problem.get("type") in _PYDANTIC:
+                found.setdefault(field, _PYDANTIC[problem["type"]])
+            else:
+                message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
+                found.setdefault(field, message)
         return found
+    if isinstance(exc, KomawariError):
+        return {"form": exc.words}
     return {"form": str(exc)}
 
 

@@ -7,12 +7,17 @@ extracts, updates and compiles them, and a test checks the compiled ones are cur
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.core import UnknownLocaleError
+from babel.dates import format_date
 from babel.support import NullTranslations, Translations
+
+from komawari.words import Say
 
 LOCALES = ("en", "ja")
 DEFAULT_LOCALE = "en"
@@ -56,3 +61,25 @@ def translations(locale: str) -> NullTranslations:
     if locale == DEFAULT_LOCALE:
         return NullTranslations()
     return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
+
+
+def words(said: Say | str, locale: str) -> str:
+    """What a page shows for `said`: its sentence in `locale`, dates written that
+    language's way; a plain string (English from a service not yet speaking in codes)
+    as it is."""
+    if not isinstance(said, Say):
+        return said
+    text = translations(locale).gettext(said.text)
+    if not said.params:
+        return text
+    return text % {k: _value(v, locale) for k, v in said.params.items()}
+
+
+def _value(value: Any, locale: str) -> Any:
+    if isinstance(value, date):
+        return format_date(value, format="medium", locale=locale)
+    if isinstance(value, Say):
+        return words(value, locale)
+    if hasattr(value, "value") and isinstance(value.value, str):  # an enum
+        return value.value
+    return value

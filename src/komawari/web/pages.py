@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
@@ -20,10 +21,12 @@ from komawari.auth import policy, web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.web_sessions import SignedIn
 from komawari.branches import service as branches
+from komawari.errors import KomawariError
 from komawari.scheduling import clock
 from komawari.sessions import read_model
 from komawari.web import cookies, csrf, i18n, problems, templating
 from komawari.web.deps import Caller, Db, SignInRequired, is_api, route_path, signed_in
+from komawari.words import Say, say
 
 STATIC = templating.TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ def _page(request: Request, db: Db) -> Page:
     user = signed_in(request, db)
     setting = user.user.locale if user else cookies.read(request, LANG_COOKIE)
     locale = i18n.negotiate(setting, request.headers.get("accept-language"))
+    request.state.page_locale = locale  # an error page speaks it too
     token = csrf.expected_token(request) if user else cookies.read(request, csrf.ANON_COOKIE)
     fresh = None
     if not token:
@@ -126,17 +130,45 @@ def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     problem = problems.problem_of(exc)
     if problem["status"] >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    locale = i18n.negotiate(
+    # The language the page was going to speak (its user's setting), else the visitor's.
+    locale = getattr(request.state, "page_locale", None) or i18n.negotiate(
         cookies.read(request, LANG_COOKIE), request.headers.get("accept-language")
     )
     context = {
         "page": None,
         "user": None,
         "status": problem["status"],
-        "message": problem["detail"],
+        "message": _page_words(exc, problem),
     }
     html = templating.render(locale, "error.html", context)
     return HTMLResponse(html, status_code=problem["status"])
+
+
+def _page_words(exc: Exception, problem: dict[str, Any]) -> Say | str:
+    """What an error page says to staff: the error's own words, never the API's."""
+    if isinstance(exc, KomawariError):
+        return exc.words
+    if isinstance(exc, RequestValidationError):
+        fields = ", ".join(dict.fromkeys(e["field"] for e in problem.get("errors") or []))
+        return say(
+            "page.bad-address",
+            "The address has a value that cannot be read (%(fields)s). Go back and try again.",
+            fields=fields,
+        )
+    status = problem["status"]
+    if status == 404:
+        return say(
+            "page.not-found", "There is no such page. It may have moved, or the address has a typo."
+        )
+    if status == 405:
+        return say("page.wrong-method", "This page cannot be used that way. Go back and try again.")
+    if status == 413:
+        return say("page.too-large", "What was sent is too large.")
+    if status >= 500:
+        return say(
+            "page.internal", "Something went wrong on our side; it was logged. Please try again."
+        )
+    return str(problem["detail"])
 
 
 Handler = Callable[[Request, Any], Awaitable[Response]]

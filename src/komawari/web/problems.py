@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komawari.db import errors as db_errors
 from komawari.errors import KomawariError
+from komawari.words import InvalidValue
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -33,6 +35,7 @@ class FieldError(BaseModel):
 
     field: str
     message: str
+    code: str | None = None
     loc: list[str | int] | None = None
 
 
@@ -44,6 +47,7 @@ class Problem(BaseModel):
     type: str
     title: str
     status: int
+    code: str
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
@@ -58,6 +62,15 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def error_code(err: Mapping[str, Any]) -> str:
+    """The code of one Pydantic error: its `Say`'s (a validator of ours), else Pydantic's
+    own error type as a code (`missing`, `int-parsing`, ...)."""
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidValue):
+        return cause.said.code
+    return "value." + str(err.get("type", "invalid")).replace("_", "-")
+
+
 def _validation(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for err in exc.errors():
@@ -69,15 +82,19 @@ def _validation(exc: RequestValidationError) -> dict[str, Any]:
             {
                 "field": _field_of(loc),
                 "message": message,
+                "code": error_code(err),
                 "loc": [p if isinstance(p, int) else str(p) for p in loc],
             }
         )
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
-    return _problem(INVALID, "Invalid input", 422, detail, errors=errors)
+    return _problem(INVALID, "Invalid input", 422, detail, code="invalid-input", errors=errors)
 
 
-def _problem(kind: str, title: str, status: int, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "title": title, "status": status, "detail": detail, **extra}
+def _problem(
+    kind: str, title: str, status: int, detail: str, *, code: str, **extra: Any
+) -> dict[str, Any]:
+    return {"type": kind, "title": title, "status": status, "code": code, "detail": detail,
+            **extra}  # fmt: skip
 
 
 def problem_of(exc: Exception) -> dict[str, Any]:
@@ -89,22 +106,25 @@ def problem_of(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, HTTPException) and exc.status_code == 400:
         # FastAPI's "error parsing the body" (not UTF-8, a broken form): bad input too.
         message = str(exc.detail) if isinstance(exc.detail, str) else "cannot be read"
-        error = {"field": "body", "message": message, "loc": ["body"]}
-        return _problem(INVALID, "Invalid input", 422, f"body: {message}", errors=[error])
+        error = {"field": "body", "message": message, "code": "body.unreadable", "loc": ["body"]}
+        return _problem(INVALID, "Invalid input", 422, f"body: {message}",
+                        code="invalid-input", errors=[error])  # fmt: skip
     if isinstance(exc, HTTPException):
         phrase = HTTPStatus(exc.status_code).phrase
         detail = exc.detail if isinstance(exc.detail, str) else phrase
         if isinstance(exc, ContentTooLarge):
-            return _problem("/problems/too-large", "Content too large", 413, detail)
+            return _problem("/problems/too-large", "Content too large", 413, detail,
+                            code="too-large")  # fmt: skip
         if exc.status_code == 404 and detail == phrase:
             detail = "no such resource or route; see /docs for the API"
-        return _problem("about:blank", phrase, exc.status_code, detail)
+        code = phrase.lower().replace(" ", "-").replace("'", "")
+        return _problem("about:blank", phrase, exc.status_code, detail, code=code)
     # The database's own words stay in the log: they can quote other rows' values.
     found = db_errors.meaning(exc)
     if found is not None:
         return found.to_problem()
     detail = "an unexpected error happened; it was logged"
-    return _problem("/problems/internal", "Internal error", 500, detail)
+    return _problem("/problems/internal", "Internal error", 500, detail, code="internal")
 
 
 def problem_response(exc: Exception, request: Request) -> Response:
@@ -162,7 +182,7 @@ class BodyLimit:
             body = _problem(
                 "/problems/too-large", "Content too large", 413,
                 f"the body is {int(declared):,} bytes; the limit is {limit:,}",
-                instance=scope["path"],
+                code="too-large", instance=scope["path"],
             )  # fmt: skip
             response = JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)
             await response(scope, receive, send)
@@ -190,7 +210,7 @@ class BodyLimit:
                 raise
             body = _problem(
                 "/problems/too-large", "Content too large", 413, str(exc.detail),
-                instance=scope["path"],
+                code="too-large", instance=scope["path"],
             )  # fmt: skip
             await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(scope, receive, send)
 

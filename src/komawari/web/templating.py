@@ -35,6 +35,7 @@ def environment(locale: str) -> Environment:
     env.filters["day"] = lambda d, fmt="full": _day(d, fmt, locale)
     env.filters["hm"] = _hm
     env.filters["when"] = lambda dt, zone: _when(dt, zone, locale)
+    env.filters["said"] = lambda value: i18n.words(value, locale)
     return env
 
 
