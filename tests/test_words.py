@@ -113,3 +113,56 @@ def test_refusals_still_in_plain_english_only_get_fewer() -> None:
         if isinstance(message, ast.Constant | ast.JoinedStr):
             plain.append(f"{where}:{line}")
     assert len(plain) <= PLAIN_STRING_ERRORS_AT_MOST, "\n".join(plain)
+
+
+# Actions the code records through a variable or an f-string, spelled out.
+COMPOSED_ACTIONS = {
+    *(f"{kind}.{verb}" for kind in ("teacher", "student", "room")
+      for verb in ("create", "rename", "deactivate")),
+    "series.extend", "series.pause", "series.resume", "series.break", "series.end",
+    "series.change_from", "session.cancel", "session.move", "session.restore", "session.note",
+    "user.grant", "series.create", "session.create",
+}  # fmt: skip
+ACTION = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+$")
+
+
+def _recorded_actions() -> set[str]:
+    found = set(COMPOSED_ACTIONS)
+    for _where, _, call in _calls():
+        for k in call.keywords:
+            if k.arg == "action" and isinstance(k.value, ast.Constant):
+                found.add(str(k.value.value))
+        if _name(call) == "_audit" and len(call.args) >= 3:
+            third = call.args[2]
+            if isinstance(third, ast.Constant) and isinstance(third.value, str):
+                found.add(third.value)
+    for path in SRC.rglob("*.py"):
+        found |= set(re.findall(r"'(occurrence\.[a-z_]+)'", path.read_text(encoding="utf-8")))
+    return {a for a in found if ACTION.match(a)}
+
+
+def test_every_recorded_action_has_its_words() -> None:
+    from komawari.audit import words
+
+    actions = _recorded_actions()
+    assert len(actions) >= 50
+    missing = sorted(a for a in actions if a.replace("_", "-") not in words.ACTIONS)
+    assert not missing, missing
+
+
+def test_the_audit_speaks_of_people_not_of_codes() -> None:
+    from komawari.audit import words
+
+    assert words.actor_words("user", "user:sato web-session:4") == say(
+        "actor.web", "%(name)s, on the web", name="sato"
+    )
+    assert words.actor_words("token", "user:ops token:7").code == "actor.api"  # type: ignore[union-attr]
+    assert words.actor_words("generator", "run:39").code == "actor.generation"  # type: ignore[union-attr]
+    assert i18n.words(words.actor_words("cli", "root"), "en") == "root, on the command line"
+    assert i18n.words(words.reason_words("branch_closed"), "en") == (  # type: ignore[arg-type]
+        "the branch is closed that day"
+    )
+    assert i18n.words(words.reason_words("series_paused: Winter break"), "en") == (  # type: ignore[arg-type]
+        "the series is paused: Winter break"
+    )
+    assert words.reason_words("Yuki has a cold") == "Yuki has a cold"

@@ -10,6 +10,7 @@ from komawari.auth import policy
 from komawari.auth.enums import Role
 from komawari.auth.policy import Access, Principal
 from komawari.errors import Forbidden, NotFound
+from komawari.words import say
 
 A, B = 1, 2  # the caller's branch and another one
 OWN_TEACHER, OTHER_TEACHER = 10, 11
@@ -19,6 +20,11 @@ STAFF_A = Principal(2, "staff-a", Role.STAFF, 2, frozenset({A}))
 # A teacher granted branch A still sees only their own lessons: the role decides first.
 TEACHER = Principal(3, "sato", Role.TEACHER, 3, frozenset({A}), teacher_id=OWN_TEACHER)
 WHO = {"admin": ADMIN, "staff": STAFF_A, "teacher": TEACHER}
+
+# What `require` says of a missing object, and of one the caller may only read.
+SERIES_7 = say("series.not-found", "there is no series number %(id)s", id=7)
+SERIES_READ_ONLY = say("series.read-only", "you may read this series but not change it")
+SESSION_5 = say("lesson.not-found", "there is no lesson number %(id)s", id=5)
 
 
 def outcome(check: Callable[[], object]) -> str:
@@ -59,7 +65,7 @@ def test_branch_data_by_role_branch_and_operation(
 ) -> None:
     who = WHO[role]
     access = policy.branch_access(who, branch)
-    assert outcome(lambda: policy.require(who, access, _need(op), "series 7")) == expected
+    assert outcome(lambda: policy.require(who, access, _need(op), SERIES_7)) == expected
 
 
 def test_data_of_every_branch_is_the_admins_alone() -> None:
@@ -94,24 +100,27 @@ def test_sessions_by_role_branch_teacher_and_operation(
 ) -> None:
     who = WHO[role]
     access = policy.session_access(who, branch_id=branch, teacher_id=teacher)
-    assert outcome(lambda: policy.require(who, access, _need(op), "session 5")) == expected
+    assert outcome(lambda: policy.require(who, access, _need(op), SESSION_5)) == expected
 
 
 def test_a_teacher_is_told_why_a_write_to_their_own_lesson_is_refused() -> None:
     access = policy.session_access(TEACHER, branch_id=A, teacher_id=OWN_TEACHER)
     with pytest.raises(Forbidden, match="teacher's own sessions only"):
-        policy.require(TEACHER, access, Access.WRITE, "session 5")
+        policy.require(TEACHER, access, Access.WRITE, SESSION_5)
 
 
 def test_what_is_hidden_reads_as_missing() -> None:
-    with pytest.raises(NotFound, match=r"^session 5 does not exist$"):
-        policy.require(STAFF_A, Access.NONE, Access.WRITE, "session 5")
+    with pytest.raises(NotFound, match=r"^there is no lesson number 5$") as info:
+        policy.require(STAFF_A, Access.NONE, Access.WRITE, SESSION_5)
+    assert info.value.code == "lesson.not-found"
 
 
 def test_readable_but_not_writable_is_403_for_staff_too() -> None:
-    with pytest.raises(Forbidden, match="may read series 7 but not change it"):
-        policy.require(STAFF_A, Access.READ, Access.WRITE, "series 7")
-    policy.require(STAFF_A, Access.READ, Access.READ, "series 7")
+    with pytest.raises(Forbidden, match="may read this series but not change it"):
+        policy.require(STAFF_A, Access.READ, Access.WRITE, SERIES_7, SERIES_READ_ONLY)
+    with pytest.raises(Forbidden, match=r"^you may read this but not change it$"):
+        policy.require(STAFF_A, Access.READ, Access.WRITE, SERIES_7)
+    policy.require(STAFF_A, Access.READ, Access.READ, SERIES_7, SERIES_READ_ONLY)
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ def test_another_branchs_series_answers_exactly_as_a_missing_one(
         hidden = client.post(f"/api/class-series/{b_series}/{action}", headers=staff, **kwargs)
         missing = client.post(f"/api/class-series/{MISSING}/{action}", headers=staff, **kwargs)
         assert (hidden.status_code, missing.status_code) == (404, 404)
-        assert hidden.json()["detail"] == f"series {b_series} does not exist"
-        assert missing.json()["detail"] == f"series {MISSING} does not exist"
+        assert hidden.json()["detail"] == f"there is no series number {b_series}"
+        assert missing.json()["detail"] == f"there is no series number {MISSING}"
 
 
 def test_a_teacher_reads_their_lesson_is_refused_its_change_and_never_sees_a_colleagues(

@@ -8,6 +8,7 @@ from komawari.auth import policy
 from komawari.auth.enums import Role
 from komawari.auth.policy import Access, Principal
 from komawari.errors import Forbidden, NotFound
+from komawari.words import say
 from tests.auth.test_policy import ADMIN, OTHER_TEACHER, OWN_TEACHER, STAFF_A, TEACHER, A, B
 
 
@@ -32,10 +33,14 @@ def test_require_staff_refuses_teachers_only() -> None:
 
 
 def test_a_read_only_object_is_403_and_says_so() -> None:
-    with pytest.raises(Forbidden, match=r"^you may read series 4 but not change it$"):
-        policy.require(STAFF_A, Access.READ, Access.WRITE, "series 4")
-    with pytest.raises(NotFound, match=r"^series 4 does not exist$"):
-        policy.require(STAFF_A, Access.NONE, Access.READ, "series 4")
+    missing = say("series.not-found", "there is no series number %(id)s", id=4)
+    read_only = say("series.read-only", "you may read this series but not change it")
+    with pytest.raises(Forbidden, match=r"^you may read this series but not change it$") as no:
+        policy.require(STAFF_A, Access.READ, Access.WRITE, missing, read_only)
+    assert no.value.code == "series.read-only"
+    with pytest.raises(NotFound, match=r"^there is no series number 4$") as hidden:
+        policy.require(STAFF_A, Access.NONE, Access.READ, missing, read_only)
+    assert hidden.value.code == "series.not-found"
 
 
 def test_writing_outside_one_s_branches_names_the_branch_or_the_school() -> None:
@@ -78,7 +83,12 @@ def test_a_teacher_s_session_list_is_their_own_and_other_filters_are_404() -> No
 
 def test_a_teacher_refused_a_change_is_told_what_a_teacher_may_do() -> None:
     with pytest.raises(Forbidden, match=r"^a teacher's token may read the teacher's own sessions"):
-        policy.require(TEACHER, Access.READ, Access.WRITE, "session 4")
+        policy.require(
+            TEACHER,
+            Access.READ,
+            Access.WRITE,
+            say("lesson.not-found", "there is no lesson number %(id)s", id=4),
+        )
 
 
 def test_a_teacher_s_user_without_a_teacher_is_refused() -> None:

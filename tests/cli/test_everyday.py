@@ -113,7 +113,7 @@ def test_unknown_ids_are_errors_in_series_list_and_generate(komawari: Run) -> No
     for args, named in (
         (("series", "list", "--branch", "99"), "branch 99 does not exist"),
         (("generate", "--branch", "99"), "branch 99 does not exist"),
-        (("generate", "--series", "99"), "series 99 does not exist"),
+        (("generate", "--series", "99"), "there is no series number 99"),
     ):
         result = komawari(*args)
         assert result.exit_code == 2, result.output
@@ -125,8 +125,8 @@ def test_unknown_room_and_session_ids_are_errors_naming_them(komawari: Run) -> N
     for args, named in (
         (("room", "rename", "99", "Room 9"), "room 99"),
         (("room", "deactivate", "99"), "room 99"),
-        (("session", "cancel", "99", "--reason", "ill"), "session 99"),
-        (("session", "move", "99", "--start", "10:00"), "session 99"),
+        (("session", "cancel", "99", "--reason", "ill"), "lesson number 99"),
+        (("session", "move", "99", "--start", "10:00"), "lesson number 99"),
     ):
         result = komawari(*args)
         assert result.exit_code == 2, (args, result.output)

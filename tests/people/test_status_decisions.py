@@ -120,10 +120,11 @@ def _deactivate_refused(db: Session, kind: status.Kind, row_id: int) -> Conflict
 def test_a_teacher_on_a_series_not_ended_stays_active(db: Session, state: SeriesStatus) -> None:
     s = _series(db, status=state)
     refused = _deactivate_refused(db, "teacher", s.teacher_id)
+    name = status.get(db, "teacher", s.teacher_id).name
     assert refused.detail == (
-        f"teacher {s.teacher_id} is still on series {s.id}; end them (or change them from a "
-        "date) first"
+        f"{name} is still on series {s.id}; end them (or change them from a date) first"
     )
+    assert refused.code == "people.on-running-series"
     assert refused.extra == {"series_ids": [s.id]}
     assert status.get(db, "teacher", s.teacher_id).active
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from komawari.scheduling import parsing, weekdays
 from komawari.scheduling.fields import field_error
+from komawari.words import InvalidValue, say
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_anything_else_is_not_a_time(text: str) -> None:
 
 
 def test_a_number_is_not_a_time() -> None:
-    with pytest.raises(ValueError, match="1200 is not a time"):
+    with pytest.raises(ValueError, match="'1200' is not a time"):
         parsing.parse_time(1200)  # type: ignore[arg-type]
 
 
@@ -98,3 +99,19 @@ def test_a_rule_over_several_fields_names_its_field() -> None:
     assert detail["type"] == "value_error"
     assert detail["input"] == "18:00"
     assert error.title == "invalid input"
+
+
+def test_a_rule_over_several_fields_carries_what_it_says() -> None:
+    said = say("time.end-not-after-start", "must be after the start time")
+    (detail,) = field_error("end_time", said, "18:00").errors()
+    assert detail["loc"] == ("end_time",)
+    assert detail["msg"] == "Value error, must be after the start time"
+    assert isinstance(detail["ctx"]["error"], InvalidValue)
+    assert detail["ctx"]["error"].said == said
+
+
+def test_a_weekday_refusal_says_it_with_a_code() -> None:
+    with pytest.raises(InvalidValue) as caught:
+        weekdays.parse_weekday("funday")
+    assert caught.value.said.code == "weekday.unknown"
+    assert str(caught.value) == "'funday' is not a weekday (use 1-7 or mon..sun)"

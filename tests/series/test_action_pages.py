@@ -97,7 +97,7 @@ def test_a_change_the_series_refuses_is_explained_before_confirming(
     series = _series(office, world)
     page = office.get(f"/series/{series}/resume")
     assert page.status_code == 200
-    assert "is ACTIVE and not on a break" in page.text
+    assert "this series is active and not on a break" in page.text
     refused = office.post(f"/series/{series}/resume", data={"csrf_token": csrf_of(page.text)})
     assert refused.status_code == 422
 

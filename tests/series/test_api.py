@@ -178,4 +178,4 @@ def test_a_group_series_enrols_students(client: TestClient, world: World) -> Non
 def test_unknown_series_is_404(client: TestClient, world: World) -> None:
     response = client.get("/api/class-series/424242", headers=bearer(world.admin))
     assert response.status_code == 404
-    assert response.json()["detail"] == "series 424242 does not exist"
+    assert response.json()["detail"] == "there is no series number 424242"

@@ -115,7 +115,7 @@ def test_only_an_active_series_can_be_paused(db: Session) -> None:
     s = _series(db)
     lifecycle.pause(db, s.id, actor=ACTOR, now=NOW)
     message = _refused("status", lifecycle.pause, db, s.id, actor=ACTOR, now=NOW)
-    assert message == f"series {s.id} is PAUSED, not ACTIVE"
+    assert message == "this series is PAUSED, not active"
 
 
 def test_pausing_with_cancel_cancels_from_today_in_the_branch_zone(db: Session) -> None:
@@ -218,7 +218,7 @@ def test_resume_makes_the_series_active_again_without_a_reason_and_audits_it(
 def test_only_a_paused_series_can_be_resumed(db: Session) -> None:
     s = _series(db)
     message = _refused("status", lifecycle.resume, db, s.id, actor=ACTOR, now=NOW)
-    assert message == f"series {s.id} is ACTIVE and not on a break"
+    assert message == "this series is active and not on a break"
 
 
 def test_resume_is_refused_while_a_copy_of_the_series_is_active(db: Session) -> None:
@@ -309,7 +309,7 @@ def test_an_ended_series_cannot_be_ended_again(db: Session) -> None:
     message = _refused(
         "status", lifecycle.end, db, s.id, last_date=date(2026, 11, 1), actor=ACTOR, now=NOW
     )
-    assert message == f"series {s.id} is already ENDED"
+    assert message == "this series has already ended"
 
 
 def test_ending_may_keep_the_last_date_but_not_move_it_later(db: Session) -> None:
@@ -317,7 +317,7 @@ def test_ending_may_keep_the_last_date_but_not_move_it_later(db: Session) -> Non
     message = _refused(
         "last_date", lifecycle.end, db, s.id, last_date=date(2026, 12, 11), actor=ACTOR, now=NOW
     )
-    assert message == "is later than the current last date; use extend"
+    assert message == "is later than the current last date; extend the series instead"
     ended, _ = lifecycle.end(db, s.id, last_date=date(2026, 12, 10), actor=ACTOR, now=NOW)
     assert (ended.status, ended.last_date) == (SeriesStatus.ACTIVE, date(2026, 12, 10))
     assert _event(db, "series.end")["details"]["previous_last_date"] == "2026-12-10"
@@ -386,7 +386,7 @@ def test_extend_refuses_an_open_ended_series_a_paused_one_and_the_same_date(
     message = _refused(
         "status", lifecycle.extend, db, s.id, last_date=date(2027, 1, 1), actor=ACTOR, now=NOW
     )
-    assert message == f"series {s.id} is PAUSED, not ACTIVE"
+    assert message == "this series is PAUSED, not active"
 
 
 # change from a date
@@ -523,7 +523,7 @@ def test_a_change_must_end_after_it_starts_and_after_its_first_day(db: Session) 
         actor=ACTOR,
         now=NOW,
     )
-    assert message == "must be after start_time"
+    assert message == "must be after the start time"
     message = _refused(
         "last_date",
         lifecycle.change_from,
@@ -533,7 +533,7 @@ def test_a_change_must_end_after_it_starts_and_after_its_first_day(db: Session) 
         actor=ACTOR,
         now=NOW,
     )
-    assert message == "must not be before from_date"
+    assert message == "must not be before the date the change starts"
     new, _ = lifecycle.change_from(
         db,
         s.id,
@@ -556,7 +556,7 @@ def test_only_an_active_series_can_be_changed(db: Session) -> None:
         actor=ACTOR,
         now=NOW,
     )
-    assert message == f"series {s.id} is PAUSED, not ACTIVE"
+    assert message == "this series is PAUSED, not active"
 
 
 def test_a_change_carries_the_enrolments_still_running_on_its_first_day(db: Session) -> None:

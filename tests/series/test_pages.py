@@ -78,7 +78,10 @@ def test_saving_makes_the_series_and_shows_its_lessons_and_history(
     assert detail.status_code == 200
     assert "Series saved" in detail.text
     assert detail.text.count("/sessions/") >= 7
-    assert "series.create" in detail.text
+    history = detail.text[detail.text.index('id="series-history"') :]
+    assert "created the series" in history
+    assert "office, on the web" in history
+    assert "series.create" not in history
 
 
 def test_the_same_series_again_is_refused_naming_the_existing_one_with_a_link(

@@ -113,7 +113,8 @@ def test_a_lifecycle_request_that_waited_for_an_end_is_refused_and_changes_nothi
     answer = answers[0]
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["field"] == "status"
-    assert "ENDED" in answer.json()["detail"]
+    ended_code = "series.already-ended" if action == "end" else "series.not-active"
+    assert answer.json()["code"] == ended_code
     with session_scope(committed_engine) as s:
         kept = s.get_one(ClassSeries, series_id)
         assert (kept.status, kept.last_date) == (SeriesStatus.ENDED, None)
@@ -133,7 +134,7 @@ def test_a_resume_that_waited_for_another_resume_is_refused(
             other.commit()
     answer = answers[0]
     assert answer.status_code == 422, answer.text
-    assert "is ACTIVE and not on a break" in answer.json()["detail"]
+    assert "this series is active and not on a break" in answer.json()["detail"]
 
 
 def test_a_pause_that_waited_for_a_shortening_answers_the_shortened_last_date(

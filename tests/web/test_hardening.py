@@ -34,6 +34,8 @@ def _page_paths(app: FastAPI, world: World, series: int, lesson: int) -> list[st
         "series_id": series,
         "session_id": lesson,
         "action": "end",
+        "user_id": 1,
+        "secret": "kpw_not-a-link",
     }
     paths = []
     for route in iter_route_contexts(app.routes):

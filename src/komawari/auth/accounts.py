@@ -31,6 +31,7 @@ from komawari.auth.models import PasswordLink, User, UserBranch, WebSession
 from komawari.branches.models import Branch
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.people.models import Teacher
+from komawari.words import say
 
 LINK_LIFETIME = timedelta(hours=24)
 LINK_PREFIX = "kpw_"
@@ -74,7 +75,7 @@ class UserRow:
 def _user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} does not exist")
+        raise NotFound(say("user.not-found", "user %(id)s does not exist", id=user_id))
     return user
 
 
@@ -121,15 +122,22 @@ def overview(db: Session) -> list[UserRow]:
 
 def _check_grants(db: Session, role: Role, branch_ids: list[int], teacher_id: int | None) -> None:
     if role == Role.STAFF and not branch_ids:
-        raise InvalidInput("branch_ids", "a staff user works at one branch or more: tick one")
+        raise InvalidInput(
+            "branch_ids",
+            say("user.staff-needs-branch", "a staff user works at one branch or more: tick one"),
+        )
     if role == Role.TEACHER and teacher_id is None:
-        raise InvalidInput("teacher_id", "a teacher user needs the teacher it is: pick one")
+        raise InvalidInput("teacher_id", auth.TEACHER_NEEDED)
     known = set(db.scalars(select(Branch.id).where(Branch.id.in_(branch_ids))))
     missing = [b for b in branch_ids if b not in known]
     if missing:
-        raise InvalidInput("branch_ids", f"branch {missing[0]} does not exist")
+        raise InvalidInput(
+            "branch_ids", say("branch.not-found", "branch %(id)s does not exist", id=missing[0])
+        )
     if teacher_id is not None and db.get(Teacher, teacher_id) is None:
-        raise InvalidInput("teacher_id", f"teacher {teacher_id} does not exist")
+        raise InvalidInput(
+            "teacher_id", say("teacher.not-found", "teacher %(id)s does not exist", id=teacher_id)
+        )
 
 
 def create(
@@ -144,13 +152,13 @@ def create(
     """Create a user without a password, and the one-time link that sets it."""
     username = username.strip()
     if not username or len(username) > 150:
-        raise InvalidInput("username", "a user name of 1 to 150 characters is required")
+        raise InvalidInput("username", auth.NAME_LENGTH)
     if any(c.isspace() for c in username):
-        raise InvalidInput("username", "a user name has no spaces")
+        raise InvalidInput("username", say("user.name-has-space", "a user name has no spaces"))
     branch_ids = list(dict.fromkeys(branch_ids))
     _check_grants(db, role, branch_ids, teacher_id)
     if auth.get_user(db, username) is not None:
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(auth.name_taken(username))
     user, _ = auth.ensure_user(
         db,
         username=username,
@@ -193,7 +201,10 @@ def reset(db: Session, *, user_id: int, actor: Actor) -> IssuedLink:
     """End the user's password and sessions now, and give a link that sets a new one."""
     user = _user(db, user_id)
     if not user.is_active:
-        raise InvalidInput("user", f"{user.username} is disabled: enable them first")
+        raise InvalidInput(
+            "user",
+            say("user.disabled", "%(name)s is disabled: enable them first", name=user.username),
+        )
     user.password_hash = None
     ended = web_sessions.end_all(db, user_id=user.id)
     audit.record(
@@ -231,7 +242,10 @@ class LinkUsed(NotFound):
 
     def __init__(self) -> None:
         super().__init__(
-            "this link has been used or has expired; ask an administrator for a new one"
+            say(
+                "password-link.unusable",
+                "this link has been used or has expired; ask an administrator for a new one",
+            )
         )
 
 
@@ -264,12 +278,14 @@ def use_link(db: Session, *, secret: str, password: str, repeat: str) -> User:
 
 def check_new_password(password: str, repeat: str) -> None:
     """Refuse a new password that is too short or not typed the same twice."""
-    if len(password) < 10:
-        raise InvalidInput("password", "at least 10 characters")
+    if len(password) < auth.MIN_PASSWORD:
+        raise InvalidInput("password", auth.password_too_short())
     if len(password) > 1000:
-        raise InvalidInput("password", "at most 1000 characters")
+        raise InvalidInput(
+            "password", say("password.too-long", "at most %(max)s characters", max=1000)
+        )
     if password != repeat:
-        raise InvalidInput("repeat", "the two passwords differ")
+        raise InvalidInput("repeat", say("password.repeat-differs", "the two passwords differ"))
 
 
 def change_own(
@@ -281,7 +297,9 @@ def change_own(
     """
     user = _user(db, user_id)
     if not current or not auth.password_matches(user, current):
-        raise InvalidInput("current", "this is not your current password")
+        raise InvalidInput(
+            "current", say("password.wrong-current", "this is not your current password")
+        )
     check_new_password(password, repeat)
     user.password_hash = auth.hash_password(password)
     result = db.execute(
@@ -321,7 +339,11 @@ def _keep_an_admin(db: Session, user: User, field: str) -> None:
     admins = _lock_admins(db)
     if admins == [user.id]:
         raise Conflict(
-            f"{user.username} is the last active admin: make another admin first",
+            say(
+                "user.last-admin",
+                "%(name)s is the last active admin: make another admin first",
+                name=user.username,
+            ),
             field=field,
         )
 

@@ -35,6 +35,7 @@ from komawari.sessions import service as sessions_service
 from komawari.sessions.models import ClassSession
 from komawari.sessions.schemas import SessionCreate
 from komawari.web.deps import BearerToken, Caller, Db, Id, OptId
+from komawari.words import say
 
 POLICY: set[Callable[..., object]] = set()
 F = TypeVar("F", bound=Callable[..., object])
@@ -65,7 +66,8 @@ def admin_caller(who: Caller) -> Principal:
 @_policy
 def self_caller(who: Caller) -> Principal:
     """Return the caller, who may read their own user."""
-    policy.require(who, policy.user_access(who, who.user_id), Access.READ, "user")
+    missing = say("user.not-found", "user %(id)s does not exist", id=who.user_id)
+    policy.require(who, policy.user_access(who, who.user_id), Access.READ, missing)
     return who
 
 
@@ -108,14 +110,22 @@ VisibleSessions = Annotated[SessionFilter, Depends(visible_sessions)]
 @_policy
 def readable_branch(branch_id: Id, db: Db, who: StaffCaller) -> Branch:
     """Return the branch if the caller may see it."""
-    policy.require(who, policy.branch_access(who, branch_id), Access.READ, f"branch {branch_id}")
+    policy.require(
+        who, policy.branch_access(who, branch_id), Access.READ, policy.branch_missing(branch_id)
+    )
     return branches_service.get(db, branch_id)
 
 
 @_policy
 def writable_branch(branch_id: Id, db: Db, who: StaffCaller) -> Branch:
     """Return the branch if the caller may change its data."""
-    policy.require(who, policy.branch_access(who, branch_id), Access.WRITE, f"branch {branch_id}")
+    policy.require(
+        who,
+        policy.branch_access(who, branch_id),
+        Access.WRITE,
+        policy.branch_missing(branch_id),
+        say("branch.read-only", "you may read this branch but not change it"),
+    )
     return branches_service.get(db, branch_id)
 
 
@@ -140,15 +150,22 @@ async def readable_branch_state(request: Request, branch_id: Id, token: BearerTo
     found = await versions.read_as_caller(request.app.state.hot, token_hash, branch_id)
     who = auth.principal_of(found.caller)
     policy.require_staff(who)
-    policy.require(who, policy.branch_access(who, branch_id), Access.READ, f"branch {branch_id}")
+    missing = policy.branch_missing(branch_id)
+    policy.require(who, policy.branch_access(who, branch_id), Access.READ, missing)
     if not found.branch_exists:
-        raise NotFound(f"branch {branch_id} does not exist")
+        raise NotFound(missing)
     return BranchState(who, branch_id, found.state)
 
 
 def _series(series_id: int, db: Db, who: Principal, need: Access) -> ClassSeries:
     series = series_service.get(db, series_id)
-    policy.require(who, policy.branch_access(who, series.branch_id), need, f"series {series_id}")
+    policy.require(
+        who,
+        policy.branch_access(who, series.branch_id),
+        need,
+        say("series.not-found", "there is no series number %(id)s", id=series_id),
+        say("series.read-only", "you may read this series but not change it"),
+    )
     return series
 
 
@@ -167,7 +184,13 @@ def writable_series(series_id: Id, db: Db, who: StaffCaller) -> ClassSeries:
 def _session(session_id: int, db: Db, who: Principal, need: Access) -> ClassSession:
     row = sessions_service.get(db, session_id)
     access = policy.session_access(who, branch_id=row.branch_id, teacher_id=row.teacher_id)
-    policy.require(who, access, need, f"session {session_id}")
+    policy.require(
+        who,
+        access,
+        need,
+        sessions_service.not_found(session_id),
+        say("lesson.read-only", "you may read this lesson but not change it"),
+    )
     return row
 
 
@@ -187,20 +210,31 @@ def writable_session(session_id: Id, db: Db, who: Caller) -> ClassSession:
 def readable_run(run_id: Id, db: Db, who: StaffCaller) -> GenerationRun:
     """Return the generation run if the caller may see its branch (all branches: admin)."""
     run, branch_id = generation.run_branch_id(db, run_id)
-    policy.require(
-        who, policy.branch_access(who, branch_id), Access.READ, f"generation run {run_id}"
-    )
+    missing = say("generation.run-not-found", "there is no generation run number %(id)s", id=run_id)
+    policy.require(who, policy.branch_access(who, branch_id), Access.READ, missing)
     return run
 
 
 def _room(room_id: int, db: Db, who: Principal, need: Access) -> Room:
     room = people.get_room(db, room_id)
-    policy.require(who, policy.branch_access(who, room.branch_id), need, f"room {room_id}")
+    policy.require(
+        who,
+        policy.branch_access(who, room.branch_id),
+        need,
+        say("room.not-found", "room %(id)s does not exist", id=room_id),
+        say("room.read-only", "you may read this room but not change it"),
+    )
     return room
 
 
 def _teacher(teacher_id: int, db: Db, who: Principal, need: Access) -> Teacher:
-    policy.require(who, policy.teacher_access(who, teacher_id), need, f"teacher {teacher_id}")
+    policy.require(
+        who,
+        policy.teacher_access(who, teacher_id),
+        need,
+        say("teacher.not-found", "teacher %(id)s does not exist", id=teacher_id),
+        say("teacher.read-only", "you may read this teacher but not change it"),
+    )
     return people.get_teacher(db, teacher_id)
 
 
@@ -237,7 +271,13 @@ def writable_teacher(teacher_id: Id, db: Db, who: StaffCaller) -> Teacher:
 @_policy
 def writable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
     """Return the student if the caller may change them (staff and admins)."""
-    policy.require(who, policy.student_access(who), Access.WRITE, f"student {student_id}")
+    policy.require(
+        who,
+        policy.student_access(who),
+        Access.WRITE,
+        say("student.not-found", "student %(id)s does not exist", id=student_id),
+        say("student.read-only", "you may read this student but not change it"),
+    )
     return people.get_student(db, student_id)
 
 

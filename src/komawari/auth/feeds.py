@@ -15,6 +15,7 @@ from komawari.auth.models import CalendarFeed
 from komawari.auth.service import hash_secret, new_secret
 from komawari.errors import InvalidInput, NotFound
 from komawari.people.models import Student, Teacher
+from komawari.words import say
 
 OwnerType = Literal["teacher", "student"]
 _OWNERS: dict[str, type[Teacher] | type[Student]] = {"teacher": Teacher, "student": Student}
@@ -29,9 +30,14 @@ def rotate(db: Session, *, owner_type: OwnerType, owner_id: int, actor: Actor) -
     """Create or replace the key of a feed; return the new key (shown once)."""
     model = _OWNERS.get(owner_type)
     if model is None:
-        raise InvalidInput("owner_type", "must be 'teacher' or 'student'")
+        raise InvalidInput("owner_type", say("feed.owner-type", "must be 'teacher' or 'student'"))
     if db.get(model, owner_id) is None:
-        raise InvalidInput("owner_id", f"{owner_type} {owner_id} does not exist")
+        raise InvalidInput(
+            "owner_id",
+            say("teacher.not-found", "teacher %(id)s does not exist", id=owner_id)
+            if owner_type == "teacher"
+            else say("student.not-found", "student %(id)s does not exist", id=owner_id),
+        )
     key = new_secret("")
     feed = db.scalar(
         select(CalendarFeed)
@@ -64,6 +70,9 @@ def check(db: Session, *, owner_type: OwnerType, owner_id: int, key: str | None)
     )
     if not policy.feed_key_matches(stored, hash_secret(key) if key else None):
         raise NotFound(
-            f"no calendar feed for {owner_type} {owner_id} with this key; "
-            "the key may have been rotated: ask for the new feed URL"
+            say(
+                "feed.not-found",
+                "no calendar feed with this key; the key may have been rotated: ask for the"
+                " new feed URL",
+            )
         )

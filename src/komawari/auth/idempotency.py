@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from komawari.auth import sql
 from komawari.db.engine import session_scope
 from komawari.errors import Conflict, KomawariError
+from komawari.words import say
 
 TTL_HOURS = 24
 LOCK_SPACE = 0x49444D50  # "IDMP"
@@ -81,8 +82,12 @@ def try_lock(db: Session, *, scope: str, key: str) -> bool:
 def in_progress(key: str) -> IdempotencyInProgress:
     """Return the 409 of a key whose first request is still running."""
     return IdempotencyInProgress(
-        f"the first request with Idempotency-Key {key!r} is still being processed; "
-        "retry in a moment to get its answer"
+        say(
+            "idempotency.in-progress",
+            "the first request with Idempotency-Key '%(key)s' is still being processed; retry"
+            " in a moment to get its answer",
+            key=key,
+        )
     )
 
 
@@ -127,8 +132,13 @@ def claim(db: Session, *, scope: str, key: str, method: str, path: str, request_
     claim_id_of, stored_hash, status, body = row
     if stored_hash != request_hash:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was used for a different request in the last "
-            f"{TTL_HOURS} hours; use a new key for a new request",
+            say(
+                "idempotency.key-reused",
+                "Idempotency-Key '%(key)s' was used for a different request in the last"
+                " %(hours)s hours; use a new key for a new request",
+                key=key,
+                hours=TTL_HOURS,
+            ),
             field="Idempotency-Key",
         )
     if status is None:

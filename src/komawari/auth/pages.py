@@ -99,7 +99,7 @@ def language(
 ) -> Response:
     """Show the pages in another language (kept with the user, or in a cookie)."""
     if locale not in i18n.LOCALES:
-        raise InvalidInput("locale", f"{locale!r} is not one of {', '.join(i18n.LOCALES)}")
+        raise InvalidInput("locale", web_sessions.unknown_locale(locale))
     response = RedirectResponse(safe_next(next), status_code=303)
     if page.user is not None:
         web_sessions.set_locale(db, user_id=page.user.user.id, locale=locale)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from komawari.audit.service import Actor
 from komawari.auth.enums import Role
 from komawari.errors import Forbidden, NotFound
+from komawari.words import Say, say
 
 
 class Access(enum.IntEnum):
@@ -131,28 +132,43 @@ def feed_key_matches(stored_hash: str | None, key_hash: str | None) -> bool:
 # Turning a verdict into the answer.
 
 
-def require(who: Principal, access: Access, need: Access, what: str) -> None:
-    """Raise NotFound when the caller may not see `what`, Forbidden when they may not change it."""
+def require(
+    who: Principal, access: Access, need: Access, missing: Say, read_only: Say | None = None
+) -> None:
+    """Raise NotFound (saying `missing`) when the caller may not see the object, Forbidden
+    (saying `read_only`) when they may read it but not change it."""
     if access == Access.NONE:
-        raise NotFound(f"{what} does not exist")
+        raise NotFound(missing)
     if access < need:
         raise Forbidden(
-            "a teacher's token may read the teacher's own sessions only"
+            _teachers_own()
             if who.role == Role.TEACHER
-            else f"you may read {what} but not change it"
+            else read_only or say("access.read-only", "you may read this but not change it")
         )
+
+
+def branch_missing(branch_id: int) -> Say:
+    """The answer for a branch that does not exist, or that the caller may not see."""
+    return say("branch.not-found", "branch %(id)s does not exist", id=branch_id)
+
+
+def _teachers_own() -> Say:
+    return say(
+        "access.teacher-own-lessons",
+        "a teacher's token may read the teacher's own sessions only",
+    )
 
 
 def require_staff(who: Principal) -> None:
     """Raise Forbidden for teachers, who may read their own sessions only."""
     if who.role == Role.TEACHER:
-        raise Forbidden("a teacher's token may read the teacher's own sessions only")
+        raise Forbidden(_teachers_own())
 
 
 def require_admin(who: Principal) -> None:
     """Raise Forbidden unless the caller is an admin."""
     if not who.is_admin:
-        raise Forbidden("only an admin may do this")
+        raise Forbidden(say("access.admin-only", "only an admin may do this"))
 
 
 def require_write_in(who: Principal, branch_id: int | None) -> None:
@@ -163,16 +179,25 @@ def require_write_in(who: Principal, branch_id: int | None) -> None:
     require_staff(who)
     if branch_access(who, branch_id) < Access.WRITE:
         raise Forbidden(
-            f"branch {branch_id} is not one of your branches; ask an admin to grant it"
+            say(
+                "access.not-your-branch",
+                "branch %(id)s is not one of your branches; ask an admin to grant it",
+                id=branch_id,
+            )
             if branch_id is not None
-            else "only an admin may change school-wide data"
+            else say("access.school-wide", "only an admin may change school-wide data")
         )
 
 
 def require_feed_rotation(who: Principal, *, owner_type: str, owner_id: int) -> None:
     """Raise Forbidden unless the caller may rotate this feed's key."""
     if not may_rotate_feed(who, owner_type=owner_type, owner_id=owner_id):
-        raise Forbidden("only an admin (or the teacher, for their own feed) may rotate a feed")
+        raise Forbidden(
+            say(
+                "access.feed-rotation",
+                "only an admin (or the teacher, for their own feed) may rotate a feed",
+            )
+        )
 
 
 # What a list may show.
@@ -182,7 +207,7 @@ def visible_branches(who: Principal, requested: int | None = None) -> list[int] 
     """Return the branches a list may show (None: all), 404 for a branch the caller can't see."""
     require_staff(who)
     if requested is not None:
-        require(who, branch_access(who, requested), Access.READ, f"branch {requested}")
+        require(who, branch_access(who, requested), Access.READ, branch_missing(requested))
         return [requested]
     return None if who.is_admin else sorted(who.branch_ids)
 
@@ -202,9 +227,15 @@ def session_filter(
     if who.role != Role.TEACHER:
         return SessionFilter(visible_branches(who, branch_id), teacher_id)
     if branch_id is not None:
-        raise NotFound(f"branch {branch_id} does not exist")
+        raise NotFound(branch_missing(branch_id))
     if who.teacher_id is None:  # ck_users_teacher_has_teacher makes this unreachable
-        raise Forbidden("this teacher's token names no teacher")
+        raise Forbidden(say("access.no-teacher", "this teacher's token names no teacher"))
     if teacher_id is not None and teacher_id != who.teacher_id:
-        raise NotFound(f"teacher {teacher_id} has no sessions you may see")
+        raise NotFound(
+            say(
+                "access.teacher-not-yours",
+                "teacher %(id)s has no sessions you may see",
+                id=teacher_id,
+            )
+        )
     return SessionFilter(None, who.teacher_id)

@@ -26,9 +26,29 @@ from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound, Unauthorized
 from komawari.people.models import Teacher
+from komawari.words import Say, say
 
 TOKEN_PREFIX = "kmw_"  # noqa: S105 - a marker, not a secret
+MIN_PASSWORD = 10  # characters
 _hasher = PasswordHasher()
+
+NAME_LENGTH = say("user.name-length", "a user name of 1 to 150 characters is required")
+TEACHER_NEEDED = say("user.teacher-needed", "a teacher user needs the teacher it is: pick one")
+
+
+def name_taken(username: str) -> Say:
+    """The refusal of a user name another user has."""
+    return say("user.duplicate-name", "user %(name)s already exists", name=username)
+
+
+def no_such_user(username: str) -> Say:
+    """The refusal of a user name nobody has."""
+    return say("user.name-not-found", "user %(name)s does not exist", name=username)
+
+
+def password_too_short() -> Say:
+    """The refusal of a password shorter than MIN_PASSWORD."""
+    return say("password.too-short", "at least %(min)s characters", min=MIN_PASSWORD)
 
 
 def hash_secret(secret: str) -> str:
@@ -58,27 +78,46 @@ def ensure_user(
     """Return the user (created when missing), granting the given branches; True if new."""
     username = username.strip()
     if not username or len(username) > 150:
-        raise InvalidInput("user", "a user name of 1 to 150 characters is required")
+        raise InvalidInput("user", NAME_LENGTH)
     # Before the user is added: a pending user would be flushed by this query.
     if teacher_id is not None and db.get(Teacher, teacher_id) is None:
-        raise InvalidInput("teacher", f"teacher {teacher_id} does not exist")
+        raise InvalidInput(
+            "teacher", say("teacher.not-found", "teacher %(id)s does not exist", id=teacher_id)
+        )
     user = get_user(db, username)
     created = user is None
     if user is None:
         if role is None:
-            raise InvalidInput("role", f"user {username!r} does not exist; give a role to create")
+            raise InvalidInput(
+                "role",
+                say(
+                    "user.role-needed",
+                    "user %(name)s does not exist; give a role to create",
+                    name=username,
+                ),
+            )
         if role == Role.TEACHER and teacher_id is None:
-            raise InvalidInput("teacher", "a teacher user needs the teacher it is")
+            raise InvalidInput("teacher", TEACHER_NEEDED)
         user = User(username=username, role=role, teacher_id=teacher_id)
         db.add(user)
     elif role is not None and role != user.role:
-        raise InvalidInput("role", f"user {username!r} exists with role {user.role.value}")
+        raise InvalidInput(
+            "role",
+            say(
+                "user.role-differs",
+                "user %(name)s exists with role %(role)s",
+                name=username,
+                role=user.role,
+            ),
+        )
     if teacher_id is not None:
         user.teacher_id = teacher_id
     db.flush()
     for branch_id in dict.fromkeys(branch_ids or []):
         if db.get(Branch, branch_id) is None:
-            raise InvalidInput("branch", f"branch {branch_id} does not exist")
+            raise InvalidInput(
+                "branch", say("branch.not-found", "branch %(id)s does not exist", id=branch_id)
+            )
         db.execute(
             text(
                 "INSERT INTO user_branches (user_id, branch_id) VALUES (:u, :b) "
@@ -118,9 +157,9 @@ def set_password(db: Session, *, username: str, password: str, actor: Actor) -> 
     """Set a user's password (argon2)."""
     user = get_user(db, username)
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
-    if len(password) < 10:
-        raise InvalidInput("password", "at least 10 characters")
+        raise NotFound(no_such_user(username))
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput("password", password_too_short())
     user.password_hash = hash_password(password)
     # A new password ends every web session the old one opened.
     db.execute(
@@ -147,6 +186,9 @@ def password_matches(user: User, password: str) -> bool:
         return False
 
 
+_WRONG_PASSWORD = say("sign-in.failed", "unknown user or wrong password")
+
+
 def verify_password(db: Session, *, username: str, password: str) -> User:
     """Return the active user whose password this is, or raise Unauthorized."""
     user = get_user(db, username)
@@ -159,9 +201,9 @@ def verify_password(db: Session, *, username: str, password: str) -> User:
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError) as exc:
-        raise Unauthorized("unknown user or wrong password") from exc
+        raise Unauthorized(_WRONG_PASSWORD) from exc
     if user is None:  # pragma: no cover - nobody knows the dummy's password
-        raise Unauthorized("unknown user or wrong password")
+        raise Unauthorized(_WRONG_PASSWORD)
     return user
 
 
@@ -223,7 +265,7 @@ def revoke_token(db: Session, token_id: int, *, actor: Actor) -> ApiToken:
     """Revoke a token: it stops working at once."""
     token = db.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"token {token_id} does not exist")
+        raise NotFound(say("token.not-found", "token %(id)s does not exist", id=token_id))
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         db.flush()
@@ -263,24 +305,26 @@ _CALLER_SQL = text(f"WITH {CALLER_CTE} SELECT * FROM caller")  # noqa: S608 - co
 def token_hash(secret: str | None) -> str:
     """Return the hash a bearer token is looked up by, or raise Unauthorized for none."""
     if not secret:
-        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+        raise Unauthorized(
+            say("token.missing", "send an API token as 'Authorization: Bearer <token>'")
+        )
     return hash_secret(secret)
 
 
 def principal_of(row: Mapping[Any, Any] | None) -> Principal:
     """Return the caller of a row of CALLER_CTE, or raise Unauthorized saying why."""
     if row is None:
-        raise Unauthorized("the API token is not valid")
+        raise Unauthorized(say("token.not-valid", "the API token is not valid"))
     if row["revoked_at"] is not None:
-        raise Unauthorized("the API token was revoked")
+        raise Unauthorized(say("token.revoked", "the API token was revoked"))
     expires_at = row["expires_at"]
     if expires_at is not None and expires_at <= datetime.now(UTC):
+        at = expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
         raise Unauthorized(
-            f"the API token expired at {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC;"
-            " ask for a new one"
+            say("token.expired", "the API token expired at %(at)s UTC; ask for a new one", at=at)
         )
     if not row["is_active"]:
-        raise Unauthorized("the user of this API token is disabled")
+        raise Unauthorized(say("token.user-disabled", "the user of this API token is disabled"))
     return Principal(
         user_id=row["user_id"],
         username=row["username"],

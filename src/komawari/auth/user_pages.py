@@ -21,6 +21,7 @@ from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import AnyPage, CsrfChecked, Page, UserPage
 from komawari.web.routing import page_router
+from komawari.words import say
 
 router = page_router()
 UserId = Annotated[int, Path(gt=0, le=2**63 - 1)]
@@ -43,14 +44,20 @@ def _grants(fields: dict[str, Any]) -> tuple[Role, list[int], int | None]:
     """The role, branches and teacher the form asks for; a bad value is named."""
     role = next((r for r in Role if r.value == fields["role"]), None)
     if role is None:
-        raise InvalidInput("role", "pick a role: admin, office staff or teacher")
+        raise InvalidInput(
+            "role", say("user.role-missing", "pick a role: admin, office staff or teacher")
+        )
     try:
         branch_ids = [int(v) for v in fields["branch_ids"]]
     except ValueError:
-        raise InvalidInput("branch_ids", "pick branches from the list") from None
+        raise InvalidInput(
+            "branch_ids", say("user.branch-not-listed", "pick branches from the list")
+        ) from None
     teacher = str(fields["teacher_id"])
     if teacher and not teacher.isdigit():
-        raise InvalidInput("teacher_id", "pick a teacher from the list")
+        raise InvalidInput(
+            "teacher_id", say("user.teacher-not-listed", "pick a teacher from the list")
+        )
     return role, branch_ids, int(teacher) if teacher else None
 
 
@@ -284,6 +291,13 @@ def my_language(
     """Pick the pages' language, or follow the browser's."""
     assert page.user is not None
     if locale not in ("", "en", "ja"):
-        raise InvalidInput("locale", f"{locale!r} is not one of: the browser's, en, ja")
+        raise InvalidInput(
+            "locale",
+            say(
+                "locale.not-a-choice",
+                "'%(locale)s' is not one of: the browser's, en, ja",
+                locale=locale,
+            ),
+        )
     web_sessions.set_locale(db, user_id=page.user.user.id, locale=locale or None)
     return RedirectResponse("/me?done=language", status_code=303)

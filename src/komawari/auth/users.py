@@ -13,6 +13,7 @@ from komawari.auth import web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.models import ApiToken, User, UserBranch
 from komawari.errors import Conflict, InvalidInput, NotFound
+from komawari.words import say
 
 
 def create(
@@ -27,9 +28,15 @@ def create(
 ) -> User:
     """Create a user who signs in with `password`; refuse a name already taken."""
     if auth.get_user(db, username.strip()) is not None:
-        raise Conflict(f"user {username.strip()!r} already exists")
+        raise Conflict(auth.name_taken(username.strip()))
     if role == Role.STAFF and not branch_ids:
-        raise InvalidInput("branch", "a staff user works at one branch or more: give --branch")
+        raise InvalidInput(
+            "branch",
+            say(
+                "user.staff-needs-branch-flag",
+                "a staff user works at one branch or more: give --branch",
+            ),
+        )
     user, _ = auth.ensure_user(
         db,
         username=username,
@@ -46,7 +53,7 @@ def disable(db: Session, *, username: str, actor: Actor) -> dict[str, int]:
     """Disable a user: their tokens are revoked and their web sessions end at once."""
     user = auth.get_user(db, username)
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(auth.no_such_user(username))
     user.is_active = False
     tokens = db.execute(
         update(ApiToken)
@@ -72,12 +79,20 @@ def revoke_branch(db: Session, *, username: str, branch_id: int, actor: Actor) -
     """Remove a user's grant to a branch (their open sessions lose it at once)."""
     user = auth.get_user(db, username)
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(auth.no_such_user(username))
     result = db.execute(
         delete(UserBranch).where(UserBranch.user_id == user.id, UserBranch.branch_id == branch_id)
     )
     if not getattr(result, "rowcount", 0):
-        raise InvalidInput("branch", f"user {username!r} has no grant to branch {branch_id}")
+        raise InvalidInput(
+            "branch",
+            say(
+                "user.no-grant",
+                "user %(name)s has no grant to branch %(branch_id)s",
+                name=username,
+                branch_id=branch_id,
+            ),
+        )
     audit.record(
         db,
         actor=actor,

@@ -26,6 +26,7 @@ from komawari.auth import service as auth
 from komawari.auth.models import SignInFailure, User, WebSession
 from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput, KomawariError
+from komawari.words import Say, say
 
 LIFETIME = timedelta(days=7)
 IDLE_TIMEOUT = timedelta(hours=12)
@@ -45,7 +46,11 @@ class SignInThrottled(KomawariError):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"too many failed sign-ins; try again in {max(1, retry_after // 60)} minute(s)"
+            say(
+                "sign-in.throttled",
+                "too many failed sign-ins; try again in %(minutes)s minute(s)",
+                minutes=max(1, retry_after // 60),
+            )
         )
         self.retry_after = retry_after
 
@@ -132,9 +137,9 @@ def sign_in(
     """
     username = username.strip()
     if not username:
-        raise InvalidInput("username", "enter your user name")
+        raise InvalidInput("username", say("sign-in.no-username", "enter your user name"))
     if not password:
-        raise InvalidInput("password", "enter your password")
+        raise InvalidInput("password", say("sign-in.no-password", "enter your password"))
     username, address = username[:150], address[:64]
     now = _reserve_try(db, username=username, address=address)
     try:
@@ -225,11 +230,24 @@ def end_all(db: Session, *, user_id: int) -> int:
 
 def set_locale(db: Session, *, user_id: int, locale: str | None) -> None:
     """Set the language a user's pages are shown in (None: follow the browser)."""
-    if locale is not None and locale not in ("en", "ja"):
-        raise InvalidInput("locale", f"{locale!r} is not a language Komawari speaks: en, ja")
+    if locale is not None and locale not in LOCALES:
+        raise InvalidInput("locale", unknown_locale(locale))
     user = db.get_one(User, user_id)
     user.locale = locale
     db.flush()
+
+
+LOCALES = ("en", "ja")  # the languages of the pages (web/i18n.py: LOCALES)
+
+
+def unknown_locale(locale: str) -> Say:
+    """The refusal of a language the pages are not written in."""
+    return say(
+        "locale.unknown",
+        "'%(locale)s' is not a language Komawari speaks: %(choices)s",
+        locale=locale,
+        choices=", ".join(LOCALES),
+    )
 
 
 def purge(db: Session) -> int:

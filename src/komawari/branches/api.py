@@ -45,6 +45,7 @@ from komawari.sessions.reads import read_sessions
 from komawari.sessions.schemas import BranchSchedule, ClashList, ClashRead
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
+from komawari.words import say
 
 router = api_router("/branches", "branches")
 MAX_CLASH_DAYS = 92  # a clash list covers a quarter at most
@@ -81,9 +82,24 @@ def list_clashes(
     first = date_from or clock.branch_today(branch.time_zone)
     last = date_to or first + dt.timedelta(days=27)
     if last < first:
-        raise InvalidInput("to", f"{last} is before from ({first})")
+        raise InvalidInput(
+            "to",
+            say(
+                "clashes.to-before-from",
+                "the last day (%(last)s) is before the first day (%(first)s)",
+                last=last,
+                first=first,
+            ),
+        )
     if (last - first).days > MAX_CLASH_DAYS:
-        raise InvalidInput("to", f"a clash list covers {MAX_CLASH_DAYS + 1} days at most")
+        raise InvalidInput(
+            "to",
+            say(
+                "clashes.too-many-days",
+                "a clash list covers %(days)s days at most",
+                days=MAX_CLASH_DAYS + 1,
+            ),
+        )
     pairs = read_model.clash_pairs(db, branch_ids=[branch.id], first=first, last=last, viewer=who)
     return ClashList(
         date_from=first,

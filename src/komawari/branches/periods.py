@@ -18,6 +18,7 @@ from komawari.branches.models import PERIOD_GUARD, Branch, BranchPeriod
 from komawari.branches.schemas import PeriodCreate
 from komawari.db import errors as db_errors
 from komawari.errors import Conflict, InvalidInput, NotFound
+from komawari.words import say
 
 
 def of(db: Session, branch_ids: list[int] | None) -> list[tuple[BranchPeriod, str]]:
@@ -38,7 +39,13 @@ def add(db: Session, branch_id: int, period: PeriodCreate, *, actor: Actor) -> B
     db_errors.guarded(
         db,
         lambda: db.add(row),
-        lambda: Conflict(f"the branch has a period called {period.name!r} already"),
+        lambda: Conflict(
+            say(
+                "period.duplicate-name",
+                "the branch has a period called %(name)s already",
+                name=period.name,
+            )
+        ),
         PERIOD_GUARD,
     )
     audit.record(
@@ -52,7 +59,14 @@ def remove(db: Session, branch_id: int, period_id: int, *, actor: Actor) -> None
     """Remove a branch's period (lessons booked in it keep their times)."""
     row = db.get(BranchPeriod, period_id)
     if row is None or row.branch_id != branch_id:
-        raise NotFound(f"period {period_id} does not exist at branch {branch_id}")
+        raise NotFound(
+            say(
+                "period.not-found",
+                "period %(id)s does not exist at branch %(branch_id)s",
+                id=period_id,
+                branch_id=branch_id,
+            )
+        )
     db.delete(row)
     db.flush()
     audit.record(
@@ -73,13 +87,20 @@ def apply(db: Session, form: dict[str, Any], *, branch_id: int | None = None) ->
         branch_id = int(fields["branch_id"])
     row = db.get(BranchPeriod, int(chosen)) if str(chosen).isdigit() else None
     if row is None:
-        raise InvalidInput("period", f"period {chosen} does not exist")
+        raise InvalidInput(
+            "period", say("period.unknown", "this period does not exist: pick one from the list")
+        )
     if branch_id is not None and row.branch_id != branch_id:
         here, there = db.get(Branch, branch_id), db.get(Branch, row.branch_id)
         raise InvalidInput(
             "period",
-            f"{row.name} is a period of {there.name if there else row.branch_id},"
-            f" not of {here.name if here else branch_id}",
+            say(
+                "period.other-branch",
+                "%(period)s is a period of %(there)s, not of %(here)s",
+                period=row.name,
+                there=there.name if there else row.branch_id,
+                here=here.name if here else branch_id,
+            ),
         )
     return fields | {
         "start_time": row.start_time.strftime("%H:%M"),

@@ -11,6 +11,7 @@ from komawari.scheduling import values
 from komawari.scheduling.fields import Day, Name, Reason, Zone, field_error
 from komawari.series.schemas import Clock
 from komawari.sessions.schemas import SessionRead
+from komawari.words import say
 
 
 class BranchCreate(BaseModel):
@@ -68,9 +69,17 @@ class ClosureCreate(BaseModel):
     @model_validator(mode="after")
     def _a_range(self) -> ClosureCreate:
         if self.until is not None and self.until < self.date:
-            raise field_error("until", f"is before date ({self.date})", self.until)
+            said = say(
+                "closure.until-before-date",
+                "is before the first day (%(day)s)",
+                day=self.date,
+            )
+            raise field_error("until", said, self.until)
         if self.until is not None and (self.until - self.date).days >= MAX_CLOSURE_DAYS:
-            raise field_error("until", f"closes {MAX_CLOSURE_DAYS} days at most", self.until)
+            said = say(
+                "closure.too-many-days", "closes %(days)s days at most", days=MAX_CLOSURE_DAYS
+            )
+            raise field_error("until", said, self.until)
         return self
 
     @property
@@ -155,7 +164,8 @@ class PeriodCreate(BaseModel):
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> PeriodCreate:
         if self.end_time <= self.start_time:
-            raise field_error("end_time", "must be after start_time", self.end_time)
+            said = say("time.end-not-after-start", "must be after the start time")
+            raise field_error("end_time", said, self.end_time)
         return self
 
 

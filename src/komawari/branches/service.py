@@ -21,6 +21,7 @@ from komawari.scheduling.timerules import today_in
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
+from komawari.words import say
 
 CLOSED = "branch_closed"
 
@@ -29,7 +30,7 @@ def get(db: Session, branch_id: int) -> Branch:
     """Return the branch, or raise NotFound."""
     branch = db.get(Branch, branch_id)
     if branch is None:
-        raise NotFound(f"branch {branch_id} does not exist")
+        raise NotFound(say("branch.not-found", "branch %(id)s does not exist", id=branch_id))
     return branch
 
 
@@ -37,10 +38,12 @@ def create(db: Session, *, name: str, time_zone: str | None, actor: Actor) -> Br
     """Create a branch in an IANA time zone (default: the configured one)."""
     name = name.strip()
     if not name:
-        raise InvalidInput("name", "must not be blank")
+        raise InvalidInput("name", say("name.blank", "must not be blank"))
     time_zone = zones.check(db, time_zone or get_settings().default_timezone)
     if db.scalar(select(Branch.id).where(Branch.name == name)) is not None:
-        raise Conflict(f"a branch called {name!r} already exists")
+        raise Conflict(
+            say("branch.duplicate-name", "a branch called %(name)s already exists", name=name)
+        )
     branch = Branch(name=name, time_zone=time_zone)
     db.add(branch)
     db.flush()
@@ -115,9 +118,16 @@ def add_closures(
         .order_by(BranchClosure.date)
     ).all()
     if closed:
-        listed = ", ".join(str(d) for d in closed)
-        raise Conflict(f"branch {branch_id} is already closed on {listed}")
+        days_closed: date | str = closed[0] if len(closed) == 1 else ", ".join(map(str, closed))
+        raise _already_closed(days_closed)
     return [i for day in days for i in add_closure(db, branch_id, day, reason=reason, actor=actor)]
+
+
+def _already_closed(days: date | str) -> Conflict:
+    """The refusal of a closure on a day (or days, listed) the branch is closed on."""
+    return Conflict(
+        say("closure.already-closed", "the branch is already closed on %(days)s", days=days)
+    )
 
 
 def add_closure(
@@ -133,7 +143,7 @@ def add_closure(
     db_errors.guarded(
         db,
         lambda: db.add(row),
-        lambda: Conflict(f"branch {branch_id} is already closed on {day}"),
+        lambda: _already_closed(day),
         CLOSURE_GUARD,
     )
     ids = list(
@@ -178,7 +188,7 @@ def remove_closure(
         select(BranchClosure).where(BranchClosure.branch_id == branch_id, BranchClosure.date == day)
     )
     if closure is None:
-        raise NotFound(f"branch {branch_id} has no closure on {day}")
+        raise NotFound(say("closure.not-found", "the branch has no closure on %(day)s", day=day))
     db.delete(closure)
     db.flush()
     restored = [
@@ -213,7 +223,9 @@ def japan_holidays(year: int) -> list[tuple[date, str]]:
     import jpholiday
 
     if not 1955 <= year <= 2100:
-        raise InvalidInput("year", "must be between 1955 and 2100")
+        said = say("holidays.year-out-of-range", "must be between %(first)s and %(last)s",
+                   first=1955, last=2100)  # fmt: skip
+        raise InvalidInput("year", said)
     return [(d, str(name)) for d, name in jpholiday.year_holidays(year)]
 
 
@@ -281,8 +293,12 @@ def set_closed_on_holidays(
     locks.lock_whole_schedule(db)
     branch = get(db, branch_id)
     if branch.closed_on_holidays == closed:
-        state = "on" if closed else "off"
-        raise InvalidInput("closed", f"the branch's holiday closing is {state} already")
+        raise InvalidInput(
+            "closed",
+            say("holidays.already-on", "the branch is closed on national holidays already")
+            if closed
+            else say("holidays.already-off", "the branch is open on national holidays already"),
+        )
     change = preview_holidays(db, branch_id, closed=closed, now=now)
     for day, name in change.days:
         if closed:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from komawari.errors import InvalidInput
 from komawari.scheduling import values
+from komawari.words import InvalidValue
 
 _KNOWN = text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :name)")
 
@@ -22,4 +23,5 @@ def check(db: Session, name: str) -> str:
         known = {name} if db.scalar(_KNOWN, {"name": name}) else set()
         return values.check_zone(name, known)
     except ValueError as exc:
-        raise InvalidInput("time_zone", str(exc)) from exc
+        said = exc.said if isinstance(exc, InvalidValue) else str(exc)
+        raise InvalidInput("time_zone", said) from exc

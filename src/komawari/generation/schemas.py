@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from komawari.generation.counts import RunCounts
 from komawari.generation.enums import RunStatus, RunTrigger
 from komawari.scheduling.fields import field_error
+from komawari.words import say
 
 
 class RunResultRead(RunCounts):
@@ -56,6 +57,6 @@ class GenerateRequest(BaseModel):
     @model_validator(mode="after")
     def _one(self) -> GenerateRequest:
         if self.branch_id is not None and self.series_id is not None:
-            message = "give branch_id or series_id, not both"
+            message = say("generation.branch-and-series", "give a branch or a series, not both")
             raise field_error("series_id", message, self.series_id)
         return self

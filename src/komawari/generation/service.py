@@ -222,10 +222,13 @@ def run_branch_id(db: Session, run_id: int) -> tuple[GenerationRun, int | None]:
     """Return a run and the branch its data belongs to (None: every branch), or NotFound."""
     from komawari.errors import NotFound
     from komawari.series.models import ClassSeries
+    from komawari.words import say
 
     found = db.get(GenerationRun, run_id)
     if found is None:
-        raise NotFound(f"generation run {run_id} does not exist")
+        raise NotFound(
+            say("generation.run-not-found", "there is no generation run number %(id)s", id=run_id)
+        )
     if found.branch_id is not None or found.series_id is None:
         return found, found.branch_id
     return found, db.scalar(select(ClassSeries.branch_id).where(ClassSeries.id == found.series_id))

@@ -10,8 +10,10 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from komawari.audit import service as audit
+from komawari.audit import words as audit_words
 from komawari.auth.dependencies import AdminCaller
 from komawari.branches import service as branches
+from komawari.config import get_settings
 from komawari.generation import service as generation
 from komawari.ops import doctor
 from komawari.scheduling import clock
@@ -35,6 +37,7 @@ def operator(
 ) -> Response:
     """Show what an operator checks first, and the audit log with filters."""
     now = datetime.now(UTC)
+    zone = get_settings().default_timezone
     first = (now - timedelta(weeks=WEEKS)).date()
     skipped = audit.skipped_report(db, since=now - timedelta(weeks=WEEKS), limit=0)
     clashes = [
@@ -50,6 +53,9 @@ def operator(
         clashes=clashes,
         runs=generation.runs_of(db, limit=15),
         chart=charts.daily_bars(skipped.per_day, first=first, days=WEEKS * 7 + 1),
-        events=audit.events(db, action=action, subject_type=subject, limit=100),
+        events=audit_words.lines(
+            db, audit.events(db, action=action, subject_type=subject, limit=100), default_zone=zone
+        ),
+        zone=zone,
         filters={"action": action or "", "subject": subject or ""},
     )

@@ -35,6 +35,7 @@ from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
 from komawari.web.routing import page_router
+from komawari.words import say
 
 router = page_router()
 PLURAL = {"teacher": "teachers", "student": "students", "room": "rooms"}
@@ -113,8 +114,9 @@ async def _rename(
         forms.refused(db)
         detail = forms.errors(exc).get("name") if isinstance(exc, ValidationError) else exc.words
         code = 422 if isinstance(exc, ValidationError) else exc.status_code
+        detail = detail or say("name.not-valid", "not a name")
         return _render(page, db, kind, who, status_code=code,
-                       errors={f"rename-{row_id}": detail or "not a name"})  # fmt: skip
+                       errors={f"rename-{row_id}": detail})  # fmt: skip
     return RedirectResponse(f"/{PLURAL[kind]}?done=renamed", status_code=303)
 
 

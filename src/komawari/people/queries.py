@@ -7,13 +7,14 @@ from sqlalchemy.orm import Session
 
 from komawari.errors import NotFound
 from komawari.people.models import Room, Student, Teacher
+from komawari.words import say
 
 
 def get_teacher(db: Session, teacher_id: int) -> Teacher:
     """Return the teacher, or raise NotFound."""
     row = db.get(Teacher, teacher_id)
     if row is None:
-        raise NotFound(f"teacher {teacher_id} does not exist")
+        raise NotFound(say("teacher.not-found", "teacher %(id)s does not exist", id=teacher_id))
     return row
 
 
@@ -21,7 +22,7 @@ def get_student(db: Session, student_id: int) -> Student:
     """Return the student, or raise NotFound."""
     row = db.get(Student, student_id)
     if row is None:
-        raise NotFound(f"student {student_id} does not exist")
+        raise NotFound(say("student.not-found", "student %(id)s does not exist", id=student_id))
     return row
 
 
@@ -29,7 +30,7 @@ def get_room(db: Session, room_id: int) -> Room:
     """Return the room, or raise NotFound."""
     row = db.get(Room, room_id)
     if row is None:
-        raise NotFound(f"room {room_id} does not exist")
+        raise NotFound(say("room.not-found", "room %(id)s does not exist", id=room_id))
     return row
 
 

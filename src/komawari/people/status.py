@@ -20,10 +20,11 @@ from komawari.branches.models import Branch
 from komawari.errors import Conflict, InvalidInput
 from komawari.people import queries
 from komawari.people.models import Room, Student, Teacher
-from komawari.people.service import clean_name
+from komawari.people.service import clean_name, room_taken, student_taken, teacher_taken
 from komawari.scheduling import timerules
 from komawari.series.enums import SeriesStatus
 from komawari.series.models import ClassSeries, SeriesEnrolment
+from komawari.words import Say, say
 
 Kind = Literal["teacher", "student", "room"]
 Person = Teacher | Student | Room
@@ -45,12 +46,31 @@ def get(db: Session, kind: Kind, row_id: int) -> Person:
     return queries.get_room(db, row_id)
 
 
+def _missing(kind: Kind, row_id: int) -> Say:
+    if kind == "teacher":
+        return say("teacher.not-found", "teacher %(id)s does not exist", id=row_id)
+    if kind == "student":
+        return say("student.not-found", "student %(id)s does not exist", id=row_id)
+    return say("room.not-found", "room %(id)s does not exist", id=row_id)
+
+
+def _deactivated(kind: Kind, row: Person) -> Say:
+    if kind == "teacher":
+        return say("teacher.deactivated", "teacher %(id)s (%(name)s) is deactivated",
+                   id=row.id, name=row.name)  # fmt: skip
+    if kind == "student":
+        return say("student.deactivated", "student %(id)s (%(name)s) is deactivated",
+                   id=row.id, name=row.name)  # fmt: skip
+    return say("room.deactivated", "room %(id)s (%(name)s) is deactivated",
+               id=row.id, name=row.name)  # fmt: skip
+
+
 def _bookable(db: Session, kind: Kind, row_id: int, field: str) -> None:
     row = type_cast(Person | None, db.get(MODELS[kind], row_id))
     if row is None:
-        raise InvalidInput(field, f"{kind} {row_id} does not exist")
+        raise InvalidInput(field, _missing(kind, row_id))
     if not row.active:
-        raise InvalidInput(field, f"{kind} {row_id} ({row.name}) is deactivated")
+        raise InvalidInput(field, _deactivated(kind, row))
 
 
 def check_bookable(
@@ -69,7 +89,15 @@ def check_bookable(
     if room_id is not None:
         room = db.get(Room, room_id)
         if room is None or (branch_id is not None and room.branch_id != branch_id):
-            raise InvalidInput("room_id", f"room {room_id} does not exist at branch {branch_id}")
+            raise InvalidInput(
+                "room_id",
+                say(
+                    "room.not-at-branch",
+                    "room %(id)s does not exist at branch %(branch_id)s",
+                    id=room_id,
+                    branch_id=branch_id,
+                ),
+            )
         _bookable(db, "room", room_id, "room_id")
 
 
@@ -82,7 +110,8 @@ def rename(db: Session, kind: Kind, row_id: int, *, name: str, actor: Actor) -> 
     if isinstance(row, Room):
         same = same.where(Room.branch_id == row.branch_id)
     if db.scalar(same) is not None:
-        raise Conflict(f"a {kind} called {name!r} already exists")
+        taken = {"teacher": teacher_taken, "student": student_taken, "room": room_taken}[kind]
+        raise Conflict(taken(name))
     before, row.name = row.name, name
     db.flush()
     audit.record(
@@ -133,8 +162,13 @@ def deactivate(db: Session, kind: Kind, row_id: int, *, actor: Actor) -> Person:
     if series:
         listed = ", ".join(map(str, series[:10])) + (", ..." if len(series) > 10 else "")
         raise Conflict(
-            f"{kind} {row_id} is still on series {listed}; end them (or change them from a "
-            "date) first",
+            say(
+                "people.on-running-series",
+                "%(name)s is still on series %(series)s; end them (or change them from a date)"
+                " first",
+                name=row.name,
+                series=listed,
+            ),
             series_ids=series,
         )
     row.active = False

@@ -6,7 +6,8 @@ import calendar
 import re
 from datetime import date, time
 
-from komawari.scheduling.values import check_day
+from komawari.scheduling.values import check_day, printable
+from komawari.words import InvalidValue, say
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -16,7 +17,13 @@ def parse_time(value: str) -> time:
     """Parse HH:MM (or HH:MM:SS) into a time; raise ValueError naming the problem."""
     match = _TIME.match(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"{value!r} is not a time of day as HH:MM")
+        raise InvalidValue(
+            say(
+                "time.not-a-time",
+                "'%(value)s' is not a time of day as HH:MM",
+                value=printable(str(value)),
+            )
+        )
     return time(int(match[1]), int(match[2]), int(match[3] or 0))
 
 

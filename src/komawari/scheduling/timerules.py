@@ -13,20 +13,32 @@ import zoneinfo
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
+from komawari.scheduling.values import printable
+from komawari.words import InvalidValue, say
 
-class UnknownZoneError(ValueError):
+
+class UnknownZoneError(InvalidValue):
     """A time-zone name that is not an IANA zone."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            say(
+                "zone.unknown",
+                "'%(zone)s' is not an IANA time zone (such as Asia/Tokyo)",
+                zone=printable(name),
+            )
+        )
 
 
 @lru_cache(maxsize=512)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """Return the IANA zone called `name`, or raise UnknownZoneError."""
     if not name or name != name.strip() or name.startswith("/") or ".." in name:
-        raise UnknownZoneError(f"{name!r} is not an IANA time zone")
+        raise UnknownZoneError(name)
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise UnknownZoneError(f"{name!r} is not an IANA time zone") from exc
+        raise UnknownZoneError(name) from exc
 
 
 def local_instant(day: date, at: time, zone_name: str) -> datetime:

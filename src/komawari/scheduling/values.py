@@ -1,7 +1,8 @@
 """The values Komawari accepts: dates within bounds, human text, time-zone names.
 
 Pure rules over plain values, one authority for every path (API, CLI, import, move):
-each check returns the value or raises ValueError saying what is wrong with it.
+each check returns the value or raises ValueError (an `InvalidValue`: its `Say` names
+what is wrong, in words a page translates).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import zoneinfo
 from collections.abc import Collection
 from datetime import date, datetime
 from functools import lru_cache
+
+from komawari.words import InvalidValue, Say, say
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 FIRST_DAY, LAST_DAY = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
@@ -32,15 +35,25 @@ _NOT_ZONES = frozenset({"localtime", "posixrules"})
 def check_day(value: date) -> date:
     """Return `value` if its year is within MIN_YEAR..MAX_YEAR, else raise ValueError."""
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError(f"{value.isoformat()} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+        raise InvalidValue(_out_of_bounds(value))
     return value
 
 
 def check_moment(value: datetime) -> datetime:
     """Return `value` if its year is within MIN_YEAR..MAX_YEAR, else raise ValueError."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"{value.isoformat()} is outside the years {MIN_YEAR} to {MAX_YEAR}")
+        raise InvalidValue(_out_of_bounds(value))
     return value
+
+
+def _out_of_bounds(value: date) -> Say:
+    return say(
+        "date.out-of-bounds",
+        "%(day)s is outside the years %(first)s to %(last)s",
+        day=value,
+        first=MIN_YEAR,
+        last=MAX_YEAR,
+    )
 
 
 def clamp_year(year: int) -> int:
@@ -52,8 +65,14 @@ def check_text(value: str) -> str:
     """Return `value` if it holds no control character (C0, DEL, C1), else raise ValueError."""
     found = _CONTROL.search(value)
     if found is not None:
-        raise ValueError(
-            f"contains the control character U+{ord(found[0]):04X} at position {found.start()}"
+        code = format(ord(found[0]), "04X")
+        raise InvalidValue(
+            say(
+                "text.control-character",
+                "contains the control character U+%(code)s at position %(position)s",
+                code=code,
+                position=found.start(),
+            )
         )
     return value
 
@@ -66,7 +85,12 @@ def check_name(value: str) -> str:
     """Return `value` if it has no control character and at least one visible character."""
     check_text(value)
     if not any(_visible(c) for c in value):
-        raise ValueError("has no visible character (only spaces or invisible characters)")
+        raise InvalidValue(
+            say(
+                "text.nothing-visible",
+                "has no visible character (only spaces or invisible characters)",
+            )
+        )
     return value
 
 
@@ -91,10 +115,20 @@ def python_zones() -> frozenset[str]:
 def check_zone(name: str, known: Collection[str] | None = None) -> str:
     """Return `name` if it is an IANA zone that `known` (default: Python's) holds."""
     if name not in python_zones():
-        raise ValueError(f"{name!r} is not an IANA time zone (such as Asia/Tokyo)")
+        raise InvalidValue(
+            say(
+                "zone.unknown",
+                "'%(zone)s' is not an IANA time zone (such as Asia/Tokyo)",
+                zone=printable(name),
+            )
+        )
     if known is not None and name not in known:
-        raise ValueError(
-            f"{name!r} is not in the database server's time-zone data; "
-            "update the server's tzdata or choose another zone"
+        raise InvalidValue(
+            say(
+                "zone.not-on-server",
+                "'%(zone)s' is not in the database server's time-zone data; "
+                "update the server's tzdata or choose another zone",
+                zone=printable(name),
+            )
         )
     return name

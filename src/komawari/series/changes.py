@@ -18,11 +18,13 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from komawari.auth.policy import Principal
+from komawari.errors import KomawariError
 from komawari.people.models import Student, Teacher
 from komawari.series.models import ClassSeries
 from komawari.sessions import read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
+from komawari.words import Say
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class ChangePreview:
     restored: list[State] = field(default_factory=list)  # cancelled before, live after
     clashes_appear: list[State] = field(default_factory=list)
     clashes_clear: list[State] = field(default_factory=list)
-    error: str | None = None
+    error: Say | str | None = None  # why the change is refused (a page writes it: `said`)
 
     @property
     def nothing(self) -> bool:
@@ -127,7 +129,7 @@ def preview(
         detail = getattr(exc, "detail", None)
         if not isinstance(detail, str):
             raise
-        result.error = detail
+        result.error = exc.words if isinstance(exc, KomawariError) else detail
     finally:
         savepoint.rollback()
     return result

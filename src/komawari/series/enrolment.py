@@ -18,6 +18,7 @@ from komawari.series.service import get
 from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
+from komawari.words import say
 
 
 def enrol(
@@ -33,7 +34,9 @@ def enrol(
     locks.lock_series(db, [series_id], students=[student_id])
     series = get(db, series_id, reread=True)
     if series.kind != SeriesKind.GROUP:
-        raise InvalidInput("series_id", "enrolment is for group series")
+        raise InvalidInput(
+            "series_id", say("enrolment.not-group", "only a group series takes enrolments")
+        )
     people_status.check_bookable(db, student_ids=[student_id])
     overlapping = db.scalar(
         select(func.count())
@@ -45,14 +48,22 @@ def enrol(
         )
     )
     if series.capacity is not None and (overlapping or 0) >= series.capacity:
-        raise InvalidInput("student_id", f"series {series_id} is full (capacity {series.capacity})")
+        full = say(
+            "enrolment.full",
+            "this series is full (capacity %(capacity)s)",
+            capacity=series.capacity,
+        )
+        raise InvalidInput("student_id", full)
     enrolment = SeriesEnrolment(
         series_id=series_id, student_id=student_id, from_date=from_date, until_date=until_date
     )
     db_errors.guarded(
         db,
         lambda: db.add(enrolment),
-        lambda: InvalidInput("student_id", "already enrolled in this series on those dates"),
+        lambda: InvalidInput(
+            "student_id",
+            say("enrolment.duplicate", "already enrolled in this series on those dates"),
+        ),
         ENROLMENT_GUARD,
     )
     upper = [ClassSession.date <= until_date] if until_date else []
@@ -104,7 +115,12 @@ def unenrol(db: Session, series_id: int, *, student_id: int, from_date: date, ac
         )
     ).all()
     if not current:
-        raise InvalidInput("student_id", f"student {student_id} is not enrolled from {from_date}")
+        not_enrolled = say(
+            "enrolment.not-enrolled",
+            "the student is not enrolled on or after %(day)s",
+            day=from_date,
+        )
+        raise InvalidInput("student_id", not_enrolled)
     for e in current:
         if e.from_date >= from_date:
             db.delete(e)

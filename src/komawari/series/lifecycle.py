@@ -24,12 +24,13 @@ from komawari.scheduling.timerules import today_in
 from komawari.scheduling.weekdays import to_mask
 from komawari.series.enums import SeriesStatus
 from komawari.series.models import BREAK_GUARD, ClassSeries, SeriesEnrolment, SeriesPauseRecord
-from komawari.series.schemas import SeriesChange
+from komawari.series.schemas import NO_LAST_DAY, SeriesChange, ends_before_start
 from komawari.series.service import check_refs, find_active_duplicate, get, insert_guarded
 from komawari.sessions import locks, reevaluate
 from komawari.sessions import service as sessions_service
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
+from komawari.words import say
 
 
 def _cancel_sessions(
@@ -116,7 +117,10 @@ def pause(
     locks.lock_series(db, [series_id])
     series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
-        raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
+        raise InvalidInput(
+            "status",
+            say("series.not-active", "this series is %(status)s, not active", status=series.status),
+        )
     today = _today(db, series, now)
     if until is not None:
         return series, _take_break(
@@ -124,7 +128,7 @@ def pause(
             reason=reason,
         )  # fmt: skip
     if from_date is not None:
-        raise InvalidInput("until", "give the break's last day (or no from_date)")
+        raise InvalidInput("until", NO_LAST_DAY)
     record = SeriesPauseRecord(series_id=series.id, from_date=today, reason=reason)
     db.add(record)
     series.status, series.status_reason = SeriesStatus.PAUSED, reason
@@ -156,13 +160,22 @@ def _take_break(
     reason: str | None,
 ) -> list[int]:  # fmt: skip
     if first < today:
-        raise InvalidInput("from_date", f"a break cannot start before today ({today})")
+        past = say(
+            "break.starts-in-past", "a break cannot start before today (%(today)s)", today=today
+        )
+        raise InvalidInput("from_date", past)
     if until < first:
-        raise InvalidInput("until", f"is before from_date ({first})")
+        raise InvalidInput("until", ends_before_start(first))
     if (until - first).days > MAX_BREAK_DAYS:
-        raise InvalidInput("until", "a break lasts a year at most; pause the series instead")
+        too_long = say("break.too-long", "a break lasts a year at most; pause the series instead")
+        raise InvalidInput("until", too_long)
     if series.last_date is not None and first > series.last_date:
-        raise InvalidInput("from_date", f"the series ends on {series.last_date}")
+        after_end = say(
+            "break.after-series-end",
+            "the series ends on %(day)s, before this break starts",
+            day=series.last_date,
+        )
+        raise InvalidInput("from_date", after_end)
     record = SeriesPauseRecord(
         series_id=series.id, from_date=first, until_date=until, reason=reason
     )
@@ -176,8 +189,20 @@ def _take_break(
                 SeriesPauseRecord.from_date <= until,
             )
         ).first()
-        when = f" from {other.from_date} until {other.until_date}" if other else ""
-        return InvalidInput("from_date", f"the series already has a break{when}")
+        if other is None:
+            return InvalidInput(
+                "from_date",
+                say("break.overlaps-another", "the series already has a break on those days"),
+            )
+        return InvalidInput(
+            "from_date",
+            say(
+                "break.overlaps",
+                "the series already has a break from %(first)s until %(last)s",
+                first=other.from_date,
+                last=other.until_date,
+            ),
+        )
 
     db_errors.guarded(db, lambda: db.add(record), overlapping, BREAK_GUARD)
     _audit(
@@ -223,9 +248,14 @@ def resume(
         )
     )
     if series.status == SeriesStatus.ACTIVE and not pauses:
-        raise InvalidInput("status", f"series {series_id} is ACTIVE and not on a break")
+        raise InvalidInput(
+            "status", say("series.nothing-to-resume", "this series is active and not on a break")
+        )
     if series.status not in (SeriesStatus.PAUSED, SeriesStatus.ACTIVE):
-        raise InvalidInput("status", f"series {series_id} is {series.status}, not PAUSED")
+        ended = say(
+            "series.not-paused", "this series is %(status)s, not paused", status=series.status
+        )
+        raise InvalidInput("status", ended)
     if series.status == SeriesStatus.PAUSED:
         duplicate = find_active_duplicate(db, series)
         if duplicate is not None:
@@ -301,9 +331,13 @@ def end(
     locks.lock_series(db, [series_id])
     series = get(db, series_id, reread=True)
     if series.status == SeriesStatus.ENDED:
-        raise InvalidInput("status", f"series {series_id} is already ENDED")
+        raise InvalidInput("status", say("series.already-ended", "this series has already ended"))
     if series.last_date is not None and last_date > series.last_date:
-        raise InvalidInput("last_date", "is later than the current last date; use extend")
+        later = say(
+            "series.end-after-last-date",
+            "is later than the current last date; extend the series instead",
+        )
+        raise InvalidInput("last_date", later)
     old_last = series.last_date
     if last_date < series.first_date:
         series.status = SeriesStatus.ENDED
@@ -343,11 +377,20 @@ def extend(
     locks.lock_series(db, [series_id])
     series = get(db, series_id, reread=True)
     if series.status != SeriesStatus.ACTIVE:
-        raise InvalidInput("status", f"series {series_id} is {series.status}, not ACTIVE")
+        raise InvalidInput(
+            "status",
+            say("series.not-active", "this series is %(status)s, not active", status=series.status),
+        )
     if series.last_date is None and last_date is not None:
-        raise InvalidInput("last_date", "the series has no last date; nothing to extend")
+        open_ended = say("series.no-last-date", "the series has no last date; nothing to extend")
+        raise InvalidInput("last_date", open_ended)
     if last_date is not None and series.last_date is not None and last_date <= series.last_date:
-        raise InvalidInput("last_date", f"must be after the current last date {series.last_date}")
+        not_later = say(
+            "series.extend-not-later",
+            "must be after the current last date %(day)s",
+            day=series.last_date,
+        )
+        raise InvalidInput("last_date", not_later)
     previous = series.last_date
     series.last_date = last_date
     if previous is not None and series.generated_through is not None:
@@ -387,10 +430,14 @@ def change_from(
     locks.lock_series(db, [series_id], teachers=[change.teacher_id], rooms=[change.room_id])
     old = get(db, series_id, reread=True)
     if old.status != SeriesStatus.ACTIVE:
-        raise InvalidInput("status", f"series {series_id} is {old.status}, not ACTIVE")
+        raise InvalidInput(
+            "status",
+            say("series.not-active", "this series is %(status)s, not active", status=old.status),
+        )
     start = change.from_date
     if start < old.first_date or (old.last_date is not None and start > old.last_date):
-        raise InvalidInput("from_date", "must fall within the series' dates")
+        outside = say("series.date-outside", "must fall within the series' dates")
+        raise InvalidInput("from_date", outside)
     new = ClassSeries(
         branch_id=old.branch_id,
         teacher_id=change.teacher_id or old.teacher_id,
@@ -408,9 +455,14 @@ def change_from(
         status=SeriesStatus.ACTIVE,
     )
     if new.end_time <= new.start_time:
-        raise InvalidInput("end_time", "must be after start_time")
+        raise InvalidInput(
+            "end_time", say("time.end-not-after-start", "must be after the start time")
+        )
     if new.last_date is not None and new.last_date < new.first_date:
-        raise InvalidInput("last_date", "must not be before from_date")
+        before = say(
+            "series.change-ends-before-start", "must not be before the date the change starts"
+        )
+        raise InvalidInput("last_date", before)
     check_refs(
         db,
         branch_id=new.branch_id,

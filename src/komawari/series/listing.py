@@ -154,8 +154,9 @@ def sessions_of(db: Session, series_id: int, *, since: date, limit: int = 120) -
     return [SessionLine(*r[:6], conflicts=len(r[6] or [])) for r in found]
 
 
-def history(db: Session, series_id: int, *, limit: int = 50) -> list[AuditEvent]:
-    """Return the audit events of a series, newest first."""
+def history(db: Session, series_id: int, *, limit: int = 300) -> list[AuditEvent]:
+    """Return the audit events of a series, newest first (a run's skipped dates, one
+    event each, are shown folded into one line)."""
     return audit.events(db, series_id=series_id, limit=limit)
 
 

@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from komawari.audit import words as audit_words
 from komawari.auth import policy
 from komawari.auth.dependencies import ReadableSeries, StaffCaller, VisibleBranchIds
 from komawari.branches import periods
@@ -136,13 +137,15 @@ def series_detail(
     since: Annotated[fields.Day | None, Query()] = None,
 ) -> Response:
     """Show a series: its pattern, its sessions from today on, and its history."""
-    first = since or clock.branch_today(db.get_one(Branch, series.branch_id).time_zone)
+    zone = db.get_one(Branch, series.branch_id).time_zone
+    first = since or clock.branch_today(zone)
     return page.render(
         "series_detail.html",
         row=listing.one(db, series.id),
         sessions=listing.sessions_of(db, series.id, since=first),
         breaks=listing.breaks(db, series.id, since=first),
-        events=listing.history(db, series.id),
+        history=audit_words.lines(db, listing.history(db, series.id), default_zone=zone),
+        zone=zone,
         since=first,
         created="created" in page.request.query_params,
         done=page.request.query_params.get("done"),

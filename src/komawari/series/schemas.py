@@ -21,13 +21,26 @@ from komawari.scheduling.fields import Day, Name, Reason, field_error
 from komawari.scheduling.parsing import parse_time
 from komawari.scheduling.weekdays import WeekdayError, from_mask, to_mask
 from komawari.series.enums import SeriesKind, SeriesStatus
+from komawari.words import InvalidValue, Say, say
+
+# A break's refusals, said by the schema and by the service alike.
+NO_LAST_DAY = say(
+    "break.no-last-day", "give the last day of the break, or leave the first day empty"
+)
+
+
+def ends_before_start(first: date) -> Say:
+    """The refusal of a break that ends before its first day."""
+    return say(
+        "break.ends-before-start", "is before the first day of the break (%(day)s)", day=first
+    )
 
 
 def _time(value: Any) -> Any:
     # A number would parse as seconds since midnight UTC: an aware time that cannot be
     # compared with the naive wall-clock times of lessons.
     if isinstance(value, int | float):
-        raise ValueError("give a time of day as HH:MM")
+        raise InvalidValue(say("value.not-a-time", "enter a time as HH:MM (24-hour)"))
     return parse_time(value) if isinstance(value, str) else value
 
 
@@ -92,29 +105,38 @@ class SeriesCreate(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> SeriesCreate:
         if self.end_time <= self.start_time:
-            raise field_error("end_time", "end_time must be after start_time", self.end_time)
+            later = say("time.end-not-after-start", "must be after the start time")
+            raise field_error("end_time", later, self.end_time)
         if self.last_date is not None and self.last_date < self.first_date:
-            message = "last_date must not be before first_date"
+            message = say("series.last-before-first", "must not be before the first date")
             raise field_error("last_date", message, self.last_date)
         if self.kind == "PRIVATE":
             if self.student_id is None:
-                message = "student_id is required for a private series"
+                message = say("series.private-needs-student", "a private series needs a student")
                 raise field_error("student_id", message, None)
             if self.capacity is not None:
-                raise field_error("capacity", "capacity is for group series", self.capacity)
+                message = say("series.private-capacity", "only a group series has a capacity")
+                raise field_error("capacity", message, self.capacity)
             if self.student_ids:
-                message = "student_ids are for group series"
+                message = say(
+                    "series.private-students", "only a group series has a list of students"
+                )
                 raise field_error("student_ids", message, self.student_ids)
         else:
             if self.student_id is not None:
-                message = "a group series has student_ids, not student_id"
+                message = say(
+                    "series.group-one-student",
+                    "a group series has a list of students, not one student",
+                )
                 raise field_error("student_id", message, self.student_id)
             if self.title is None:
-                raise field_error("title", "title is required for a group series", None)
+                message = say("series.group-needs-title", "a group series needs a title")
+                raise field_error("title", message, None)
             if self.capacity is None:
-                raise field_error("capacity", "capacity is required for a group series", None)
+                message = say("series.group-needs-capacity", "a group series needs a capacity")
+                raise field_error("capacity", message, None)
             if len(set(self.student_ids)) > self.capacity:
-                message = "more students than the capacity"
+                message = say("series.over-capacity", "more students than the capacity")
                 raise field_error("student_ids", message, self.student_ids)
         return self
 
@@ -229,9 +251,9 @@ class SeriesPause(BaseModel):
     @model_validator(mode="after")
     def _a_break_has_a_last_day(self) -> SeriesPause:
         if self.from_date is not None and self.until is None:
-            raise field_error("until", "give the break's last day (or no from_date)", None)
+            raise field_error("until", NO_LAST_DAY, None)
         if self.until is not None and self.from_date is not None and self.until < self.from_date:
-            raise field_error("until", f"is before from_date ({self.from_date})", self.until)
+            raise field_error("until", ends_before_start(self.from_date), self.until)
         return self
 
 
@@ -259,7 +281,9 @@ class SeriesEnrol(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> SeriesEnrol:
         if self.until_date is not None and self.until_date < self.from_date:
-            message = "until_date must not be before from_date"
+            message = say(
+                "enrolment.ends-before-start", "must not be before the first day of the enrolment"
+            )
             raise field_error("until_date", message, self.until_date)
         return self
 

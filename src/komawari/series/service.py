@@ -29,6 +29,7 @@ from komawari.series.models import (
 )
 from komawari.series.schemas import SeriesCreate
 from komawari.sessions import locks
+from komawari.words import say
 
 GUARD_NAMES = (ACTIVE_PRIVATE_GUARD, ACTIVE_GROUP_GUARD)
 
@@ -42,7 +43,7 @@ def get(db: Session, series_id: int, *, reread: bool = False) -> ClassSeries:
     """
     series = db.get(ClassSeries, series_id, populate_existing=reread)
     if series is None:
-        raise NotFound(f"series {series_id} does not exist")
+        raise NotFound(say("series.not-found", "there is no series number %(id)s", id=series_id))
     return series
 
 
@@ -78,7 +79,9 @@ def check_refs(
 ) -> Branch:
     branch = db.get(Branch, branch_id)
     if branch is None:
-        raise InvalidInput("branch_id", f"branch {branch_id} does not exist")
+        raise InvalidInput(
+            "branch_id", say("branch.not-found", "branch %(id)s does not exist", id=branch_id)
+        )
     people_status.check_bookable(
         db,
         teacher_id=teacher_id,

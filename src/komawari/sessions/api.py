@@ -33,6 +33,7 @@ from komawari.sessions.schemas import (
 )
 from komawari.web.deps import Caller, Cursor, Db, Limit, OptId
 from komawari.web.routing import api_router
+from komawari.words import say
 
 router = api_router("/class-sessions", "class-sessions")
 
@@ -59,9 +60,16 @@ def list_sessions(
 ) -> Response:
     """List sessions in (date, start, id) order; teachers see their own only."""
     if date is not None and (date_from is not None or date_to is not None):
-        raise InvalidInput("date", "give date, or from and to, not both")
+        both = say("query.date-and-range", "give one date, or a first and a last day, not both")
+        raise InvalidInput("date", both)
     if date_from is not None and date_to is not None and date_from > date_to:
-        raise InvalidInput("from", f"{date_from} is after to ({date_to})")
+        backwards = say(
+            "query.from-after-to",
+            "the first day %(first)s is after the last day %(last)s",
+            first=date_from,
+            last=date_to,
+        )
+        raise InvalidInput("from", backwards)
     # The counters of the branches the page may show (all: a teacher's, an admin's list).
     tag = versions.state(db, visible.branch_ids).etag(
         "sessions", request.url.query, visible.branch_ids, visible.teacher_id,
@@ -128,7 +136,7 @@ def cancel(
 ) -> SessionRead:
     """Cancel a session; the sessions it blocked are re-evaluated at once."""
     if body is None:  # no body at all: name what is missing, not "body"
-        raise InvalidInput("reason", "give a reason for cancelling")
+        raise InvalidInput("reason", sessions_service.NO_CANCEL_REASON)
     done = sessions_service.cancel(db, row.id, reason=body.reason, actor=who.actor)
     return read_sessions(db, [done], viewer=who)[0]
 

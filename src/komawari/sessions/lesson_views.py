@@ -20,6 +20,7 @@ from komawari.sessions import day_page, queries, read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession
 from komawari.web import grid
+from komawari.words import say
 
 
 class _Week:
@@ -157,7 +158,7 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
     """Return a lesson as its page shows it (NotFound when it does not exist)."""
     row = db.get(ClassSession, session_id)
     if row is None:
-        raise NotFound(f"session {session_id} does not exist")
+        raise NotFound(say("lesson.not-found", "there is no lesson number %(id)s", id=session_id))
     both = read_model.clashes(db, [(row.id, list(row.conflicts_with))], viewer=viewer)
     last = next(
         (

@@ -308,7 +308,7 @@ def _refused(db: Db, who: Principal, row: ClassSession, exc: Exception) -> tuple
     forms.refused(db)
     db.refresh(row)
     if isinstance(exc, DuplicateSession):
-        return 409, {"form": read_model.duplicate_answer(db, who, exc).detail}
+        return 409, {"form": read_model.duplicate_answer(db, who, exc).words}
     return 422, forms.errors(exc)
 
 

@@ -20,6 +20,7 @@ from komawari.sessions import read_model
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.sessions.schemas import BranchSchedule
+from komawari.words import say
 
 Cursor = tuple[date, time, int]
 
@@ -35,7 +36,8 @@ def decode_cursor(value: str) -> Cursor:
         day, at, row_id = value.split("_")
         return date.fromisoformat(day), time.fromisoformat(at), int(row_id)
     except ValueError as exc:
-        raise InvalidInput("cursor", "not a cursor from a previous page's next_cursor") from exc
+        not_one = say("cursor.not-valid", "this is not a cursor from a previous page")
+        raise InvalidInput("cursor", not_one) from exc
 
 
 def search(
@@ -157,7 +159,7 @@ def branch_day(
     """Return the day at a branch: teachers with their sessions in time order."""
     branch = db.get(Branch, branch_id)
     if branch is None:
-        raise NotFound(f"branch {branch_id} does not exist")
+        raise NotFound(say("branch.not-found", "branch %(id)s does not exist", id=branch_id))
     rows = _dicts(
         db,
         _select()

@@ -11,6 +11,7 @@ from komawari.scheduling.fields import Day, GivenReason, Name, Reason, field_err
 from komawari.series.enums import SeriesKind
 from komawari.series.schemas import Clock
 from komawari.sessions.enums import SessionStatus
+from komawari.words import say
 
 
 class SessionCreate(BaseModel):
@@ -46,17 +47,25 @@ class SessionCreate(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> SessionCreate:
         if self.end_time <= self.start_time:
-            raise field_error("end_time", "end_time must be after start_time", self.end_time)
+            later = say("time.end-not-after-start", "must be after the start time")
+            raise field_error("end_time", later, self.end_time)
         if self.kind == "PRIVATE" and self.student_id is None:
-            raise field_error("student_id", "a private lesson has exactly one student_id", None)
+            message = say("lesson.private-needs-student", "a private lesson needs a student")
+            raise field_error("student_id", message, None)
         if self.kind == "PRIVATE" and self.student_ids:
-            message = "a private lesson has one student_id, not student_ids"
+            message = say(
+                "lesson.private-students",
+                "a private lesson has one student, not a list of students",
+            )
             raise field_error("student_ids", message, self.student_ids)
         if self.kind == "GROUP" and self.student_id is not None:
-            message = "a group lesson has student_ids, not student_id"
+            message = say(
+                "lesson.group-one-student", "a group lesson has a list of students, not one student"
+            )
             raise field_error("student_id", message, self.student_id)
         if self.kind == "GROUP" and self.title is None:
-            raise field_error("title", "a group lesson has a title", None)
+            message = say("lesson.group-needs-title", "a group lesson needs a title")
+            raise field_error("title", message, None)
         return self
 
 
@@ -84,7 +93,9 @@ class SessionMove(BaseModel):
             and self.room_id is None
             and self.teacher_id is None
         ):
-            message = "give at least one of date, start_time, end_time, room_id, teacher_id"
+            message = say(
+                "lesson.move-nothing", "give a new date, start or end time, room or teacher"
+            )
             raise field_error("date", message, None)
         return self
 

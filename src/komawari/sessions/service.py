@@ -22,6 +22,10 @@ from komawari.sessions import locks, reevaluate
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import UNIQUE_1ON1, ClassSession, SessionAttendee
 from komawari.sessions.schemas import SessionCreate, SessionMove
+from komawari.words import Say, say
+
+# Said by the service and by the API (a cancel with no body at all) alike.
+NO_CANCEL_REASON = say("lesson.cancel-needs-reason", "give a reason for cancelling")
 
 
 def get(db: Session, session_id: int, *, reread: bool = False) -> ClassSession:
@@ -32,8 +36,13 @@ def get(db: Session, session_id: int, *, reread: bool = False) -> ClassSession:
     """
     row = db.get(ClassSession, session_id, populate_existing=reread)
     if row is None:
-        raise NotFound(f"session {session_id} does not exist")
+        raise NotFound(not_found(session_id))
     return row
+
+
+def not_found(session_id: int) -> Say:
+    """The refusal of a lesson that does not exist (or that the caller may not see)."""
+    return say("lesson.not-found", "there is no lesson number %(id)s", id=session_id)
 
 
 def find_same_lesson(db: Session, row: ClassSession) -> ClassSession | None:
@@ -85,8 +94,28 @@ def check_open(db: Session, branch_id: int, day: date) -> None:
         )
     )
     if closure is not None:
-        why = f" ({closure})" if closure else ""
-        raise InvalidInput("date", f"branch {branch_id} is closed on {day}{why}; reopen it first")
+        branch = db.get(Branch, branch_id)
+        name = branch.name if branch else str(branch_id)
+        if closure:
+            raise InvalidInput(
+                "date",
+                say(
+                    "lesson.branch-closed-for",
+                    "%(branch)s is closed on %(day)s (%(reason)s); reopen that day first",
+                    branch=name,
+                    day=day,
+                    reason=closure,
+                ),
+            )
+        raise InvalidInput(
+            "date",
+            say(
+                "lesson.branch-closed",
+                "%(branch)s is closed on %(day)s; reopen that day first",
+                branch=name,
+                day=day,
+            ),
+        )
 
 
 def create_one_off(db: Session, *, session_in: SessionCreate, actor: Actor) -> ClassSession:
@@ -100,7 +129,10 @@ def create_one_off(db: Session, *, session_in: SessionCreate, actor: Actor) -> C
     )
     branch = db.get(Branch, session_in.branch_id)
     if branch is None:
-        raise InvalidInput("branch_id", f"branch {session_in.branch_id} does not exist")
+        raise InvalidInput(
+            "branch_id",
+            say("branch.not-found", "branch %(id)s does not exist", id=session_in.branch_id),
+        )
     check_open(db, branch.id, session_in.date)
     students = [session_in.student_id] if session_in.student_id else session_in.student_ids
     people_status.check_bookable(
@@ -143,11 +175,13 @@ def create_one_off(db: Session, *, session_in: SessionCreate, actor: Actor) -> C
 def cancel(db: Session, session_id: int, *, reason: str, actor: Actor) -> ClassSession:
     """Cancel a session with a reason; the sessions it blocked are re-evaluated at once."""
     if not reason.strip():
-        raise InvalidInput("reason", "a cancellation needs a reason")
+        raise InvalidInput("reason", NO_CANCEL_REASON)
     locks.lock_sessions(db, [session_id])
     row = get(db, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
-        raise InvalidInput("status", f"session {session_id} is already cancelled")
+        raise InvalidInput(
+            "status", say("lesson.already-cancelled", "this lesson is already cancelled")
+        )
     row.status, row.cancel_reason, row.conflicts_with = SessionStatus.CANCELLED, reason, []
     row.cancelled_at = func.now()
     db.flush()
@@ -165,7 +199,10 @@ def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) ->
     )
     row = get(db, session_id, reread=True)
     if row.status == SessionStatus.CANCELLED:
-        raise InvalidInput("status", f"session {session_id} is cancelled; it cannot be moved")
+        cancelled = say(
+            "lesson.cancelled-not-movable", "this lesson is cancelled; it cannot be moved"
+        )
+        raise InvalidInput("status", cancelled)
     before = {
         "date": row.date.isoformat(),
         "start_time": row.start_time.isoformat(),
@@ -181,10 +218,13 @@ def move(db: Session, session_id: int, *, move_in: SessionMove, actor: Actor) ->
         length = _minutes(row.end_time) - _minutes(row.start_time)
         total = _minutes(new_start) + length
         if total >= 24 * 60:
-            raise InvalidInput("start_time", "the lesson would run past midnight")
+            late = say("lesson.past-midnight", "the lesson would run past midnight")
+            raise InvalidInput("start_time", late)
         new_end = new_end.replace(hour=total // 60, minute=total % 60)
     if new_end <= new_start:
-        raise InvalidInput("end_time", "must be after start_time")
+        raise InvalidInput(
+            "end_time", say("time.end-not-after-start", "must be after the start time")
+        )
     if move_in.date is not None and move_in.date != row.date:
         check_open(db, row.branch_id, move_in.date)
     if move_in.room_id is not None and move_in.room_id != row.room_id:
@@ -222,14 +262,22 @@ def check_room_at(db: Session, room_id: int, branch_id: int) -> None:
     """Refuse a room that is not one of the branch's, naming both by name."""
     room = db.get(Room, room_id)
     branch = db.get(Branch, branch_id)
-    here = branch.name if branch else f"branch {branch_id}"
+    here = branch.name if branch else str(branch_id)
     if room is None:
-        raise InvalidInput("room_id", f"room {room_id} does not exist")
+        raise InvalidInput(
+            "room_id", say("room.not-found", "room %(id)s does not exist", id=room_id)
+        )
     if room.branch_id != branch_id:
         there = db.get(Branch, room.branch_id)
         raise InvalidInput(
             "room_id",
-            f"{room.name} at {there.name if there else room.branch_id} is not a room of {here}",
+            say(
+                "lesson.room-of-another-branch",
+                "%(room)s at %(there)s is not a room of %(here)s",
+                room=room.name,
+                there=there.name if there else str(room.branch_id),
+                here=here,
+            ),
         )
     people_status.check_bookable(db, room_id=room_id, branch_id=branch_id)
 
@@ -248,20 +296,27 @@ def restore(
     locks.lock_sessions(db, [session_id])
     row = get(db, session_id, reread=True)
     if row.status != SessionStatus.CANCELLED:
-        raise InvalidInput("status", f"session {session_id} is not cancelled")
+        raise InvalidInput("status", say("lesson.not-cancelled", "this lesson is not cancelled"))
     if row.duplicate_of_id is not None:
         raise InvalidInput(
             "status",
-            f"session {session_id} is a duplicate of session {row.duplicate_of_id},"
-            " kept as cancelled; it cannot be restored",
+            say(
+                "lesson.duplicate-kept-cancelled",
+                "this lesson is a duplicate of another one, kept as cancelled; "
+                "it cannot be restored",
+            ),
         )
     check_open(db, row.branch_id, row.date)
     if row.series_id is not None:
         last = db.scalar(select(ClassSeries.last_date).where(ClassSeries.id == row.series_id))
         if last is not None and row.date > last:
-            raise InvalidInput(
-                "date", f"the series of this lesson ended on {last}; it has no lesson on {row.date}"
+            ended = say(
+                "lesson.series-ended",
+                "the series of this lesson ended on %(last)s; it has no lesson on %(day)s",
+                last=last,
+                day=row.date,
             )
+            raise InvalidInput("date", ended)
     people_status.check_bookable(
         db,
         teacher_id=row.teacher_id,

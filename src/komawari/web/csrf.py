@@ -20,6 +20,7 @@ from komawari.auth import web_sessions
 from komawari.errors import Forbidden
 from komawari.web import cookies
 from komawari.web.deps import Db, signed_in
+from komawari.words import say
 
 SESSION_COOKIE = web_sessions.COOKIE
 ANON_COOKIE = "komawari_csrf"
@@ -64,5 +65,9 @@ async def require(request: Request, db: Db) -> None:
         hmac.compare_digest(token, sent) for token in _accepted(request, live_session=live)
     ):
         raise Forbidden(
-            "the form's security token is missing or out of date; reload the page and try again"
+            say(
+                "form.token-expired",
+                "the form's security token is missing or out of date; reload the page and try"
+                " again",
+            )
         )

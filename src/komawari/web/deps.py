@@ -14,6 +14,7 @@ from komawari.auth import service as auth
 from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput
 from komawari.web import cookies
+from komawari.words import say
 
 MAX_ID = 2**63 - 1
 
@@ -128,8 +129,11 @@ def refuse_idempotency_key(request: Request) -> None:
     if "idempotency-key" in request.headers:
         raise InvalidInput(
             "Idempotency-Key",
-            "not accepted here: the answer holds a secret shown once, which is never stored "
-            "for a replay; send the request again without the header",
+            say(
+                "idempotency.not-accepted",
+                "not accepted here: the answer holds a secret shown once, which is never"
+                " stored for a replay; send the request again without the header",
+            ),
         )
 
 
@@ -146,7 +150,9 @@ def id_after(cursor: str | None) -> int:
     if cursor is None:
         return 0
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-        raise InvalidInput("cursor", "not a cursor from a previous page's next_cursor")
+        raise InvalidInput(
+            "cursor", say("cursor.not-valid", "this is not a cursor from a previous page")
+        )
     return int(cursor)
 
 

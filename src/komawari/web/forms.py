@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,22 +59,29 @@ def errors(exc: Exception) -> Errors:
     if isinstance(exc, InvalidInput):
         return {exc.field: exc.said or exc.detail.removeprefix(f"{exc.field}: ")}
     if isinstance(exc, ValidationError):
-        found: Errors = {}
-        for problem in exc.errors():
-            loc = [str(p) for p in problem.get("loc", ()) if not isinstance(p, int)]
-            field = loc[0] if loc else "form"
-            cause = (problem.get("ctx") or {}).get("error")
-            if isinstance(cause, InvalidValue):
-                found.setdefault(field, cause.said)
-            elif problem.get("type") in _PYDANTIC:
-                found.setdefault(field, _PYDANTIC[problem["type"]])
-            else:
-                message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
-                found.setdefault(field, message)
-        return found
+        return pydantic_errors(exc.errors())
     if isinstance(exc, KomawariError):
         return {"form": exc.words}
     return {"form": str(exc)}
+
+
+def pydantic_errors(problems: Iterable[Mapping[str, Any]]) -> Errors:
+    """Return {field: what to say} for Pydantic's errors (a form's or an address's)."""
+    found: Errors = {}
+    for problem in problems:
+        loc = [str(p) for p in problem.get("loc", ()) if not isinstance(p, int)]
+        if loc and loc[0] in ("body", "query", "path") and len(loc) > 1:
+            loc = loc[1:]
+        field = loc[0] if loc else "form"
+        cause = (problem.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidValue):
+            found.setdefault(field, cause.said)
+        elif problem.get("type") in _PYDANTIC:
+            found.setdefault(field, _PYDANTIC[problem["type"]])
+        else:
+            message = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
+            found.setdefault(field, message)
+    return found
 
 
 def refused(db: Session) -> None:

@@ -75,11 +75,22 @@ def words(said: Say | str, locale: str) -> str:
     return text % {k: _value(v, locale) for k, v in said.params.items()}
 
 
+# A status in a sentence, in the words the pages' status tags use (their catalog entries).
+_STATUS = {"ACTIVE": "Active", "PAUSED": "Paused", "ENDED": "Ended", "CONFIRMED": "Confirmed",
+           "CONFLICTED": "Clash", "CANCELLED": "Cancelled"}  # fmt: skip
+
+
 def _value(value: Any, locale: str) -> Any:
     if isinstance(value, date):
         return format_date(value, format="medium", locale=locale)
     if isinstance(value, Say):
         return words(value, locale)
     if hasattr(value, "value") and isinstance(value.value, str):  # an enum
-        return value.value
+        value = value.value
+    if isinstance(value, str) and value in _STATUS:
+        return (
+            translations(locale).gettext(_STATUS[value]).lower()
+            if locale == "en"
+            else (translations(locale).gettext(_STATUS[value]))
+        )
     return value

@@ -3,6 +3,7 @@ and errors shown as pages (the API keeps problem+json)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from komawari.branches import service as branches
 from komawari.errors import KomawariError
 from komawari.scheduling import clock
 from komawari.sessions import read_model
-from komawari.web import cookies, csrf, i18n, problems, templating
+from komawari.web import cookies, csrf, forms, i18n, problems, templating
 from komawari.web.deps import Caller, Db, SignInRequired, is_api, route_path, signed_in
 from komawari.words import Say, say
 
@@ -130,10 +131,7 @@ def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     problem = problems.problem_of(exc)
     if problem["status"] >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    # The language the page was going to speak (its user's setting), else the visitor's.
-    locale = getattr(request.state, "page_locale", None) or i18n.negotiate(
-        cookies.read(request, LANG_COOKIE), request.headers.get("accept-language")
-    )
+    locale = getattr(request.state, "page_locale", None) or _visitor_locale(request)
     context = {
         "page": None,
         "user": None,
@@ -144,16 +142,31 @@ def _error_page(request: Request, exc: Exception) -> HTMLResponse:
     return HTMLResponse(html, status_code=problem["status"])
 
 
+def _visitor_locale(request: Request) -> str:
+    """The language of an error page that came before the page's own: the signed-in
+    user's setting (read on a connection of its own: the request's has rolled back),
+    else the visitor's choice or browser."""
+    setting = cookies.read(request, LANG_COOKIE)
+    secret = cookies.read(request, csrf.SESSION_COOKIE)
+    if secret:
+        with contextlib.suppress(Exception), request.app.state.sessions() as db:
+            found = web_sessions.resolve(db, secret)
+            if found is not None:
+                setting = found.user.locale or setting
+    return i18n.negotiate(setting, request.headers.get("accept-language"))
+
+
 def _page_words(exc: Exception, problem: dict[str, Any]) -> Say | str:
     """What an error page says to staff: the error's own words, never the API's."""
     if isinstance(exc, KomawariError):
         return exc.words
     if isinstance(exc, RequestValidationError):
-        fields = ", ".join(dict.fromkeys(e["field"] for e in problem.get("errors") or []))
+        found = forms.pydantic_errors(exc.errors())
+        why = next(iter(found.values()), None) or say("value.not-valid", "this is not valid")
         return say(
             "page.bad-address",
-            "The address has a value that cannot be read (%(fields)s). Go back and try again.",
-            fields=fields,
+            "The address has a value that cannot be read: %(why)s. Go back and try again.",
+            why=why,
         )
     status = problem["status"]
     if status == 404:

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from komawari.audit.words import reason_words
 from komawari.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC_VERSION = "1"  # bump when a static file changes, so browsers fetch it again
+STATIC_VERSION = "2"  # bump when a static file changes, so browsers fetch it again
 
 
 @lru_cache(maxsize=len(i18n.LOCALES))
@@ -36,6 +37,7 @@ def environment(locale: str) -> Environment:
     env.filters["hm"] = _hm
     env.filters["when"] = lambda dt, zone: _when(dt, zone, locale)
     env.filters["said"] = lambda value: i18n.words(value, locale)
+    env.filters["reason"] = lambda value: i18n.words(reason_words(value) or "", locale)
     return env
 
 
