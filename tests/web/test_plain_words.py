@@ -35,6 +35,10 @@ def school(committed_engine: Engine, app: FastAPI) -> Iterator[School]:
         branch = s.scalars(select(Branch.id).order_by(Branch.id)).first()
         series = s.scalars(select(ClassSeries.id).order_by(ClassSeries.id)).first()
         lesson = s.scalars(select(ClassSession.id).order_by(ClassSession.id)).first()
+        busy_day = s.scalars(
+            select(ClassSession.date).where(ClassSession.branch_id == branch).order_by(
+                ClassSession.date.desc())
+        ).first()  # fmt: skip
         teacher = s.scalars(select(Teacher.id).order_by(Teacher.id)).first()
         student = s.scalars(select(Student.id).order_by(Student.id)).first()
         user = s.scalars(select(User.id).where(User.username == DEMO_USER)).one()
@@ -47,6 +51,7 @@ def school(committed_engine: Engine, app: FastAPI) -> Iterator[School]:
     pages = [
         f"/branches/{branch}/day", f"/branches/{branch}/week", f"/branches/{branch}/clashes",
         f"/branches/{branch}/closures", f"/branches/{branch}/periods",
+        f"/branches/{branch}/closures?date={busy_day}", f"/branches/{branch}/closures?holidays=on",
         f"/teachers/{teacher}/week", f"/students/{student}/week",
         "/series", f"/series/{series}", "/series/new", f"/series/{series}/pause",
         f"/series/{series}/end", f"/series/{series}/extend", f"/series/{series}/change-from",

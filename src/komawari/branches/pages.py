@@ -7,19 +7,39 @@ from typing import Annotated, Any
 from fastapi import Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from komawari.auth.dependencies import Me, ReadableBranch, WritableBranch
 from komawari.branches import periods
 from komawari.branches import service as branches
 from komawari.branches.schemas import ClosureCreate, PeriodCreate
 from komawari.errors import KomawariError
+from komawari.people.models import Student, Teacher
 from komawari.scheduling import fields
+from komawari.series.models import ClassSeries
+from komawari.sessions.models import ClassSession
 from komawari.web import forms
 from komawari.web.deps import Db
 from komawari.web.pages import CsrfChecked, Page, UserPage
 from komawari.web.routing import page_router
 
 router = page_router()
+
+
+def lesson_names(db: Db, ids: list[int]) -> dict[int, str]:
+    """Each lesson as a list names it: its student (or group) and its teacher."""
+    if not ids:
+        return {}
+    teacher, student = aliased(Teacher), aliased(Student)
+    rows = db.execute(
+        select(ClassSession.id, student.name, ClassSeries.title, teacher.name)
+        .join(teacher, teacher.id == ClassSession.teacher_id)
+        .outerjoin(student, student.id == ClassSession.student_id)
+        .outerjoin(ClassSeries, ClassSeries.id == ClassSession.series_id)
+        .where(ClassSession.id.in_(ids))
+    ).all()
+    return {sid: f"{who or title or ''} · {t_name}" for sid, who, title, t_name in rows}
 
 
 def _render(
@@ -39,9 +59,11 @@ def _render(
         if asked in ("on", "off")
         else None
     )
+    listed = [*(preview.sessions if preview else []), *(holidays.sessions if holidays else [])]
     return page.render(
         "closures.html",
         status,
+        names=lesson_names(db, [s.id for s in listed]),
         holidays=holidays,
         holidays_wanted=asked,
         branch=branches.get(db, branch_id),
