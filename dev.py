@@ -149,8 +149,10 @@ def lock(*args: str) -> int:
 
 
 def ensure_browser() -> None:
-    """Install Debian's chromium and a Japanese font for the browser tests, when missing."""
-    if shutil.which("chromium"):
+    """Install Debian's chromium and a Japanese font for the browser tests, when missing
+    (without the font, Japanese pages render as empty boxes in the screenshots)."""
+    font = Path("/usr/share/fonts/opentype/ipafont-gothic")
+    if shutil.which("chromium") and font.is_dir():
         return
     if not shutil.which("apt-get") or os.geteuid() != 0:
         print(
