@@ -10,9 +10,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
-from komawari.auth.models import User
+from komawari.auth import accounts
+from komawari.auth.enums import Role
+from komawari.auth.models import User, UserBranch
 from komawari.branches.models import Branch
 from komawari.db.engine import session_scope
 from komawari.ops import demo
@@ -20,7 +22,8 @@ from komawari.people.models import Room, Student, Teacher
 from komawari.series.models import ClassSeries
 from komawari.sessions.models import ClassSession
 from komawari.web.cli import DEMO_PASSWORD, DEMO_USER, demo_sign_in
-from tests.web.pages import sign_in
+from tests.factories.world import SETUP, World
+from tests.web.pages import make_user, sign_in
 from tests.web.visible_text import database_words, visible_text
 
 School = tuple[TestClient, list[str], set[str]]  # a signed-in client, its pages, the names
@@ -52,6 +55,7 @@ def school(committed_engine: Engine, app: FastAPI) -> Iterator[School]:
         f"/branches/{branch}/day", f"/branches/{branch}/week", f"/branches/{branch}/clashes",
         f"/branches/{branch}/closures", f"/branches/{branch}/periods",
         f"/branches/{branch}/closures?date={busy_day}", f"/branches/{branch}/closures?holidays=on",
+        f"/branches/{branch}/day?print=1",
         f"/teachers/{teacher}/week", f"/students/{student}/week",
         "/series", f"/series/{series}", "/series/new", f"/series/{series}/pause",
         f"/series/{series}/end", f"/series/{series}/extend", f"/series/{series}/change-from",
@@ -81,10 +85,41 @@ def test_every_page_speaks_a_persons_words(
     assert not found, "\n".join(f"{p}: {w}" for p, w in found.items())
 
 
-def test_the_signed_out_pages_speak_a_persons_words(client: TestClient) -> None:
+@pytest.mark.parametrize("locale", ["en", "ja"])
+def test_a_teachers_and_a_branchless_users_pages_speak_a_persons_words(
+    app: FastAPI, world: World, committed_engine: Engine, locale: str
+) -> None:
+    make_user(committed_engine, "sensei", Role.TEACHER, teacher_id=world.teacher_1)
+    make_user(committed_engine, "nowhere", Role.STAFF, branch_ids=[world.branch_b])
+    with session_scope(committed_engine) as s:
+        nowhere = select(User.id).where(User.username == "nowhere").scalar_subquery()
+        s.execute(delete(UserBranch).where(UserBranch.user_id == nowhere))
+        s.execute(update(User).values(locale=locale))
+        names = {"sensei", "nowhere"}
+        for model in (Branch, Teacher, Student, Room):
+            for name in s.scalars(select(model.name)):
+                names.update(name.split())
+    for name, path in (("sensei", f"/teachers/{world.teacher_1}/week"), ("nowhere", "/")):
+        with TestClient(app) as browser:
+            assert sign_in(browser, name) == 303
+            answer = browser.get(path)
+            assert answer.status_code == 200, (name, answer.status_code)
+            text = visible_text(answer.text)
+            assert not database_words(text, japanese=locale == "ja", names=names), text
+
+
+def test_the_signed_out_pages_speak_a_persons_words(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    with session_scope(committed_engine) as s:
+        link = accounts.create(
+            s, username="newcomer", role=Role.STAFF, branch_ids=[world.branch_a],
+            teacher_id=None, actor=SETUP,
+        ).path  # fmt: skip
     for locale in ("en", "ja"):
-        for path in ("/sign-in", "/password/kpw_not-a-link", "/no-such-page"):
+        for path in ("/sign-in", link, "/password/kpw_not-a-link", "/no-such-page"):
             answer = client.get(path, headers={"Accept-Language": locale})
             text = visible_text(answer.text)
-            assert not database_words(text, japanese=locale == "ja", names=set()), (path, text)
+            found = database_words(text, japanese=locale == "ja", names={"newcomer"})
+            assert not found, (path, text)
             assert "/docs" not in text

@@ -22,6 +22,7 @@ from komawari.auth import policy, web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.web_sessions import SignedIn
 from komawari.branches import service as branches
+from komawari.config import get_settings
 from komawari.errors import KomawariError
 from komawari.scheduling import clock
 from komawari.sessions import read_model
@@ -42,6 +43,7 @@ class Nav:
     branches: list[tuple[int, str]]
     current: tuple[int, str]
     clashes: int
+    zone: str | None = None  # the branch's time zone, when it is not the school's own
 
 
 @dataclass
@@ -74,7 +76,9 @@ class Page:
         count = read_model.clash_count(
             self.db, branch_ids=[chosen.id], first=today, last=today + timedelta(days=27)
         )
-        return Nav(named, (chosen.id, chosen.name), count)
+        own = get_settings().default_timezone
+        zone = chosen.time_zone if chosen.time_zone != own else None
+        return Nav(named, (chosen.id, chosen.name), count, zone)
 
     def remember_branch(self, branch_id: int) -> None:
         """Note the branch whose page the user sees, where their next sign-in lands."""
