@@ -122,6 +122,7 @@ COMPOSED_ACTIONS = {
     "series.extend", "series.pause", "series.resume", "series.break", "series.end",
     "series.change_from", "session.cancel", "session.move", "session.restore", "session.note",
     "user.grant", "series.create", "session.create",
+    *(f"credit.{kind}" for kind in ("issue", "use", "release", "expire", "revoke", "adjust")),
 }  # fmt: skip
 ACTION = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+$")
 

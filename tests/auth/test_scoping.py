@@ -236,6 +236,14 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             f"/api/class-sessions/{ses}/free-rooms",
             None,
         ),
+        ("post", "/api/class-sessions/{session_id}/attendance"): (
+            f"/api/class-sessions/{ses}/attendance",
+            {"marks": [{"student_id": w.student_2, "state": "present"}]},
+        ),
+        ("get", "/api/students/{student_id}/credits"): (
+            f"/api/students/{w.student_2}/credits",
+            None,
+        ),
         ("get", "/api/generation-runs"): ("/api/generation-runs", None),
         ("post", "/api/generation-runs"): ("/api/generation-runs", {"branch_id": sb}),
         ("get", "/api/generation-runs/{run_id}"): (f"/api/generation-runs/{b['run']}", None),

@@ -492,6 +492,10 @@ CASES: list[Case] = [
     Case("api-session-substitute", "POST", f"{A}/class-sessions/{{session_id}}/move",
          lambda c: Call("POST", f"{A}/class-sessions/{c.one_off()}/move",
                         json={"teacher_id": c.world.teacher_2})),
+    Case("api-attendance", "POST", f"{A}/class-sessions/{{session_id}}/attendance",
+         lambda c: Call("POST", f"{A}/class-sessions/{c.one_off()}/attendance",
+                        json={"marks": [{"student_id": c.world.student_1,
+                                         "state": "absent_notified"}]})),
     Case("api-generation-run", "POST", f"{A}/generation-runs", _unscheduled_series),
     # pages
     Case("page-sign-in", "POST", "/sign-in", _sign_in),

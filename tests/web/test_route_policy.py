@@ -36,6 +36,8 @@ PUBLIC = {
     "/sign-out",
     "/language",
     "/static",
+    # A one-time set-password link: its secret is the authorisation (auth/accounts.py).
+    "/password/{secret}",
 }
 
 

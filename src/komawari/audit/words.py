@@ -91,6 +91,14 @@ ACTIONS: dict[str, Say] = {
         say("user.password-reset", "reset a password"),
         say("user.revoke-branch", "took a branch from a user"),
         say("web-session.sign-in", "signed in"),
+        say("attendance.mark", "marked attendance"),
+        say("credit.issue", "issued a make-up credit"),
+        say("credit.use", "booked a make-up lesson with a credit"),
+        say("credit.release", "gave a make-up credit back"),
+        say("credit.expire", "a make-up credit expired"),
+        say("credit.revoke", "revoked a make-up credit"),
+        say("credit.adjust", "adjusted a make-up credit"),
+        say("credit.flag", "flagged a used make-up credit for staff"),
     )
 }
 # Skipped dates of one run are shown as one line.

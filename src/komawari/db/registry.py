@@ -1,5 +1,6 @@
 """Import every domain's models so the metadata is complete (Alembic, tests)."""
 
+from komawari.attendance.models import AttendanceMark, Credit, CreditEntry
 from komawari.audit.models import AuditEvent
 from komawari.auth.models import (
     ApiToken,
@@ -19,6 +20,7 @@ from komawari.sessions.models import ClassSession, SessionAttendee
 
 __all__ = [
     "ApiToken",
+    "AttendanceMark",
     "AuditEvent",
     "Base",
     "Branch",
@@ -28,6 +30,8 @@ __all__ = [
     "CalendarFeed",
     "ClassSeries",
     "ClassSession",
+    "Credit",
+    "CreditEntry",
     "GenerationRun",
     "IdempotencyKey",
     "Room",

@@ -40,6 +40,8 @@ class SessionCreate(BaseModel):
     student_ids: list[int] = Field(default_factory=list, max_length=1000)
     title: Name | None = None
     room_id: int | None = Field(default=None, gt=0)
+    # A make-up (振替) lesson: the student's credit it uses, in the booking's transaction.
+    credit_id: int | None = Field(default=None, gt=0)
     date: Day
     start_time: Clock
     end_time: Clock

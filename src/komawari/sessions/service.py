@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from komawari.attendance import credits
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches.models import Branch, BranchClosure
@@ -169,6 +170,8 @@ def create_one_off(db: Session, *, session_in: SessionCreate, actor: Actor) -> C
         branch_id=row.branch_id,
         details=session_in.model_dump(mode="json"),
     )
+    if session_in.credit_id is not None:  # a make-up lesson: it uses the credit, or nothing
+        credits.use(db, session_in.credit_id, row, actor)
     return row
 
 
@@ -188,6 +191,7 @@ def cancel(db: Session, session_id: int, *, reason: str, actor: Actor) -> ClassS
     changed = reevaluate.evaluate(db, [row.id])
     db.refresh(row)
     _audit(db, row, "session.cancel", actor, reason, {"re_evaluated": _statuses(changed)})
+    credits.release(db, row, actor)  # a cancelled make-up lesson gives its credit back
     return row
 
 

@@ -33,6 +33,7 @@ _OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 def _install_api(app: FastAPI) -> None:
     """Add the API's routers, the calendar feeds and problem+json errors."""
+    from komawari.attendance.api import routers as attendance_routers
     from komawari.audit.api import router as audit_router
     from komawari.auth.api import router as auth_router
     from komawari.branches.api import routers as branch_routers
@@ -51,6 +52,7 @@ def _install_api(app: FastAPI) -> None:
         *people_routers,
         series_router,
         session_router,
+        *attendance_routers,
         generation_router,
         audit_router,
         calendar_router,

@@ -68,6 +68,9 @@ OPERATION_IDS: dict[str, str] = {
     "note": "setSessionNote",
     "restore": "restoreSession",
     "move": "moveSession",
+    # attendance and make-up credits
+    "mark_attendance": "markAttendance",
+    "student_credits": "getStudentCredits",
     # generation
     "list_runs": "listGenerationRuns",
     "generate": "generateSessions",
