@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from komawari.attendance import credits
 from komawari.attendance import service as attendance
 from komawari.attendance.enums import AttendanceState
 from komawari.attendance.models import Credit, CreditEntry
@@ -168,6 +169,24 @@ def test_entries_are_never_changed_or_deleted(
     for statement in ("UPDATE credit_entries SET amount = 5", "DELETE FROM credit_entries"):
         with pytest.raises(DBAPIError, match="append-only"), session_scope(committed_engine) as s:
             s.execute(text(statement))
+
+
+def test_expiry_ends_unused_credits_once_and_spares_one_in_use(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    unused = _book(client, world)["id"]
+    spare = _mark(client, world, unused, "absent_notified").json()["credits_issued"][0]
+    used = _book(client, world, start_time="08:00", end_time="09:00")["id"]
+    busy = _mark(client, world, used, "absent_notified").json()["credits_issued"][0]
+    _book(client, world, start_time="10:00", end_time="11:00", credit_id=busy)
+    with session_scope(committed_engine) as s:
+        expires = s.get_one(Credit, spare).expires_on
+        assert credits.expire_due(s, expires, WHO) == [], "not before its last day has passed"
+        assert credits.expire_due(s, expires + timedelta(days=1), WHO) == [spare]
+        assert credits.expire_due(s, expires + timedelta(days=2), WHO) == []
+    found = _credits(client, world)
+    assert [e["kind"] for e in found["entries"] if e["credit_id"] == spare] == ["issue", "expire"]
+    assert found["balance"] == 0
 
 
 def _in_child(url: str, job: str, args: tuple[Any, ...], start: Any, out: Any) -> None:

@@ -254,6 +254,35 @@ def release(db: Session, lesson: ClassSession, actor: Actor) -> list[int]:
     return released
 
 
+def expire_due(db: Session, today: date, actor: Actor) -> list[int]:
+    """Expire the credits whose last day is before `today`, unused and not ended; a credit
+    in use by a make-up lesson does not expire. Idempotent: run it as often as you like.
+    Return the credits expired."""
+    due = db.scalars(
+        select(Credit.id)
+        .where(
+            Credit.expires_on < today,
+            ~select(CreditEntry.id)
+            .where(
+                CreditEntry.credit_id == Credit.id,
+                CreditEntry.kind.in_([EntryKind.EXPIRE, EntryKind.REVOKE]),
+            )
+            .exists(),
+        )
+        .order_by(Credit.id)
+    ).all()
+    expired = []
+    for credit_id in due:
+        credit = locked(db, credit_id)
+        now = state(db, credit)
+        if not now.ended and not now.in_use:
+            _entry(
+                db, credit, EntryKind.EXPIRE, -1, actor, reason=f"unused after {credit.expires_on}"
+            )
+            expired.append(credit_id)
+    return expired
+
+
 @dataclass(frozen=True)
 class Balance:
     """A student's credits: the balance (the sum of every entry) and each entry."""
