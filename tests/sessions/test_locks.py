@@ -157,7 +157,7 @@ def test_cancels_and_moves_racing_with_bookings_that_share_only_a_student(
         assert ends == ["committed"] * 4
         assert_verdicts_follow_the_rule(committed_engine)
         with committed_engine.begin() as conn:
-            conn.execute(text("TRUNCATE class_sessions, session_attendees, audit_events"))
+            conn.execute(text("TRUNCATE class_sessions, session_attendees, audit_events CASCADE"))
 
 
 def test_generation_racing_with_bookings_and_cancels_keeps_the_rule(
@@ -344,4 +344,4 @@ def test_a_neighbour_freed_through_two_resources_at_once_ends_confirmed(
             ).one()
         assert tuple(status) == ("CONFIRMED", [])
         with committed_engine.begin() as conn:
-            conn.execute(text("TRUNCATE class_sessions, session_attendees, audit_events"))
+            conn.execute(text("TRUNCATE class_sessions, session_attendees, audit_events CASCADE"))
