@@ -70,6 +70,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def said_by_validator(error: Mapping[str, Any]) -> Say | None:
+    """The `Say` of one Pydantic error raised by a validator of ours (an `InvalidValue`
+    that Pydantic keeps in the error's context), else None."""
+    cause = (error.get("ctx") or {}).get("error")
+    return cause.said if isinstance(cause, InvalidValue) else None
+
+
 class InvalidValue(ValueError):
     """A schema validator's refusal: Pydantic keeps the exception, so the form shows the
     `Say` in the page's language and the API answers its code."""

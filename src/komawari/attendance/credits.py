@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +23,7 @@ from komawari.attendance.models import Credit, CreditEntry
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput, NotFound
+from komawari.scheduling import clock
 from komawari.sessions.models import ClassSession
 from komawari.words import say
 
@@ -177,7 +178,7 @@ def take_back(db: Session, credit: Credit, actor: Actor, why: str) -> str:
         return "ended"
     if now.in_use:
         if credit.flagged_at is None:
-            credit.flagged_at = db.scalar(select(func.now()))
+            credit.flagged_at = clock.db_now(db)
             credit.flag_reason = why
             audit.record(
                 db,
@@ -308,9 +309,3 @@ def balance(db: Session, student_id: int, branch_ids: list[int] | None = None) -
         )
     )
     return Balance(sum(e.amount for e in entries), entries, credits)
-
-
-def now_of(db: Session) -> datetime:
-    """The transaction's time."""
-    found: datetime = db.scalar(select(func.now()))  # type: ignore[assignment]
-    return found

@@ -18,6 +18,7 @@ from komawari.attendance.schemas import MarkIn
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput
+from komawari.scheduling import clock
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.words import say
@@ -60,7 +61,7 @@ def mark(db: Session, lesson: ClassSession, marks: list[MarkIn], actor: Actor) -
             "session_id", say("attendance.lesson-cancelled", "this lesson is cancelled")
         )
     allowed = students_of(db, lesson)
-    now = credits.now_of(db)
+    now = clock.db_now(db)
     seen: set[int] = set()
     done = Marked()
     for wanted in marks:

@@ -31,6 +31,7 @@ from komawari.auth.models import PasswordLink, User, UserBranch, WebSession
 from komawari.branches.models import Branch
 from komawari.errors import Conflict, InvalidInput, NotFound
 from komawari.people.models import Teacher
+from komawari.scheduling import clock
 from komawari.words import say
 
 LINK_LIFETIME = timedelta(hours=24)
@@ -176,7 +177,7 @@ def _issue(db: Session, user: User, purpose: str, *, actor: Actor) -> IssuedLink
         delete(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
     )
     secret = auth.new_secret(LINK_PREFIX)
-    now = web_sessions.db_now(db)
+    now = clock.db_now(db)
     link = PasswordLink(
         user_id=user.id,
         token_hash=auth.hash_secret(secret),

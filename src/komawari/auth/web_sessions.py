@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from komawari.auth import service as auth
 from komawari.auth.models import SignInFailure, User, WebSession
 from komawari.auth.policy import Principal
 from komawari.errors import InvalidInput, KomawariError
+from komawari.scheduling.clock import db_now
 from komawari.words import Say, say
 
 LIFETIME = timedelta(days=7)
@@ -61,11 +62,6 @@ class SignedIn:
 
     session_id: int
     user: User
-
-
-def db_now(db: Session) -> datetime:
-    """The transaction's time, as PostgreSQL has it."""
-    return db.scalar(select(func.now())) or datetime.now(UTC)
 
 
 def csrf_token(secret: str) -> str:

@@ -8,7 +8,10 @@ Tests move the clock with time-machine.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from komawari.config import get_settings
 from komawari.scheduling.timerules import today_in
@@ -22,3 +25,8 @@ def branch_today(zone_name: str) -> date:
 def school_today() -> date:
     """Return today's date in the school's default zone (pages of several branches)."""
     return today_in(get_settings().default_timezone)
+
+
+def db_now(db: Session) -> datetime:
+    """The transaction's time, as PostgreSQL has it (the same for every statement of it)."""
+    return db.scalar(select(func.now())) or datetime.now(UTC)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from komawari.errors import InvalidInput, KomawariError
-from komawari.words import InvalidValue, Say, say
+from komawari.words import Say, said_by_validator, say
 
 Errors = dict[str, Say | str]  # {field: what to say}; a template writes it (`said`)
 
@@ -73,9 +73,9 @@ def pydantic_errors(problems: Iterable[Mapping[str, Any]]) -> Errors:
         if loc and loc[0] in ("body", "query", "path") and len(loc) > 1:
             loc = loc[1:]
         field = loc[0] if loc else "form"
-        cause = (problem.get("ctx") or {}).get("error")
-        if isinstance(cause, InvalidValue):
-            found.setdefault(field, cause.said)
+        said = said_by_validator(problem)
+        if said is not None:
+            found.setdefault(field, said)
         elif problem.get("type") in _PYDANTIC:
             found.setdefault(field, _PYDANTIC[problem["type"]])
         else:

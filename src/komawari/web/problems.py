@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from komawari.db import errors as db_errors
 from komawari.errors import KomawariError
-from komawari.words import InvalidValue
+from komawari.words import said_by_validator
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -65,9 +65,9 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 def error_code(err: Mapping[str, Any]) -> str:
     """The code of one Pydantic error: its `Say`'s (a validator of ours), else Pydantic's
     own error type as a code (`missing`, `int-parsing`, ...)."""
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, InvalidValue):
-        return cause.said.code
+    said = said_by_validator(err)
+    if said is not None:
+        return said.code
     return "value." + str(err.get("type", "invalid")).replace("_", "-")
 
 
