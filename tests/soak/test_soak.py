@@ -24,6 +24,8 @@ REQUIRED = {
     "faults_injected",
     "faults",
     "idempotency_mismatches",
+    "credit_double_issues",
+    "credit_double_uses",
     "doctor_clean",
     "minutes",
     "passed",
@@ -60,6 +62,7 @@ def test_a_short_soak_passes_with_every_fault_and_prints_one_json_object(databas
     assert done.returncode == 0
     assert report["lost_writes"] == report["duplicates"] == 0
     assert report["idempotency_mismatches"] == report["http_5xx_outside_restart"] == 0
+    assert report["credit_double_issues"] == report["credit_double_uses"] == 0
     assert report["doctor_clean"] is True
     assert report["faults_injected"] >= 5
     restart = "pg_connections_reset" if server else "pg_restart"

@@ -29,6 +29,15 @@ the application's services, keys or rules. It answers a `CheckReport`:
   session made from a series a generation run that was running when it was inserted;
   every cancelled session an event naming it; every session moved from where its series
   put it a 'session.move'.
+- **Promise 8, credits** (`credit_double_issues`, `credit_double_uses`): the make-up (振替)
+  credit ledger read with SQL of its own. Double issues: excess credits of one (student,
+  absent lesson), excess `issue` entries of one credit, and a credit answered as issued to
+  more than one acknowledged request (with different keys). Double uses: credits whose
+  entries, walked in id order, ever have more than one live use (uses minus releases), a
+  use after an `expire` or `revoke`, a running balance below 0 or above 1, a release of a
+  use not made or released already, or that more than one live lesson was booked with.
+  What the answers of acknowledged marks, make-up bookings and cancels said of the ledger
+  is checked with the lost writes (`soak.writes`).
 - **Doctor** (`doctor_clean`): `komawari doctor --json` against `url` exits 0, healthy.
 - **Errors** (`http_5xx_outside_restart`, `errors_not_retried`): from the ledger alone.
 """
@@ -40,6 +49,8 @@ import os
 import re
 import subprocess
 import sys
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -78,6 +89,10 @@ class CheckReport:
     doctor_problems: list[str]
     http_5xx_outside_restart: int
     errors_not_retried: int
+    credit_double_issues: int = 0
+    credit_double_uses: int = 0
+    credit_samples: list[str] = field(default_factory=list)
+    credit_figures: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -91,6 +106,8 @@ class CheckReport:
             and self.doctor_clean
             and self.http_5xx_outside_restart == 0
             and self.errors_not_retried == 0
+            and self.credit_double_issues == 0
+            and self.credit_double_uses == 0
         )
 
     def as_json(self) -> dict[str, object]:
@@ -115,6 +132,10 @@ class CheckReport:
             "doctor_problems": self.doctor_problems,
             "http_5xx_outside_restart": self.http_5xx_outside_restart,
             "errors_not_retried": self.errors_not_retried,
+            "credit_double_issues": self.credit_double_issues,
+            "credit_double_uses": self.credit_double_uses,
+            "credit_samples": self.credit_samples,
+            "credit_figures": self.credit_figures,
         }
 
 
@@ -126,6 +147,7 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
         promises = _promises(conn)
         acked = writes.lost_writes(conn, kept)
         rows_unaccounted = _unaccounted_rows(conn)
+        credits = credit_findings(conn, kept)
         conn.rollback()
     mismatches = [
         f"key {r.key} on {r.path}: first {r.first_status} {_short(r.first)},"
@@ -155,6 +177,10 @@ def run_checks(url: str, ledger: Ledger) -> CheckReport:
         doctor_problems=doctor_problems,
         http_5xx_outside_restart=len(outside),
         errors_not_retried=sum(1 for e in ledger.errors if not e.retried_ok),
+        credit_double_issues=credits.double_issues,
+        credit_double_uses=credits.double_uses,
+        credit_samples=credits.samples[:SAMPLES],
+        credit_figures=credits.figures,
     )
 
 
@@ -244,6 +270,64 @@ def _verdict_fault(status: str, named: set[int], expected: set[int]) -> str:
 
 def _hm(t: time) -> str:
     return t.strftime("%H:%M" if t.second == 0 else "%H:%M:%S")
+
+
+# Promise 8: the make-up (振替) credit ledger
+
+
+@dataclass(frozen=True)
+class CreditFindings:
+    """Double issues and double uses of credits, with samples; the ledger's figures."""
+
+    double_issues: int
+    double_uses: int
+    samples: list[str]
+    figures: dict[str, int]
+
+
+def credit_findings(
+    conn: psycopg.Connection[dict[str, Any]], acks: Sequence[Ack] = ()
+) -> CreditFindings:
+    """Read the credit ledger for double issues and uses (see the module's docstring);
+    `acks`: the acknowledged writes whose answers are counted (none: the database alone)."""
+    issues: list[str] = []
+    count = 0
+    for r in conn.execute(q.CREDIT_TWINS):
+        count += len(r["ids"]) - 1
+        issues.append(
+            f"credits {r['ids']}: one absence, student {r['student_id']} at session"
+            f" {r['absence_session_id']}"
+        )
+    for r in conn.execute(q.ISSUE_TWINS):
+        count += len(r["ids"]) - 1
+        issues.append(f"credit {r['credit_id']}: issue entries {r['ids']}")
+    told: dict[int, set[str]] = defaultdict(set)
+    for n, ack in enumerate(acks):
+        if ack.op.startswith("attendance.") and isinstance(ack.response, dict):
+            for cid in ack.response.get("credits_issued") or []:
+                told[int(cid)].add(ack.key or f"unkeyed {n}")
+    for cid, keys in sorted(told.items()):
+        if len(keys) > 1:
+            count += len(keys) - 1
+            issues.append(f"credit {cid}: answered as issued to {len(keys)} requests")
+    uses = [_misuse(r) for r in conn.execute(q.CREDIT_MISUSES)]
+    figures = {r["kind"]: int(r["n"]) for r in conn.execute(q.CREDIT_FIGURES)}
+    return CreditFindings(count, len(uses), issues + uses, figures)
+
+
+def _misuse(r: dict[str, Any]) -> str:
+    why = []
+    if (r["most_live"] or 0) > 1:
+        why.append(f"{r['most_live']} live uses at once")
+    if r["used_after_end"]:
+        why.append(f"used after it expired or was revoked (entries {r['used_after_end']})")
+    if r["stray_releases"]:
+        why.append(f"releases {r['stray_releases']} of a use not made or released already")
+    if r["lowest"] is not None and (r["lowest"] < 0 or r["highest"] > 1):
+        why.append(f"balance went from {r['lowest']} to {r['highest']} (now {r['balance']})")
+    if r["live_lessons"]:
+        why.append(f"live lessons {r['live_lessons']} booked with it")
+    return f"credit {r['credit_id']}: " + "; ".join(why)
 
 
 # Rows the audit log does not account for

@@ -1,4 +1,4 @@
-"""The soak checks' own SQL: promises 1 to 5 and the audit log, read from scratch.
+"""The soak checks' own SQL: promises 1 to 5 and 8, and the audit log, read from scratch.
 
 Written on purpose without the application's key definitions, guard predicates or
 conflict SQL (`scheduling/keys.py`, `ops/sql/`, `sessions/sql.py`, `generation/`): a check
@@ -132,6 +132,85 @@ SELECT c.id, c.status::text AS status, c.date, c.start_time, c.end_time, c.teach
  ORDER BY c.id
 """
 
+# Promise 8, the make-up (振替) credit ledger, read without the application's guards
+# (`attendance/models.py`: unique indexes) or its state rules (`attendance/credits.py`).
+# A double issue: more than one credit for one (student, absent lesson), or more than one
+# `issue` entry for one credit.
+CREDIT_TWINS = """
+SELECT student_id, absence_session_id, array_agg(id ORDER BY id) AS ids
+  FROM credits
+ GROUP BY student_id, absence_session_id
+HAVING count(*) > 1
+"""
+ISSUE_TWINS = """
+SELECT credit_id, array_agg(id ORDER BY id) AS ids
+  FROM credit_entries
+ WHERE kind = 'issue'
+ GROUP BY credit_id
+HAVING count(*) > 1
+"""
+
+# A double use, per credit, walking its entries in id order (every writer of a credit's
+# entries holds its row lock, so ids follow commit order per credit): more than one live
+# use at any point (uses minus releases > 1), a use after an `expire` or `revoke` entry,
+# a running balance (sum of amounts) below 0 or above 1 at any point, a release of a use
+# that was not made before it or was released already (the credit would be free while
+# its lesson stands); or, whatever the entries say, more than one live (not cancelled)
+# lesson booked with the credit.
+CREDIT_MISUSES = """
+WITH walk AS (
+    SELECT e.credit_id, e.id, e.kind::text AS kind,
+           sum(e.amount) OVER w AS balance,
+           sum(CASE e.kind WHEN 'use' THEN 1 WHEN 'release' THEN -1 ELSE 0 END) OVER w AS live,
+           coalesce(bool_or(e.kind IN ('expire', 'revoke')) OVER (
+               PARTITION BY e.credit_id ORDER BY e.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS ended_before,
+           e.kind = 'release' AND (
+               NOT EXISTS (SELECT 1 FROM credit_entries u
+                            WHERE u.credit_id = e.credit_id AND u.kind = 'use'
+                              AND u.use_no = e.use_no AND u.id < e.id)
+               OR EXISTS (SELECT 1 FROM credit_entries r
+                           WHERE r.credit_id = e.credit_id AND r.kind = 'release'
+                             AND r.use_no = e.use_no AND r.id < e.id)) AS stray_release
+      FROM credit_entries e
+    WINDOW w AS (PARTITION BY e.credit_id ORDER BY e.id)
+), per_credit AS (
+    SELECT credit_id, max(live) AS most_live, min(balance) AS lowest,
+           max(balance) AS highest, (array_agg(balance ORDER BY id DESC))[1] AS balance,
+           coalesce(array_agg(id ORDER BY id) FILTER (WHERE kind = 'use' AND ended_before),
+                    '{}') AS used_after_end,
+           coalesce(array_agg(id ORDER BY id) FILTER (WHERE stray_release), '{}')
+               AS stray_releases
+      FROM walk
+     GROUP BY credit_id
+), live_lessons AS (
+    SELECT e.credit_id, array_agg(DISTINCT e.session_id ORDER BY e.session_id) AS ids
+      FROM credit_entries e JOIN class_sessions c ON c.id = e.session_id
+     WHERE e.kind = 'use' AND c.status <> 'CANCELLED'
+     GROUP BY e.credit_id
+    HAVING count(DISTINCT e.session_id) > 1
+)
+SELECT coalesce(p.credit_id, l.credit_id) AS credit_id, p.most_live, p.lowest, p.highest,
+       p.balance, coalesce(p.used_after_end, '{}') AS used_after_end,
+       coalesce(p.stray_releases, '{}') AS stray_releases, coalesce(l.ids, '{}') AS live_lessons
+  FROM per_credit p FULL JOIN live_lessons l ON l.credit_id = p.credit_id
+ WHERE p.most_live > 1 OR p.lowest < 0 OR p.highest > 1
+    OR cardinality(p.used_after_end) > 0 OR cardinality(p.stray_releases) > 0
+    OR l.ids IS NOT NULL
+ ORDER BY 1
+"""
+
+# What the ledger holds, by kind (figures of the run, not a check).
+CREDIT_FIGURES = """
+SELECT 'credits' AS kind, count(*) AS n FROM credits
+UNION ALL
+SELECT 'flagged', count(*) FROM credits WHERE flagged_at IS NOT NULL
+UNION ALL
+SELECT kind::text, count(*) FROM credit_entries GROUP BY kind
+UNION ALL
+SELECT 'marks', count(*) FROM attendance_marks
+"""
+
 # The acknowledged writes' objects, read for the lost-write check.
 SERIES_ROWS = """
 SELECT id, branch_id, teacher_id, kind::text AS kind, student_id, title, room_id, weekdays,
@@ -150,6 +229,15 @@ SELECT series_id, student_id, from_date, until_date
   FROM series_enrolments WHERE series_id = ANY(%(ids)s)
 """
 CLOSURES = "SELECT branch_id, date FROM branch_closures"
+MARKS = """
+SELECT session_id, student_id, state::text AS state
+  FROM attendance_marks WHERE session_id = ANY(%(ids)s)
+"""
+CREDITS = "SELECT id, student_id, absence_session_id, flagged_at FROM credits"
+CREDIT_ENTRIES = """
+SELECT id, credit_id, kind::text AS kind, use_no, session_id
+  FROM credit_entries ORDER BY id
+"""
 
 # The audit events of the actions a client's write records, with their subject, the
 # transaction's start (`at`, seconds since the epoch) and the ids a few of them name.

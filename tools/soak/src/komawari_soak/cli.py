@@ -82,6 +82,8 @@ def _summary(report: dict[str, object]) -> None:
         "lost_writes",
         "duplicates",
         "idempotency_mismatches",
+        "credit_double_issues",
+        "credit_double_uses",
         "doctor_clean",
         "http_5xx_outside_restart",
         "http_5xx_in_fault_windows",

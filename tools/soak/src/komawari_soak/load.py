@@ -4,15 +4,24 @@ Every keyed write is retried with its key after a 5xx or a lost connection, unti
 answered or refused with a 4xx; a 2xx becomes an `Ack`. Some keyed requests are sent
 twice (one after the other, or at the same time) and both answers kept as a `Replay`;
 some series are created again without a key and must get 409.
+
+Attendance and make-up (振替) lessons: absence notices on coming private lessons (some
+sent by two or three workers at once, each with its own key: one credit must come of
+them), roll marks, corrections of a notice to `present` (the credit is revoked, or
+flagged when used), make-up bookings with a credit (some by two workers at once with one
+credit, some with a credit already used or revoked: at most one booking may win) and
+cancels of make-up lessons (the credit comes back and may be used again).
 """
 
 from __future__ import annotations
 
+import calendar
 import random
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -41,7 +50,15 @@ MIX: dict[str, int] = {
     "session.move": 5,
     "closure.create": 1,
     "closure.delete": 1,
+    "read.credits": 2,
+    "attendance.notice": 4,
+    "attendance.roll": 2,
+    "attendance.correct": 2,
+    "makeup.book": 4,
+    "makeup.cancel": 1,
 }
+# Attendance states of a roll (absent_notified is the notice's).
+ROLL_STATES = ("present", "late", "left_early", "absent", "school_cancelled")
 
 
 @dataclass
@@ -63,6 +80,26 @@ class Answer:
     problem_type: str | None = None
 
 
+@dataclass(frozen=True)
+class Lesson:
+    """A coming private lesson an absence may be notified for."""
+
+    id: int
+    student: int
+    branch: int
+    day: date
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A make-up credit as a client learnt it."""
+
+    id: int
+    student: int
+    branch: int
+    expires_on: date
+
+
 @dataclass
 class Known:
     """Ids the clients learnt from answers (shared; stale ones just get 404)."""
@@ -70,7 +107,21 @@ class Known:
     series: dict[int, int] = field(default_factory=dict)  # id -> branch
     sessions: list[int] = field(default_factory=list)
     closures: set[tuple[int, str]] = field(default_factory=set)
+    lessons: list[Lesson] = field(default_factory=list)  # private, after today
+    notices: list[tuple[int, int]] = field(default_factory=list)  # (lesson, student)
+    credits: dict[int, Credit] = field(default_factory=dict)  # free to use, as last seen
+    spent: dict[int, Credit] = field(default_factory=dict)  # used or revoked, as last seen
+    makeups: list[tuple[int, int]] = field(default_factory=list)  # (lesson, credit)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_lesson(self, lesson: Lesson, rnd: random.Random) -> None:
+        with self.lock:
+            _keep(self.lessons, lesson, rnd)
+
+    def pick_lesson(self, rnd: random.Random, after: date) -> Lesson | None:
+        with self.lock:
+            some = rnd.sample(self.lessons, min(20, len(self.lessons)))
+        return next((x for x in some if x.day > after), None)
 
     def add_session(self, session_id: int, rnd: random.Random) -> None:
         with self.lock:
@@ -86,6 +137,14 @@ class Known:
     def pick_series(self, rnd: random.Random) -> int | None:
         with self.lock:
             return rnd.choice(list(self.series)) if self.series else None
+
+
+def _keep(items: list[Any], item: Any, rnd: random.Random, limit: int = 3000) -> None:
+    """Append `item`, or replace a random one once `limit` are kept."""
+    if len(items) < limit:
+        items.append(item)
+    else:
+        items[rnd.randrange(len(items))] = item
 
 
 class Load:
@@ -270,6 +329,14 @@ class Load:
         if answer.status == 200 and isinstance(answer.body, dict):
             for item in answer.body.get("items", [])[:20]:
                 self.known.add_session(int(item["id"]), rnd)
+                self._learn_lesson(item, rnd)
+
+    def _learn_lesson(self, item: dict[str, Any], rnd: random.Random) -> None:
+        """Keep a live private lesson after today: an absence may be notified for it."""
+        day = date.fromisoformat(str(item.get("date")))
+        if item.get("student_id") and item.get("status") != "CANCELLED" and day > self.school.today:
+            lesson = Lesson(int(item["id"]), int(item["student_id"]), int(item["branch_id"]), day)
+            self.known.add_lesson(lesson, rnd)
 
     # -- series ------------------------------------------------------------------------
 
@@ -417,6 +484,7 @@ class Load:
         answer = self.write(http, "session.create", "POST", path, body)
         if answer.status == 201 and isinstance(answer.body, dict):
             self.known.add_session(int(answer.body["id"]), rnd)
+            self._learn_lesson(answer.body, rnd)
 
     def _session_cancel(self, http: httpx.Client, rnd: random.Random) -> None:
         session = self.known.pick_session(rnd)
@@ -455,3 +523,206 @@ class Load:
             self.known.closures.discard((branch, day))
         path = f"/api/branches/{branch}/closures/{day}"
         self.write(http, "closure.delete", "DELETE", path, keyed=False)
+
+    # -- attendance and make-up (振替) lessons --------------------------------------------
+
+    def _race(
+        self, http: httpx.Client, sends: list[Callable[[httpx.Client], Answer]]
+    ) -> list[Answer]:
+        """Run `sends` at the same moment, each on a connection of its own (the first on
+        `http`); return their answers in order."""
+        answers: list[Answer | None] = [None] * len(sends)
+        start = threading.Barrier(len(sends))
+
+        def one(n: int) -> None:
+            start.wait()
+            if n == 0:
+                answers[0] = sends[0](http)
+                return
+            with httpx.Client(headers=dict(http.headers), timeout=http.timeout) as other:
+                answers[n] = sends[n](other)
+
+        threads = [threading.Thread(target=one, args=(n,)) for n in range(1, len(sends))]
+        for thread in threads:
+            thread.start()
+        one(0)
+        for thread in threads:
+            thread.join()
+        return [a if a is not None else Answer(0, "no answer") for a in answers]
+
+    def _mark(self, http: httpx.Client, op: str, lesson: int, student: int, state: str) -> Answer:
+        body = {"marks": [{"student_id": student, "state": state}]}
+        answer = self.write(http, op, "POST", f"/api/class-sessions/{lesson}/attendance", body)
+        if answer.status == 422:
+            self.count(f"{op} 422 {_code(answer)}")
+        return answer
+
+    def _attendance_notice(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Notify an absence before a coming lesson; sometimes two or three workers at once."""
+        lesson = self.known.pick_lesson(rnd, self.school.today)
+        if lesson is None:
+            return
+        op = "attendance.notice"
+        workers = rnd.choice((2, 2, 3)) if rnd.random() < 0.3 else 1
+
+        def send(client: httpx.Client) -> Answer:
+            return self._mark(client, op, lesson.id, lesson.student, "absent_notified")
+
+        answers = self._race(http, [send] * workers) if workers > 1 else [send(http)]
+        issued = {
+            int(c)
+            for a in answers
+            if a.status == 200 and isinstance(a.body, dict)
+            for c in a.body.get("credits_issued", [])
+        }
+        winners = sum(
+            1 for a in answers if a.status == 200 and (a.body or {}).get("credits_issued")
+        )
+        if workers > 1:
+            self.count("notice_races")
+            if winners > 1:  # the checks count it (credit_double_issues); seen here too
+                self.count("notice_race_issued_twice")
+        if any(a.status == 200 for a in answers):
+            with self.known.lock:
+                _keep(self.known.notices, (lesson.id, lesson.student), rnd)
+        for credit in sorted(issued):
+            end = _end_of_next_month(lesson.day)
+            with self.known.lock:
+                self.known.credits[credit] = Credit(credit, lesson.student, lesson.branch, end)
+
+    def _attendance_roll(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Take the roll of a lesson (a mark that takes back a credit its absence earned)."""
+        lesson = self.known.pick_lesson(rnd, self.school.today - timedelta(days=1))
+        if lesson is not None:
+            answer = self._mark(
+                http, "attendance.roll", lesson.id, lesson.student, rnd.choice(ROLL_STATES)
+            )
+            self._taken_back(answer)
+
+    def _attendance_correct(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Correct a notified absence to present: its credit is revoked (or flagged if used)."""
+        with self.known.lock:
+            if not self.known.notices:
+                return
+            lesson, student = rnd.choice(self.known.notices)
+        answer = self._mark(http, "attendance.correct", lesson, student, "present")
+        self._taken_back(answer)
+
+    def _taken_back(self, answer: Answer) -> None:
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            return
+        for credit in answer.body.get("credits_revoked", []):
+            self.count("credits_revoked")
+            with self.known.lock:
+                if (known := self.known.credits.pop(int(credit), None)) is not None:
+                    self.known.spent[known.id] = known
+        self.count("credits_flagged", len(answer.body.get("credits_flagged", [])))
+
+    def _read_credits(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Read a student's credits; learn which are free (balance 1) and which are not."""
+        student = rnd.choice(self.school.students)
+        answer, _ = self.call(http, "GET", f"/api/students/{student}/credits")
+        self.count(f"read.credits {answer.status}")
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            return
+        balance: Counter[int] = Counter()
+        for entry in answer.body.get("entries", []):
+            balance[int(entry["credit_id"])] += int(entry["amount"])
+        with self.known.lock:
+            for item in answer.body.get("credits", []):
+                cid = int(item["id"])
+                seen = self.known.credits.get(cid) or self.known.spent.get(cid)
+                # The credit's branch, else any: a make-up lesson may be at another branch.
+                branch = seen.branch if seen else rnd.choice(self.school.branches)
+                known = Credit(cid, student, branch, date.fromisoformat(item["expires_on"]))
+                free = balance[known.id] == 1
+                (self.known.credits if free else self.known.spent)[known.id] = known
+                (self.known.spent if free else self.known.credits).pop(known.id, None)
+
+    def _makeup_book(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Book a make-up lesson with a credit; sometimes two workers with one credit at once,
+        sometimes with a credit already used or revoked (refused)."""
+        with self.known.lock:
+            spent = rnd.random() < 0.15 and bool(self.known.spent)
+            pool = self.known.spent if spent else self.known.credits
+            if not pool:
+                return
+            credit = pool.pop(rnd.choice(list(pool)))
+        last = min(credit.expires_on, self.school.today + timedelta(days=60))
+        if last <= self.school.today:
+            return
+        op, path = "makeup.book", "/api/class-sessions"
+
+        def body() -> dict[str, Any]:
+            start, end = self._time(rnd)
+            day = self.school.today + timedelta(
+                days=rnd.randint(1, (last - self.school.today).days)
+            )
+            return {
+                "branch_id": credit.branch,
+                "teacher_id": rnd.choice(self.school.teachers),
+                "student_id": credit.student,
+                "date": day.isoformat(),
+                "start_time": start,
+                "end_time": end,
+                "credit_id": credit.id,
+            }
+
+        workers = 2 if rnd.random() < 0.25 else 1
+        bodies = [body() for _ in range(workers)]
+
+        def sender(wanted: dict[str, Any]) -> Callable[[httpx.Client], Answer]:
+            return lambda client: self.write(client, op, "POST", path, wanted)
+
+        sends = [sender(b) for b in bodies]
+        answers = self._race(http, sends) if workers > 1 else [sends[0](http)]
+        made = [a for a in answers if a.status == 201 and isinstance(a.body, dict)]
+        refused = [_code(a) for a in answers if a.status == 422]
+        for code in refused:
+            self.count(f"{op} 422 {code}")
+        if spent:
+            self.count("makeup_with_spent_credit")
+        if workers > 1:
+            self.count("makeup_races")
+            if len(made) > 1:  # the checks count it (credit_double_uses); seen here too
+                self.count("makeup_race_used_twice")
+        with self.known.lock:
+            for answer in made:
+                lesson = int(answer.body["id"])
+                _keep(self.known.sessions, lesson, rnd)
+                _keep(self.known.makeups, (lesson, credit.id), rnd)
+            if any(a.status == 404 for a in answers):  # gone (a restore undid it)
+                pass
+            elif made or any(c.startswith("credit.") for c in refused):
+                self.known.spent[credit.id] = credit
+            else:  # refused for another reason (a closed day, a duplicate): still free
+                (self.known.spent if spent else self.known.credits)[credit.id] = credit
+
+    def _makeup_cancel(self, http: httpx.Client, rnd: random.Random) -> None:
+        """Cancel a make-up lesson: its credit comes back, free to use again."""
+        with self.known.lock:
+            if not self.known.makeups:
+                return
+            lesson, credit = self.known.makeups.pop(rnd.randrange(len(self.known.makeups)))
+        body = {"reason": "soak make-up cancelled"}
+        answer = self.write(
+            http, "makeup.cancel", "POST", f"/api/class-sessions/{lesson}/cancel", body
+        )
+        if answer.status == 200:
+            with self.known.lock:
+                if (known := self.known.spent.pop(credit, None)) is not None:
+                    self.known.credits[credit] = known
+
+
+def _code(answer: Answer) -> str:
+    """The first error code of a problem answer (e.g. credit.in-use)."""
+    errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("code") or errors[0].get("field"))
+    return str(answer.problem_type)
+
+
+def _end_of_next_month(day: date) -> date:
+    """The default policy's expiry of a credit earned on `day` (the checks do not use it)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, calendar.monthrange(year, month)[1])

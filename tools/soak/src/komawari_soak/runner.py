@@ -163,7 +163,14 @@ def _checks(url: str, ledger: Ledger) -> dict[str, Any]:
 
 # What the checks must find for a soak to pass (their own error figures aside: the soak
 # classifies errors by its fault windows, `Ledger.classify_errors`).
-MUST_BE_ZERO = ("lost_writes", "duplicates", "idempotency_mismatches", "audit_unaccounted")
+MUST_BE_ZERO = (
+    "lost_writes",
+    "duplicates",
+    "idempotency_mismatches",
+    "audit_unaccounted",
+    "credit_double_issues",
+    "credit_double_uses",
+)
 
 
 def _checks_held(checked: dict[str, Any]) -> bool:
@@ -208,6 +215,9 @@ def _report(
         "doctor_clean": checked.get("doctor_clean"),
         "promise_violations": checked.get("promise_violations"),
         "audit_unaccounted": checked.get("audit_unaccounted"),
+        "credit_double_issues": checked.get("credit_double_issues"),
+        "credit_double_uses": checked.get("credit_double_uses"),
+        "credit_ledger": checked.get("credit_figures"),
         "rolled_back_by_design": checked.get("rolled_back_by_design"),
         "http_5xx_outside_restart": len(kinds["outside"]),
         "http_5xx_in_fault_windows": sum(1 for e in kinds["database"] if e.status >= 500),

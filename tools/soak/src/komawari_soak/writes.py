@@ -17,6 +17,14 @@ not, any later change has a later event. A request with an Idempotency-Key may b
 from an earlier attempt (a retry after a dropped connection): its event may then predate
 it. Creations and cancels happen once to an object, so their event is looked for whenever
 it was written.
+
+Attendance marks are judged like other reversible writes (the mark's row holds the state
+answered unless a later `attendance.mark` event of the same lesson and student exists).
+What the answers said of the make-up (振替) credit ledger is checked against its entries,
+which are never changed: a credit answered as issued exists for that student and lesson
+with its `issue` entry, one answered as revoked has its `revoke` entry, one answered as
+flagged is flagged; a make-up lesson answered 201 has exactly one `use` entry, of the
+credit asked for; an acknowledged cancel has released every use of its lesson.
 """
 
 from __future__ import annotations
@@ -52,7 +60,15 @@ ACTIONS = {
     "session.move": "session.move",
     "closure.create": "branch.closure.add",
     "closure.delete": "branch.closure.remove",
+    "attendance.notice": "attendance.mark",
+    "attendance.roll": "attendance.mark",
+    "attendance.correct": "attendance.mark",
+    "makeup.book": "session.create",
+    "makeup.cancel": "session.cancel",
 }
+CREATES = ("session.create", "makeup.book")
+CANCELS = ("session.cancel", "makeup.cancel")
+ATTENDANCE = ("attendance.notice", "attendance.roll", "attendance.correct")
 # The events that change a series' status or last date (dedupe pauses a duplicate).
 SERIES_STATE = (
     "series.pause",
@@ -106,6 +122,18 @@ class _World:
         for r in conn.execute(q.ENROLMENTS, {"ids": sorted(series_ids)}):
             self.enrolments[(r["series_id"], r["student_id"])].append(r)
         self.closures = {(r["branch_id"], r["date"]) for r in conn.execute(q.CLOSURES)}
+        marked = {i for a in acks if a.op in ATTENDANCE and (i := _session_id(a)) is not None}
+        self.marks = {
+            (r["session_id"], r["student_id"]): r["state"]
+            for r in conn.execute(q.MARKS, {"ids": sorted(marked)})
+        }
+        self.credits = {r["id"]: r for r in conn.execute(q.CREDITS)}
+        self.entries: dict[int, list[dict[str, Any]]] = defaultdict(list)  # by credit
+        self.entries_of_lesson: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in conn.execute(q.CREDIT_ENTRIES):
+            self.entries[r["credit_id"]].append(r)
+            if r["session_id"] is not None:
+                self.entries_of_lesson[r["session_id"]].append(r)
         self.events: dict[tuple[str, int], list[_Event]] = defaultdict(list)
         self.made_by_change: dict[int, int] = {}
         for r in conn.execute(q.EVENTS, {"actions": EVENT_ACTIONS}):
@@ -133,7 +161,7 @@ def _series_ids(ack: Ack) -> list[int]:
 
 
 def _session_id(ack: Ack) -> int | None:
-    if ack.op == "session.create":
+    if ack.op in CREATES:
         response = ack.response if isinstance(ack.response, dict) else {}
         return response.get("id") if isinstance(response.get("id"), int) else None
     m = _SESSION_PATH.search(ack.path)
@@ -180,10 +208,15 @@ def _judge(world: _World, ack: Ack) -> _Finding:
         sid = response.get("id")
         fault = _blueprint_fault(world, sid, response) if isinstance(sid, int) else "no id"
         return _Finding(fault, _has_event(world, ("series", sid), action))
-    if ack.op == "session.create":
-        return _one_off(world, ack, body, response)
-    if ack.op == "session.cancel":
-        return _cancelled(world, ack, response)
+    if ack.op in CREATES:
+        made = _one_off(world, ack, body, response)
+        if ack.op == "makeup.book":
+            return _also(made, _used(world, body, response))
+        return made
+    if ack.op in CANCELS:
+        return _also(_cancelled(world, ack, response), _released(world, _session_id(ack)))
+    if ack.op in ATTENDANCE:
+        return _marked(world, ack, body, response)
     if ack.op.startswith("closure."):
         return _closure(world, ack, body)
     if ack.op in ("series.enrol", "series.unenrol"):
@@ -353,6 +386,86 @@ def _enrolment(world: _World, ack: Ack, body: dict[str, Any]) -> _Finding:
         ok = not any(r["until_date"] is None or r["until_date"] >= start for r in rows)
         fault = "" if ok else f"student {student} is still enrolled in series {sid} on {start}"
     return _reversible(world, ack, ("series", sid), ENROLMENT_STATE, str(student), fault)
+
+
+def _also(finding: _Finding, fault: str) -> _Finding:
+    """Add a credit ledger fault to a write's finding."""
+    if not fault:
+        return finding
+    return _Finding("; ".join(f for f in (finding.lost, fault) if f), finding.audited)
+
+
+def _marked(world: _World, ack: Ack, body: dict[str, Any], response: dict[str, Any]) -> _Finding:
+    """An attendance mark (the soak sends one per request) and what it did to credits."""
+    nid = _session_id(ack)
+    marks = body.get("marks") or []
+    if nid is None or len(marks) != 1 or not isinstance(marks[0].get("student_id"), int):
+        return _Finding("not one student's mark of a lesson", True)
+    student = int(marks[0]["student_id"])
+    answered = next(
+        (m.get("state") for m in response.get("marks", []) if m.get("student_id") == student),
+        None,
+    )
+    state = world.marks.get((nid, student))
+    fault = (
+        ""
+        if state is not None and state == answered
+        else f"student {student}'s mark at session {nid} is {state}, answered {answered}"
+    )
+    found = _reversible(world, ack, ("session", nid), (ACTIONS[ack.op],), str(student), fault)
+    return _also(found, _credits_answered(world, nid, student, response))
+
+
+def _credits_answered(world: _World, lesson: int, student: int, response: dict[str, Any]) -> str:
+    """Return how the ledger differs from what a mark's answer said it did to credits."""
+    faults = []
+    for cid in response.get("credits_issued") or []:
+        row = world.credits.get(cid)
+        if row is None:
+            faults.append(f"credit {cid} answered issued does not exist")
+        elif (row["student_id"], row["absence_session_id"]) != (student, lesson):
+            faults.append(
+                f"credit {cid} answered issued is student {row['student_id']}'s for session"
+                f" {row['absence_session_id']}"
+            )
+        elif not _kinds(world, cid, "issue"):
+            faults.append(f"credit {cid} answered issued has no issue entry")
+    for cid in response.get("credits_revoked") or []:
+        if not _kinds(world, cid, "revoke"):
+            faults.append(f"credit {cid} answered revoked has no revoke entry")
+    for cid in response.get("credits_flagged") or []:
+        row = world.credits.get(cid)
+        if row is None or row["flagged_at"] is None:
+            faults.append(f"credit {cid} answered flagged is not flagged")
+    return "; ".join(faults)
+
+
+def _kinds(world: _World, credit: int, kind: str) -> list[dict[str, Any]]:
+    return [e for e in world.entries.get(credit, []) if e["kind"] == kind]
+
+
+def _used(world: _World, body: dict[str, Any], response: dict[str, Any]) -> str:
+    """A make-up lesson answered 201 has exactly one use entry, of the credit asked for."""
+    nid, credit = response.get("id"), body.get("credit_id")
+    if not isinstance(nid, int):
+        return "the answer names no session"
+    uses = [e for e in world.entries_of_lesson.get(nid, []) if e["kind"] == "use"]
+    if [e["credit_id"] for e in uses] != [credit]:
+        named = sorted(e["credit_id"] for e in uses)
+        return f"make-up session {nid} booked with credit {credit} has uses of credits {named}"
+    return ""
+
+
+def _released(world: _World, nid: int | None) -> str:
+    """A cancelled lesson has released every use of a credit it made."""
+    entries = world.entries_of_lesson.get(nid, []) if nid is not None else []
+    released = {(e["credit_id"], e["use_no"]) for e in entries if e["kind"] == "release"}
+    kept = [
+        f"credit {e['credit_id']} use {e['use_no']}"
+        for e in entries
+        if e["kind"] == "use" and (e["credit_id"], e["use_no"]) not in released
+    ]
+    return f"cancelled session {nid} did not release {', '.join(kept)}" if kept else ""
 
 
 def _day(value: object) -> date | None:
