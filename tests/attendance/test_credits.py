@@ -247,8 +247,11 @@ def test_sixteen_processes_booking_with_one_credit_make_one_lesson(
         (
             one_off_body(
                 world,
-                start_time=f"{7 + i // 4:02d}:{(i % 4) * 15:02d}",
-                end_time=f"{7 + i // 4:02d}:{(i % 4) * 15 + 10:02d}",
+                date=(
+                    date.fromisoformat(one_off_body(world)["date"]) + timedelta(days=1)
+                ).isoformat(),
+                start_time=f"{6 + i:02d}:00",
+                end_time=f"{7 + i:02d}:00",  # as long as the lesson missed
                 credit_id=credit,
             ),
         )

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from komawari.attendance import credits
+from komawari.attendance import credits, policies
 from komawari.attendance import service as attendance
 from komawari.attendance.enums import AttendanceState, EntryKind
 from komawari.attendance.models import AttendanceMark, Credit, CreditEntry
@@ -174,7 +174,7 @@ class Ledger(RuleBasedStateMachine):
                 "SELECT student_id, to_char(absence_date, 'YYYY-MM') AS month FROM credits"
                 " GROUP BY 1, 2 HAVING count(*) > :cap"
             ),
-            {"cap": credits.MONTHLY_CAP},
+            {"cap": policies.DEFAULT.monthly_cap},
         ).all()
         assert not over, over
 

@@ -71,6 +71,7 @@ def _snapshot(engine: Engine, branch_id: int) -> str:
         "series": "SELECT * FROM class_series WHERE branch_id = :b ORDER BY id",
         "sessions": "SELECT * FROM class_sessions WHERE branch_id = :b ORDER BY id",
         "audit": "SELECT * FROM audit_events WHERE branch_id = :b ORDER BY id",
+        "credit_policies": "SELECT * FROM credit_policies WHERE branch_id = :b ORDER BY id",
         "enrolments": "SELECT e.* FROM series_enrolments e JOIN class_series s"
         " ON s.id = e.series_id WHERE s.branch_id = :b ORDER BY e.id",
     }
@@ -240,9 +241,30 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             f"/api/class-sessions/{ses}/attendance",
             {"marks": [{"student_id": w.student_2, "state": "present"}]},
         ),
+        ("post", "/api/branches/{branch_id}/attendance"): (
+            f"/api/branches/{sb}/attendance?date={b['day']}",
+            {
+                "lessons": [
+                    {"session_id": ses, "marks": [{"student_id": w.student_3, "state": "present"}]}
+                ]
+            },
+        ),
         ("get", "/api/students/{student_id}/credits"): (
             f"/api/students/{w.student_2}/credits",
             None,
+        ),
+        ("get", "/api/students/{student_id}/makeup-slots"): (
+            f"/api/students/{w.student_2}/makeup-slots",
+            None,
+        ),
+        ("get", "/api/branches/{branch_id}/credits"): (f"/api/branches/{sb}/credits", None),
+        ("get", "/api/branches/{branch_id}/credit-policies"): (
+            f"/api/branches/{sb}/credit-policies",
+            None,
+        ),
+        ("post", "/api/branches/{branch_id}/credit-policies"): (
+            f"/api/branches/{sb}/credit-policies",
+            {"lesson_kind": "PRIVATE", "monthly_cap": 9},
         ),
         ("get", "/api/generation-runs"): ("/api/generation-runs", None),
         ("post", "/api/generation-runs"): ("/api/generation-runs", {"branch_id": sb}),

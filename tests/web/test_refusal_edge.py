@@ -424,6 +424,12 @@ def _one_off_form(c: Ctx) -> dict[str, Any]:
     return {k: str(v) for k, v in one_off_body(c.world).items()}
 
 
+def _roll(c: Ctx, url: str, state: str) -> Call:
+    """A roll form (a lesson's or a day's) marking student 1 of a new lesson."""
+    sid = c.one_off()
+    return Call("POST", url.format(sid=sid), form={f"state-{sid}-{c.world.student_1}": state})
+
+
 def _series_form(c: Ctx) -> dict[str, Any]:
     return {k: v for k, v in series_body(c.world).items() if k != "weekdays"} | {
         "weekdays": ["thu"]
@@ -496,6 +502,13 @@ CASES: list[Case] = [
          lambda c: Call("POST", f"{A}/class-sessions/{c.one_off()}/attendance",
                         json={"marks": [{"student_id": c.world.student_1,
                                          "state": "absent_notified"}]})),
+    Case("api-attendance-day", "POST", f"{A}/branches/{{branch_id}}/attendance", lambda c: Call(
+        "POST", f"{A}/branches/{c.world.branch_a}/attendance?date={_day(3)}",
+        json={"lessons": [{"session_id": c.one_off(), "marks": [
+            {"student_id": c.world.student_1, "state": "present"}]}]})),
+    Case("api-credit-policy", "POST", f"{A}/branches/{{branch_id}}/credit-policies",
+         lambda c: Call("POST", f"{A}/branches/{c.world.branch_a}/credit-policies",
+                        json={"lesson_kind": "PRIVATE", "expiry_days": 30})),
     Case("api-generation-run", "POST", f"{A}/generation-runs", _unscheduled_series),
     # pages
     Case("page-sign-in", "POST", "/sign-in", _sign_in),
@@ -513,6 +526,18 @@ CASES: list[Case] = [
         "POST", f"/sessions/{c.cancelled()}/restore", form={"reason": "back"})),
     _page("page-session-substitute", "/sessions/{session_id}/move", lambda c: Call(
         "POST", f"/sessions/{c.one_off()}/move", form={"teacher_id": str(c.world.teacher_2)})),
+    _page("page-roll-lesson", "/sessions/{session_id}/attendance", lambda c: _roll(
+        c, "/sessions/{sid}/attendance", "absent_notified")),
+    _page("page-roll-day", "/branches/{branch_id}/roll", lambda c: _roll(
+        c, f"/branches/{c.world.branch_a}/roll?date={_day(3)}", "present")),
+    _page("page-roll-tap", "/me/today/{session_id}/mark", lambda c: Call(
+        "POST", f"/me/today/{c.one_off()}/mark",
+        form={"student_id": str(c.world.student_1), "state": "late"})),
+    _page("page-roll-all-present", "/me/today/{session_id}/all-present", lambda c: Call(
+        "POST", f"/me/today/{c.one_off()}/all-present", form={})),
+    _page("page-credit-policy", "/branches/{branch_id}/credit-policy", lambda c: Call(
+        "POST", f"/branches/{c.world.branch_a}/credit-policy",
+        form={"lesson_kind": "GROUP", "earning_states": "absent", "makeup_seats": "2"})),
     _page("page-session-create", "/sessions", lambda c: Call(
         "POST", "/sessions", form=_one_off_form(c))),
     _page("page-series-create", "/series", lambda c: Call("POST", "/series", form=_series_form(c))),

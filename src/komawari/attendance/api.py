@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from komawari.attendance import credits, service
+from typing import Annotated
+
+from fastapi import Query
+
+from komawari.attendance import credits, day_api, policy_api, reports_api, service, slots
 from komawari.attendance.schemas import (
     CreditRead,
     CreditsRead,
     EntryRead,
+    MakeupSlotsRead,
     MarkRead,
     Marks,
     MarksResult,
+    SlotRead,
 )
-from komawari.auth.dependencies import OwnBranchIds, ReadableStudent, WritableSession
+from komawari.auth.dependencies import MarkableSession, OwnBranchIds, ReadableStudent
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
 lessons = api_router("/class-sessions", "attendance")
 students = api_router("/students", "attendance")
-routers = (lessons, students)
+routers = (lessons, students, day_api.router, reports_api.router, policy_api.router)
 
 
 @lessons.post("/{session_id}/attendance", summary="Mark attendance (or an absence notice)")
-def mark_attendance(row: WritableSession, body: Marks, db: Db, who: Caller) -> MarksResult:
+def mark_attendance(row: MarkableSession, body: Marks, db: Db, who: Caller) -> MarksResult:
     """Record each student's mark; an absence notified before the lesson earns a credit."""
     done = service.mark(db, row, body.marks, who.actor)
     return MarksResult(
@@ -43,4 +49,32 @@ def student_credits(student: ReadableStudent, db: Db, branches: OwnBranchIds) ->
         balance=found.balance,
         credits=[CreditRead.model_validate(c) for c in found.credits],
         entries=[EntryRead.model_validate(e) for e in found.entries],
+    )
+
+
+@students.get("/{student_id}/makeup-slots", summary="Ranked times to book a make-up (振替)")
+def makeup_slots(
+    student: ReadableStudent,
+    db: Db,
+    branches: OwnBranchIds,
+    weeks: Annotated[int, Query(ge=1, le=slots.MAX_WEEKS)] = 4,
+    credit_id: Annotated[int | None, Query(gt=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=slots.MAX_SLOTS)] = 20,
+) -> MakeupSlotsRead:
+    """The next `weeks` weeks' times where a teacher of the credit's branch, a room and the
+    student are all free, for the credit `credit_id` (default: the usable credit that
+    expires first), the absent lesson's own teacher first, then the student's usual times.
+    Book one with `POST /api/class-sessions` and its `credit_id`."""
+    found = slots.find(
+        db, student.id, weeks=weeks, credit_id=credit_id, branch_ids=branches, limit=limit
+    )
+    credit = found.credit
+    return MakeupSlotsRead(
+        student_id=student.id,
+        credit_id=credit.id if credit else None,
+        expires_on=credit.expires_on if credit else None,
+        absence_session_id=credit.absence_session_id if credit else None,
+        branch_id=credit.branch_id if credit else None,
+        group=found.group,
+        slots=[SlotRead.model_validate(s) for s in found.slots],
     )

@@ -14,29 +14,20 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ScalarSelect, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from komawari.attendance import policies
 from komawari.attendance.enums import EntryKind
 from komawari.attendance.models import Credit, CreditEntry
+from komawari.attendance.policies import Policy
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput, NotFound
 from komawari.scheduling import clock
 from komawari.sessions.models import ClassSession
 from komawari.words import say
-
-# The built-in policy (version 0): an absence notified before the lesson starts earns one
-# credit, valid until the end of the next month, at most MONTHLY_CAP a month.
-DEFAULT_POLICY_VERSION = 0
-MONTHLY_CAP = 2
-
-
-def end_of_next_month(day: date) -> date:
-    """The last day of the month after `day`'s."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 @dataclass(frozen=True)
@@ -107,9 +98,11 @@ def _entry(
     )
 
 
-def issue(db: Session, lesson: ClassSession, student_id: int, actor: Actor) -> Credit | None:
-    """Issue the credit an absence earned, once: None when it exists already or the
-    student's month is at its cap."""
+def issue(
+    db: Session, lesson: ClassSession, student_id: int, actor: Actor, *, policy: Policy
+) -> Credit | None:
+    """Issue the credit an absence earned under `policy`, once: None when it exists
+    already or the student's month is at the policy's cap."""
     db.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
         {"key": f"credit cap {student_id} {lesson.date:%Y-%m}"},
@@ -124,7 +117,7 @@ def issue(db: Session, lesson: ClassSession, student_id: int, actor: Actor) -> C
             Credit.absence_date <= end_of_month(first),
         )
     )
-    if (issued or 0) >= MONTHLY_CAP:
+    if policy.monthly_cap is not None and (issued or 0) >= policy.monthly_cap:
         return None
     made = db.execute(
         insert(Credit)
@@ -133,8 +126,8 @@ def issue(db: Session, lesson: ClassSession, student_id: int, actor: Actor) -> C
             branch_id=lesson.branch_id,
             absence_session_id=lesson.id,
             absence_date=lesson.date,
-            expires_on=end_of_next_month(lesson.date),
-            policy_version=DEFAULT_POLICY_VERSION,
+            expires_on=policies.expires_on(policy, lesson.date),
+            policy_version=policy.version,
         )
         .on_conflict_do_nothing(index_elements=["student_id", "absence_session_id"])
         .returning(Credit.id)
@@ -158,6 +151,16 @@ def of_absence(db: Session, lesson_id: int, student_id: int) -> Credit | None:
             Credit.absence_session_id == lesson_id, Credit.student_id == student_id
         )
     )
+
+
+def of_absences(db: Session, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Credit]:
+    """The credits absences earned, by (lesson id, student id): one query."""
+    if not pairs:
+        return {}
+    found = db.scalars(
+        select(Credit).where(tuple_(Credit.absence_session_id, Credit.student_id).in_(pairs))
+    )
+    return {(c.absence_session_id, c.student_id): c for c in found}
 
 
 def locked(db: Session, credit_id: int) -> Credit:
@@ -219,19 +222,59 @@ def use(db: Session, credit_id: int, lesson: ClassSession, actor: Actor) -> None
                 day=credit.expires_on,
             ),
         )
+    _fits(db, credit, lesson)
     _entry(db, credit, EntryKind.USE, -1, actor, use_no=now.uses + 1, session_id=lesson.id)
+
+
+def _fits(db: Session, credit: Credit, lesson: ClassSession) -> None:
+    """Refuse a make-up of another kind or length than the lesson missed, when the policy
+    that issued the credit asks for the same."""
+    missed = db.get_one(ClassSession, credit.absence_session_id)
+    policy = policies.version(
+        db, branch_id=credit.branch_id, kind=missed.kind, number=credit.policy_version
+    )
+    if not policy.same_kind_and_length:
+        return
+    if lesson.kind != missed.kind:
+        raise InvalidInput(
+            "credit_id",
+            say("credit.other-kind", "a make-up must be the same kind of lesson as the one missed"),
+        )
+    if _minutes(lesson) != _minutes(missed):
+        raise InvalidInput(
+            "end_time",
+            say(
+                "credit.other-length",
+                "a make-up lasts as long as the lesson missed: %(minutes)s minutes",
+                minutes=_minutes(missed),
+            ),
+        )
+
+
+def _minutes(lesson: ClassSession) -> int:
+    return int((lesson.ends_at - lesson.starts_at).total_seconds() // 60)
 
 
 def release(db: Session, lesson: ClassSession, actor: Actor) -> list[int]:
     """A make-up lesson was cancelled: each credit it used is given back (once per use).
     Return the credits released."""
+    return release_lessons(db, [lesson.id], actor)
+
+
+def release_lessons(db: Session, lesson_ids: list[int], actor: Actor) -> list[int]:
+    """Make-up lessons were cancelled (one by one, or by a closure): each credit they used
+    is given back, once per use. A credit flagged (the attendance that earned it was
+    corrected after it was used) is revoked once it is back: it cannot be used again.
+    Return the credits released."""
+    if not lesson_ids:
+        return []
     used = db.execute(
-        select(CreditEntry.credit_id, CreditEntry.use_no).where(
-            CreditEntry.session_id == lesson.id, CreditEntry.kind == EntryKind.USE
-        )
+        select(CreditEntry.credit_id, CreditEntry.use_no, CreditEntry.session_id)
+        .where(CreditEntry.session_id.in_(lesson_ids), CreditEntry.kind == EntryKind.USE)
+        .order_by(CreditEntry.credit_id, CreditEntry.use_no)
     ).all()
     released = []
-    for credit_id, use_no in used:
+    for credit_id, use_no, lesson_id in used:
         credit = locked(db, credit_id)
         back = db.scalar(
             select(func.count()).where(
@@ -240,28 +283,74 @@ def release(db: Session, lesson: ClassSession, actor: Actor) -> list[int]:
                 CreditEntry.use_no == use_no,
             )
         )
-        if not back:
-            _entry(
-                db,
-                credit,
-                EntryKind.RELEASE,
-                1,
-                actor,
-                use_no=use_no,
-                session_id=lesson.id,
-                reason="the make-up lesson was cancelled",
-            )
-            released.append(credit_id)
+        if back:
+            continue
+        _entry(
+            db,
+            credit,
+            EntryKind.RELEASE,
+            1,
+            actor,
+            use_no=use_no,
+            session_id=lesson_id,
+            reason="the make-up lesson was cancelled",
+        )
+        released.append(credit_id)
+        if credit.flagged_at is not None and not state(db, credit).ended:
+            why = credit.flag_reason or "the attendance that earned it was corrected"
+            _entry(db, credit, EntryKind.REVOKE, -1, actor, reason=why)
     return released
 
 
-def expire_due(db: Session, today: date, actor: Actor) -> list[int]:
+def made_up_with(db: Session, lesson_ids: list[int]) -> list[int]:
+    """Those of the lessons that were booked with a credit (make-ups), one query."""
+    if not lesson_ids:
+        return []
+    return list(
+        db.scalars(
+            select(CreditEntry.session_id)
+            .where(CreditEntry.session_id.in_(lesson_ids), CreditEntry.kind == EntryKind.USE)
+            .distinct()
+        )
+    )
+
+
+def use_again(db: Session, lesson: ClassSession, actor: Actor) -> None:
+    """A cancelled make-up lesson is restored: it uses its credit again, or the restore is
+    refused (the credit is in use by another lesson, has ended, or expires before it)."""
+    last = db.execute(
+        select(CreditEntry.credit_id)
+        .where(CreditEntry.session_id == lesson.id, CreditEntry.kind == EntryKind.USE)
+        .order_by(CreditEntry.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return
+    try:
+        use(db, last, lesson, actor)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            "status",
+            say(
+                "credit.gone-for-restore",
+                "this make-up lesson's credit is now used by another lesson or can no "
+                "longer be used; book the lesson again, without it or with another credit",
+            ),
+        ) from exc
+
+
+def expire_due(
+    db: Session, today: date, actor: Actor, *, branch_id: int | None = None
+) -> list[int]:
     """Expire the credits whose last day is before `today`, unused and not ended; a credit
     in use by a make-up lesson does not expire. Idempotent: run it as often as you like.
+    `branch_id`: only that branch's credits (`today` is then the branch's own day).
     Return the credits expired."""
+    mine = [] if branch_id is None else [Credit.branch_id == branch_id]
     due = db.scalars(
         select(Credit.id)
         .where(
+            *mine,
             Credit.expires_on < today,
             ~select(CreditEntry.id)
             .where(
@@ -282,6 +371,32 @@ def expire_due(db: Session, today: date, actor: Actor) -> list[int]:
             )
             expired.append(credit_id)
     return expired
+
+
+def makes_up() -> ScalarSelect[int]:
+    """SQL, correlated to `ClassSession`: the absent lesson a make-up lesson makes up (by
+    its credit's use, not released since), else NULL. The lesson's memory of its absence
+    is the ledger itself."""
+    released = aliased(CreditEntry)
+    return (
+        select(Credit.absence_session_id)
+        .join(CreditEntry, CreditEntry.credit_id == Credit.id)
+        .where(
+            CreditEntry.session_id == ClassSession.id,
+            CreditEntry.kind == EntryKind.USE,
+            ~select(released.id)
+            .where(
+                released.credit_id == CreditEntry.credit_id,
+                released.kind == EntryKind.RELEASE,
+                released.use_no == CreditEntry.use_no,
+            )
+            .exists(),
+        )
+        .order_by(CreditEntry.id.desc())
+        .limit(1)
+        .correlate(ClassSession)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)

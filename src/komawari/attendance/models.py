@@ -11,7 +11,7 @@ The ledger's promises are PostgreSQL's to keep, whatever path writes and however
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -22,10 +22,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from komawari.attendance.enums import AttendanceState, EntryKind
@@ -119,3 +121,44 @@ class CreditEntry(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+POLICY_GUARD = "uq_credit_policies_branch_id_lesson_kind_version"
+
+
+class CreditPolicy(IdMixin, Base):
+    """One version of a branch's make-up policy for one kind of lesson (private or group).
+
+    Never changed once written: a change is a new version, which applies to absences from
+    lessons that start after it was made; each credit records the version that issued it
+    (0: the built-in default, when a branch has none)."""
+
+    __tablename__ = "credit_policies"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "lesson_kind", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("lesson_kind IN ('PRIVATE', 'GROUP')", name="lesson_kind_valid"),
+        CheckConstraint(
+            "earning_states <@ ARRAY['absent_notified', 'absent', 'school_cancelled']::text[]",
+            name="earning_states_are_absences",
+        ),
+        CheckConstraint("expiry_days IS NULL OR expiry_days BETWEEN 1 AND 366", name="expiry"),
+        CheckConstraint("monthly_cap IS NULL OR monthly_cap >= 0", name="cap_not_negative"),
+        CheckConstraint("makeup_seats BETWEEN 0 AND 50", name="makeup_seats_range"),
+    )
+
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    lesson_kind: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer)
+    # Which attendance states earn a credit (absent_notified needs its notice in time).
+    earning_states: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # The notice deadline: NULL, before the lesson starts; else by this local time that day.
+    notice_by: Mapped[time | None] = mapped_column(Time)
+    # The expiry: NULL, the end of the month after the absence's; else this many days.
+    expiry_days: Mapped[int | None] = mapped_column(Integer)
+    # At most this many credits per student per month (NULL: no cap).
+    monthly_cap: Mapped[int | None] = mapped_column(Integer)
+    same_kind_and_length: Mapped[bool] = mapped_column(server_default="true")
+    makeup_seats: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(255))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -52,6 +52,38 @@ class MarksResult(BaseModel):
     credits_flagged: list[int]
 
 
+class LessonMarks(BaseModel):
+    """One lesson's marks in a day's roll."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: int = Field(gt=0)
+    marks: list[MarkIn] = Field(min_length=1, max_length=1000)
+
+
+class DayMarks(BaseModel):
+    """A day's roll at a branch: the marks of each of its lessons, in one request."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"lessons": [{"session_id": 1, "marks": [{"student_id": 1, "state": "present"}]}]}
+            ]
+        },
+    )
+
+    lessons: list[LessonMarks] = Field(min_length=1, max_length=500)
+
+
+class DayMarksResult(BaseModel):
+    """Each lesson's marks and what they did to the ledger."""
+
+    branch_id: int
+    date: date
+    lessons: list[MarksResult]
+
+
 class EntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -82,3 +114,35 @@ class CreditsRead(BaseModel):
     balance: int
     credits: list[CreditRead]
     entries: list[EntryRead]
+
+
+class SlotRead(BaseModel):
+    """A time a make-up lesson could be booked (POST /api/class-sessions with its fields
+    and the credit's id), and why it ranks where it does."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    date: date
+    start_time: time
+    end_time: time
+    teacher_id: int
+    teacher_name: str
+    room_id: int | None
+    room_name: str | None
+    same_teacher: bool
+    usual_time: bool
+    usual_day: bool
+
+
+class MakeupSlotsRead(BaseModel):
+    """The ranked make-up slots for one of the student's credits (`credit_id` None: the
+    student has no usable credit)."""
+
+    student_id: int
+    credit_id: int | None
+    expires_on: date | None
+    absence_session_id: int | None
+    branch_id: int | None
+    # The absence was a group lesson: group make-ups are not offered by the finder yet.
+    group: bool
+    slots: list[SlotRead]

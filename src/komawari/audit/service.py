@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from komawari.audit.models import AuditEvent
@@ -69,6 +69,37 @@ def record(
     db.add(event)
     db.flush()
     return event
+
+
+def record_many(
+    db: Session,
+    *,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    rows: list[tuple[int, int | None, dict[str, Any]]],
+) -> None:
+    """Record one audit event per (subject id, branch id, details) of `rows`, in one
+    statement (a day's roll: hundreds of marks)."""
+    if not rows:
+        return
+    db.execute(
+        insert(AuditEvent),
+        [
+            {
+                "actor_type": actor.type,
+                "actor": actor.name,
+                "action": action,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "branch_id": branch_id,
+                "run_id": actor.run_id,
+                "repair_id": actor.repair_id,
+                "details": {**actor.extra, **details},
+            }
+            for subject_id, branch_id, details in rows
+        ],
+    )
 
 
 def events(

@@ -99,6 +99,7 @@ ACTIONS: dict[str, Say] = {
         say("credit.revoke", "revoked a make-up credit"),
         say("credit.adjust", "adjusted a make-up credit"),
         say("credit.flag", "flagged a used make-up credit for staff"),
+        say("credit-policy.set", "set a make-up policy"),
     )
 }
 # Skipped dates of one run are shown as one line.
@@ -133,6 +134,8 @@ def actor_words(actor_type: str, actor: str) -> Say | str:
         return say("actor.import", "the import from the old system")
     if actor_type == "system":
         return say("actor.system", "Komawari (set-up)")
+    if actor_type == "expiry":
+        return say("actor.expiry", "make-up credit expiry")
     return actor
 
 
@@ -156,6 +159,14 @@ def reason_words(reason: str | None) -> Say | str | None:
     if reason.startswith("series_changed from "):
         day = reason.removeprefix("series_changed from ").strip()
         return say("reason.series-changed", "the series changed from %(day)s", day=_day(day))
+    if reason.startswith("unused after "):  # attendance/credits.expire_due
+        day = reason.removeprefix("unused after ").strip()
+        return say("reason.credit-unused", "not used by its last day, %(day)s", day=_day(day))
+    if reason == "makeup_credit_gone":  # branches/service.remove_closure
+        return say(
+            "reason.makeup-credit-gone",
+            "its make-up credit was used by another lesson while the branch was closed",
+        )
     if reason in ("already exists", "the same lesson already exists"):
         return say("reason.already-exists", "the lesson already existed")
     return reason

@@ -28,6 +28,7 @@ from komawari.generation.schemas import GenerateRequest
 from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
 from komawari.people.schemas import RoomCreate
+from komawari.scheduling import clock
 from komawari.series import service as series_service
 from komawari.series.models import ClassSeries
 from komawari.series.schemas import SeriesCreate
@@ -207,6 +208,22 @@ def writable_session(session_id: Id, db: Db, who: Caller) -> ClassSession:
 
 
 @_policy
+def markable_session(session_id: Id, db: Db, who: Caller) -> ClassSession:
+    """Return the session if the caller may take its roll (staff of its branch; its
+    teacher on its day or the next, in its branch's zone)."""
+    row = sessions_service.get(db, session_id)
+    policy.require_roll(
+        who,
+        branch_id=row.branch_id,
+        teacher_id=row.teacher_id,
+        lesson_day=row.date,
+        today=clock.branch_today(row.time_zone),
+        missing=sessions_service.not_found(session_id),
+    )
+    return row
+
+
+@_policy
 def readable_run(run_id: Id, db: Db, who: StaffCaller) -> GenerationRun:
     """Return the generation run if the caller may see its branch (all branches: admin)."""
     run, branch_id = generation.run_branch_id(db, run_id)
@@ -288,6 +305,7 @@ ReadableSeries = Annotated[ClassSeries, Depends(readable_series)]
 WritableSeries = Annotated[ClassSeries, Depends(writable_series)]
 ReadableSession = Annotated[ClassSession, Depends(readable_session)]
 WritableSession = Annotated[ClassSession, Depends(writable_session)]
+MarkableSession = Annotated[ClassSession, Depends(markable_session)]
 ReadableRun = Annotated[GenerationRun, Depends(readable_run)]
 ReadableRoom = Annotated[Room, Depends(readable_room)]
 ReadableTeacher = Annotated[Teacher, Depends(readable_teacher)]

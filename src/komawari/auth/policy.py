@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hmac
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from komawari.audit.service import Actor
 from komawari.auth.enums import Role
@@ -94,6 +95,20 @@ def may_read_session(who: Principal, *, branch_id: int, teacher_id: int) -> bool
     return session_access(who, branch_id=branch_id, teacher_id=teacher_id) >= Access.READ
 
 
+ROLL_DAYS = timedelta(days=1)  # a teacher's roll stays open until the end of the next day
+
+
+def may_mark_roll(
+    who: Principal, *, branch_id: int, teacher_id: int, lesson_day: date, today: date
+) -> bool:
+    """Tell whether the caller may take (or correct) a lesson's roll: staff who may write
+    at its branch, any time; its teacher from the lesson's day to the end of the next
+    (`today`: the date in the lesson's branch's zone)."""
+    if who.role == Role.TEACHER:
+        return teacher_id == who.teacher_id and lesson_day <= today <= lesson_day + ROLL_DAYS
+    return branch_access(who, branch_id) == Access.WRITE
+
+
 def teacher_access(who: Principal, teacher_id: int) -> Access:
     """Return what the caller may do with a teacher (school-wide; a teacher: only itself)."""
     if who.role == Role.TEACHER:
@@ -157,6 +172,34 @@ def _teachers_own() -> Say:
         "access.teacher-own-lessons",
         "a teacher's token may read the teacher's own sessions only",
     )
+
+
+def require_roll(
+    who: Principal,
+    *,
+    branch_id: int,
+    teacher_id: int,
+    lesson_day: date,
+    today: date,
+    missing: Say,
+) -> None:
+    """Raise NotFound (saying `missing`) when the caller may not read the lesson,
+    Forbidden when they may read it but not take its roll (a teacher after the window)."""
+    access = session_access(who, branch_id=branch_id, teacher_id=teacher_id)
+    if access == Access.NONE:
+        raise NotFound(missing)
+    if not may_mark_roll(
+        who, branch_id=branch_id, teacher_id=teacher_id, lesson_day=lesson_day, today=today
+    ):
+        raise Forbidden(
+            say(
+                "attendance.teacher-window",
+                "a teacher takes the roll of their own lesson on its day or the day after;"
+                " the office corrects it later",
+            )
+            if who.role == Role.TEACHER
+            else say("lesson.read-only", "you may read this lesson but not change it")
+        )
 
 
 def require_staff(who: Principal) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from komawari.attendance import credits
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.branches import sql, zones
@@ -164,6 +165,7 @@ def add_closure(
         )
     )
     reevaluate.evaluate(db, ids)
+    credits.release_lessons(db, ids, actor)  # cancelled make-ups give their credits back
     audit.record(
         db,
         actor=actor,
@@ -198,6 +200,8 @@ def remove_closure(
             {"b": branch_id, "d": day, "reason": CLOSED},
         )
     ]
+    kept = _makeups_without_credit(db, restored, actor)
+    restored = [i for i in restored if i not in kept]
     reevaluate.evaluate(db, restored)
     filled = generation.generate_in(
         db,
@@ -213,9 +217,35 @@ def remove_closure(
         subject_id=branch_id,
         branch_id=branch_id,
         occurrence_date=day,
-        details={"restored_session_ids": restored, "created": filled.counts.created},
+        details={
+            "restored_session_ids": restored,
+            "session_ids": kept,
+            "created": filled.counts.created,
+        },
     )
     return {"restored": len(restored), "created": filled.counts.created}
+
+
+MAKEUP_CREDIT_GONE = "makeup_credit_gone"
+
+
+def _makeups_without_credit(db: Session, restored: list[int], actor: Actor) -> list[int]:
+    """The restored make-up lessons use their credits again; one whose credit was used by
+    another lesson meanwhile (or ended) stays cancelled, and says why. Return those."""
+    kept = []
+    makeups = credits.made_up_with(db, restored)
+    for lesson in db.scalars(select(ClassSession).where(ClassSession.id.in_(makeups))):
+        point = db.begin_nested()
+        try:
+            credits.use_again(db, lesson, actor)
+            point.commit()
+        except InvalidInput:
+            point.rollback()
+            lesson.status, lesson.cancel_reason = SessionStatus.CANCELLED, MAKEUP_CREDIT_GONE
+            lesson.cancelled_at, lesson.conflicts_with = func.now(), []
+            kept.append(lesson.id)
+    db.flush()
+    return kept
 
 
 def japan_holidays(year: int) -> list[tuple[date, str]]:

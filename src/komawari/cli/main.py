@@ -39,6 +39,7 @@ def _plain_help(typer_app: typer.Typer) -> None:
 
 
 def _register() -> None:
+    from komawari.attendance.cli import app as credits_app
     from komawari.audit.cli import app as audit_app
     from komawari.auth.cli import app as token_app
     from komawari.auth.user_cli import app as user_app
@@ -60,6 +61,7 @@ def _register() -> None:
     app.add_typer(series_app, name="series")
     app.add_typer(session_app, name="session")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(credits_app, name="credits")
     app.add_typer(token_app, name="token")
     app.add_typer(user_app, name="user")
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from komawari.attendance import credits
 from komawari.audit import service as audit
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
@@ -152,6 +154,8 @@ class SessionView:
     clashes_with: list[read_model.Ref]
     clashed_by: list[read_model.Ref]
     re_evaluated: list[tuple[WeekLesson, str]]
+    makeup: bool = False  # a make-up (振替) lesson, booked with a credit
+    makeup_for: WeekLesson | None = None  # the absent lesson, where the viewer may read it
 
 
 def session_view(db: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
@@ -171,7 +175,12 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
     details = read_model.audit_details(db, viewer, [last.details])[0] if last else {}
     changed = {int(k): str(v) for k, v in details.get("re_evaluated", {}).items()}
     changed.pop(session_id, None)
-    named = read_model.lessons(db, [session_id, *changed], viewer=viewer)
+    absence = db.scalar(
+        select(credits.makes_up()).select_from(ClassSession).where(ClassSession.id == row.id)
+    )
+    shown = [session_id, *changed, *([absence] if absence else [])]
+    named = read_model.lessons(db, shown, viewer=viewer)
+    missed = named.get(absence) if absence else None
     return SessionView(
         lesson=named[session_id],
         branch_id=row.branch_id,
@@ -188,4 +197,6 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
             for i, status in changed.items()
             if i in named and not named[i].hidden
         ],
+        makeup=absence is not None,
+        makeup_for=missed if missed and not missed.hidden else None,
     )

@@ -10,6 +10,8 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from komawari.attendance import reports
+from komawari.attendance import roll as roll_pages
 from komawari.auth import policy
 from komawari.auth.dependencies import (
     Me,
@@ -189,7 +191,8 @@ def student_week(
         branch_ids=policy.visible_branches(who),
         viewer=who,
     )
-    return page.render("week.html", view=view, today=clock.school_today())
+    owned = reports.for_student(db, student.id, policy.visible_branches(who))
+    return page.render("week.html", view=view, today=clock.school_today(), credits=owned)
 
 
 @router.get("/sessions/new")
@@ -280,6 +283,7 @@ def _lesson_page(
             (p.id, f"{p.name} {p.start_time:%H:%M}-{p.end_time:%H:%M}")
             for p, _ in periods.of(db, [row.branch_id])
         ],
+        roll=roll_pages.roll_of(db, who, row),
         **shown,
     )
 

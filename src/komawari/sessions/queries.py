@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
+from komawari.attendance import credits
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
@@ -106,6 +107,7 @@ _COLUMNS = (
     ClassSession.status,
     ClassSession.cancel_reason,
     ClassSession.conflicts_with,
+    credits.makes_up().label("makeup_for_id"),
 )
 
 
@@ -167,8 +169,12 @@ def branch_day(
         .order_by(Teacher.name, ClassSession.teacher_id, ClassSession.start_time, ClassSession.id),
     )
     group = attendees(db, [r["id"] for r in rows if r["kind"] == SeriesKind.GROUP])
+    # A make-up lesson names its absence only to a viewer who may read that lesson.
+    seen = read_model.readable(db, viewer, {r["makeup_for_id"] for r in rows} - {None})
     for r in rows:
         r["student_ids"] = [r["student_id"]] if r["student_id"] else group.get(r["id"], [])
+        r["makeup"] = r["makeup_for_id"] is not None
+        r["makeup_for_id"] = r["makeup_for_id"] if r["makeup_for_id"] in seen else None
     both = read_model.clashes(db, ((r["id"], r["conflicts_with"]) for r in rows), viewer=viewer)
     refs, later = both.conflicts_with, both.clashed_by
     teachers: list[dict[str, Any]] = []

@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger, any_, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
+from komawari.attendance import credits
 from komawari.auth import policy
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
@@ -345,6 +346,7 @@ class LessonCard:
     hidden: bool = False
     clashed_by: int = 0
     substitute_for: str | None = None  # the lesson's own teacher, when a substitute takes it
+    makeup: bool = False  # a make-up (振替) lesson, booked with a credit
 
 
 def _card_shown(viewer: Principal | None, card: LessonCard) -> LessonCard:
@@ -362,6 +364,7 @@ def _card_shown(viewer: Principal | None, card: LessonCard) -> LessonCard:
         teacher_id=0,
         hidden=True,
         substitute_for=None,
+        makeup=False,
     )
 
 
@@ -396,6 +399,7 @@ def lessons(
             ClassSession.branch_id,
             ClassSession.teacher_id,
             own.name,
+            credits.makes_up().isnot(None),
         )
         .join(Branch, Branch.id == ClassSession.branch_id)
         .join(Teacher, Teacher.id == ClassSession.teacher_id)
@@ -424,6 +428,7 @@ def lessons(
                 teacher_id=r[12],
                 clashed_by=len(later.get(r[0], [])),
                 substitute_for=r[13],
+                makeup=bool(r[14]),
             ),
         )
         for r in rows

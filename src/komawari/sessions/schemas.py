@@ -254,6 +254,14 @@ class ScheduleEntry(BaseModel):
         default_factory=list,
         description="Later-booked sessions that clash with this one (it keeps its status)",
     )
+    makeup: bool = Field(
+        default=False, description="A make-up (振替) lesson, booked with a student's credit"
+    )
+    makeup_for_id: int | None = Field(
+        default=None,
+        description="The absent lesson this make-up lesson makes up (null where the caller "
+        "may not read that lesson)",
+    )
 
 
 class TeacherDay(BaseModel):

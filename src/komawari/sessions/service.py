@@ -338,6 +338,7 @@ def restore(
     _guarded(db, row, change)
     changed = reevaluate.evaluate(db, [row.id])
     db.refresh(row)
+    credits.use_again(db, row, actor)  # a restored make-up uses its credit again, or nothing
     details = {"cancel_reason": was, "status": row.status.value, "re_evaluated": _statuses(changed)}
     _audit(db, row, "session.restore", actor, reason, details)
     return row

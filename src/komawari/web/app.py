@@ -80,6 +80,10 @@ def _install_api(app: FastAPI) -> None:
 
 def _install_pages(app: FastAPI) -> None:
     """Add the staff pages (after the API's error handlers, which the pages wrap)."""
+    from komawari.attendance.makeup_pages import router as makeup_pages
+    from komawari.attendance.pages import router as roll_pages
+    from komawari.attendance.policy_pages import router as policy_pages
+    from komawari.attendance.report_pages import router as credit_pages
     from komawari.auth.pages import router as auth_pages
     from komawari.auth.user_pages import router as user_pages
     from komawari.branches.pages import router as branch_pages
@@ -97,7 +101,11 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(ops_pages)
     app.include_router(branch_pages)
     app.include_router(people_pages)
+    app.include_router(makeup_pages)
+    app.include_router(policy_pages)
+    app.include_router(roll_pages)
     app.include_router(user_pages)
+    app.include_router(credit_pages)
     pages.install(app)
 
 
@@ -144,6 +152,7 @@ def stop_leading(conn: Connection) -> None:
 
 
 async def _periodic_generation(engine: Engine, minutes: int) -> None:
+    from komawari.attendance import expiry as credit_expiry
     from komawari.audit.service import Actor
     from komawari.auth.idempotency import purge_expired
     from komawari.generation import job
@@ -174,6 +183,12 @@ async def _periodic_generation(engine: Engine, minutes: int) -> None:
                     await asyncio.to_thread(purge_expired, engine)
                 except Exception:
                     log.exception("purging expired idempotency keys failed")
+                try:  # each branch's credits past their last day, on the branch's date
+                    expired = await asyncio.to_thread(credit_expiry.run, engine)
+                    if expired:
+                        log.info("expired %d make-up credits", expired)
+                except Exception:
+                    log.exception("expiring make-up credits failed")
             await asyncio.sleep(minutes * 60)
     finally:
         if leader is not None:

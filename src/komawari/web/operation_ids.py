@@ -70,7 +70,12 @@ OPERATION_IDS: dict[str, str] = {
     "move": "moveSession",
     # attendance and make-up credits
     "mark_attendance": "markAttendance",
+    "mark_day": "markDayAttendance",
     "student_credits": "getStudentCredits",
+    "branch_credits": "listBranchCredits",
+    "makeup_slots": "findMakeupSlots",
+    "list_credit_policies": "listCreditPolicies",
+    "set_credit_policy": "setCreditPolicy",
     # generation
     "list_runs": "listGenerationRuns",
     "generate": "generateSessions",

@@ -16,7 +16,7 @@ from komawari.audit.words import reason_words
 from komawari.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC_VERSION = "2"  # bump when a static file changes, so browsers fetch it again
+STATIC_VERSION = "3"  # bump when a static file changes, so browsers fetch it again
 
 
 @lru_cache(maxsize=len(i18n.LOCALES))

@@ -1,0 +1,96 @@
+"""The make-up (振替) pages: staff open a student's slots, book one with one click (the
+credit used in the booking's transaction), and the day grid and the lesson page show the
+lesson as a make-up with a link to the lesson it makes up."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from komawari.auth.enums import Role
+from tests.factories.world import World, bearer
+from tests.web.pages import csrf_of, make_user, sign_in
+
+
+@pytest.fixture
+def office(client: TestClient, world: World, committed_engine: Engine) -> TestClient:
+    make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office") == 303
+    return client
+
+
+def _fields(html: str, row: str) -> dict[str, str]:
+    form = html[html.index(f'id="{row}"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+
+
+def test_staff_book_a_make_up_from_the_slots_and_see_it_on_the_grid(
+    office: TestClient, world: World, credit: dict[str, Any]
+) -> None:
+    page = office.get(f"/students/{world.student_1}/makeup")
+    assert page.status_code == 200, page.text
+    assert 'id="slot-1"' in page.text
+    fields = _fields(page.text, "slot-1")
+    assert fields["credit_id"] == str(credit["id"])
+    booked = office.post("/sessions", data=fields, follow_redirects=False)
+    assert booked.status_code == 303, booked.text
+    lesson = office.get(booked.headers["location"])
+    assert 'id="makeup-for"' in lesson.text
+    assert f'href="/sessions/{credit["absence"]["id"]}"' in lesson.text
+    day = office.get(f"/branches/{world.branch_a}/day", params={"date": fields["date"]})
+    made = int(booked.headers["location"].split("/")[2].split("?")[0])
+    block = day.text[day.text.index(f'id="lesson-{made}"') :]
+    block = block[: block.index("</article>")]
+    assert f'id="makeup-{made}"' in block
+    assert "Make-up" in block
+    assert f'href="/sessions/{credit["absence"]["id"]}"' in block
+    again = office.get(f"/students/{world.student_1}/makeup")
+    assert 'id="no-credit"' in again.text, "the credit is used"
+    schedule = office.get(
+        f"/api/branches/{world.branch_a}/schedule",
+        params={"date": fields["date"]},
+        headers=bearer(world.staff_a),
+    ).json()
+    entries = {e["id"]: e for t in schedule["teachers"] for e in t["sessions"]}
+    assert entries[made]["makeup"] is True
+    assert entries[made]["makeup_for_id"] == credit["absence"]["id"]
+    others = [e for i, e in entries.items() if i != made]
+    assert all(not e["makeup"] and e["makeup_for_id"] is None for e in others)
+
+
+def test_a_cancelled_make_up_gives_the_credit_back_and_is_no_longer_marked(
+    office: TestClient, world: World, credit: dict[str, Any]
+) -> None:
+    fields = _fields(office.get(f"/students/{world.student_1}/makeup").text, "slot-1")
+    booked = office.post("/sessions", data=fields, follow_redirects=False)
+    made = int(booked.headers["location"].split("/")[2].split("?")[0])
+    page = office.get(f"/sessions/{made}")
+    cancel = office.post(
+        f"/sessions/{made}/cancel",
+        data={"csrf_token": csrf_of(page.text), "reason": "teacher ill"},
+        follow_redirects=False,
+    )
+    assert cancel.status_code == 303, cancel.text
+    assert 'id="makeup-for"' not in office.get(f"/sessions/{made}").text
+    assert 'id="slot-1"' in office.get(f"/students/{world.student_1}/makeup").text
+
+
+def test_japanese_words_and_bad_input_on_the_slots_page(
+    office: TestClient, world: World, credit: dict[str, Any]
+) -> None:
+    ja = office.get(f"/students/{world.student_1}/makeup", headers={"Accept-Language": "ja"})
+    assert "振替" in ja.text
+    assert "Make-up slots" not in ja.text
+    for params, field in (({"weeks": "abc"}, "weeks"), ({"weeks": "13"}, "weeks"),
+                          ({"credit": "x"}, "credit"), ({"credit": "999"}, "credit")):  # fmt: skip
+        bad = office.get(f"/students/{world.student_1}/makeup", params=params)
+        assert bad.status_code == 422, (params, bad.status_code)
+        assert 'id="slot-1"' not in bad.text
+        assert f'id="{field}-error"' in bad.text or "problem" in bad.text, params
+    assert date.today()  # the fixture's lesson is in the future
