@@ -77,8 +77,8 @@ TASKS = {
     "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
     "screenshots": "run the browser tests and copy their screenshots into docs/screenshots",
     "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
-    "bench": "run a benchmark: bench generation|api_schedule|booking_latency|pages|attack "
-    "[its options] (docs/benchmarks.md)",
+    "bench": "run a benchmark: bench generation|api_schedule|booking_latency|pages|attack|"
+    "furikae [its options] (docs/benchmarks.md)",
     "mutants": "mutation testing: the SQL mutant table and mutmut over the rules and decisions; "
     "mutants [--sql|--python] [--module PATH|--ci] [--json] [--keep DIR] (docs/testing.md)",
     "walkthrough": "a newcomer's walk-through: every command of docs/api.md and "
