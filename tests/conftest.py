@@ -37,6 +37,21 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# CI runs the suite twice at once, on the embedded database and on the local server
+# (KOMAWARI_CI_SUITE names which); a test that does not depend on the database it is
+# given (a walk through the docs, a short soak, the embedded server's own lifecycle) is
+# marked ci_suite(name) and runs in that suite only. Outside CI every test runs.
+CI_SUITE = os.environ.get("KOMAWARI_CI_SUITE")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not CI_SUITE:
+        return
+    for item in items:
+        marker = item.get_closest_marker("ci_suite")
+        if marker is not None and marker.args[0] != CI_SUITE:
+            item.add_marker(pytest.mark.skip(reason=f"CI runs it in its {marker.args[0]} suite"))
+
 
 def _server_url() -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
     external = os.environ.get("KOMAWARI_TEST_DATABASE_URL")

@@ -25,6 +25,7 @@ def test_the_walk_through_reads_every_command_of_the_docs() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_suite("local")
 def test_a_newcomer_walks_through_the_docs_without_a_traceback_or_a_5xx(
     database_url: str,
 ) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# Each test starts an embedded server of its own, whatever database the suite uses.
+pytestmark = pytest.mark.ci_suite("embedded")
 
 
 def free_port() -> int:

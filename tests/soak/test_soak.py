@@ -32,6 +32,7 @@ REQUIRED = {
 }
 
 
+@pytest.mark.ci_suite("local")  # CI's own soak step runs on the embedded database
 def test_a_short_soak_passes_with_every_fault_and_prints_one_json_object(database_url: str) -> None:
     # On the test server when there is one (a scratch database of its own), else embedded.
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOMAWARI_")}
