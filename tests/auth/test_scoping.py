@@ -72,6 +72,8 @@ def _snapshot(engine: Engine, branch_id: int) -> str:
         "sessions": "SELECT * FROM class_sessions WHERE branch_id = :b ORDER BY id",
         "audit": "SELECT * FROM audit_events WHERE branch_id = :b ORDER BY id",
         "credit_policies": "SELECT * FROM credit_policies WHERE branch_id = :b ORDER BY id",
+        "teacher_absences": "SELECT a.* FROM teacher_absences a JOIN class_sessions s"
+        " ON s.id = a.session_id WHERE s.branch_id = :b ORDER BY a.id",
         "enrolments": "SELECT e.* FROM series_enrolments e JOIN class_series s"
         " ON s.id = e.series_id WHERE s.branch_id = :b ORDER BY e.id",
     }
@@ -252,6 +254,10 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
         ("get", "/api/students/{student_id}/credits"): (
             f"/api/students/{w.student_2}/credits",
             None,
+        ),
+        ("post", "/api/class-sessions/{session_id}/teacher-absence"): (
+            f"/api/class-sessions/{ses}/teacher-absence",
+            {"absent": True},
         ),
         ("get", "/api/students/{student_id}/makeup-slots"): (
             f"/api/students/{w.student_2}/makeup-slots",

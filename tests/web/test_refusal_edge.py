@@ -506,6 +506,9 @@ CASES: list[Case] = [
         "POST", f"{A}/branches/{c.world.branch_a}/attendance?date={_day(3)}",
         json={"lessons": [{"session_id": c.one_off(), "marks": [
             {"student_id": c.world.student_1, "state": "present"}]}]})),
+    Case("api-teacher-absence", "POST", f"{A}/class-sessions/{{session_id}}/teacher-absence",
+         lambda c: Call("POST", f"{A}/class-sessions/{c.one_off()}/teacher-absence",
+                        json={"absent": True, "reason": "flu"})),
     Case("api-credit-policy", "POST", f"{A}/branches/{{branch_id}}/credit-policies",
          lambda c: Call("POST", f"{A}/branches/{c.world.branch_a}/credit-policies",
                         json={"lesson_kind": "PRIVATE", "expiry_days": 30})),
@@ -535,6 +538,8 @@ CASES: list[Case] = [
         form={"student_id": str(c.world.student_1), "state": "late"})),
     _page("page-roll-all-present", "/me/today/{session_id}/all-present", lambda c: Call(
         "POST", f"/me/today/{c.one_off()}/all-present", form={})),
+    _page("page-teacher-absence", "/sessions/{session_id}/teacher-absence", lambda c: Call(
+        "POST", f"/sessions/{c.one_off()}/teacher-absence", form={"absent": "1"})),
     _page("page-credit-policy", "/branches/{branch_id}/credit-policy", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/credit-policy",
         form={"lesson_kind": "GROUP", "earning_states": "absent", "makeup_seats": "2"})),

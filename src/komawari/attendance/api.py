@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from komawari.attendance import credits, day_api, policy_api, reports_api, service, slots
+from komawari.attendance import teacher_absence as teacher_absence_service
 from komawari.attendance.schemas import (
     CreditRead,
     CreditsRead,
@@ -16,8 +17,15 @@ from komawari.attendance.schemas import (
     Marks,
     MarksResult,
     SlotRead,
+    TeacherAbsenceIn,
+    TeacherAbsenceRead,
 )
-from komawari.auth.dependencies import MarkableSession, OwnBranchIds, ReadableStudent
+from komawari.auth.dependencies import (
+    MarkableSession,
+    OwnBranchIds,
+    ReadableStudent,
+    WritableSession,
+)
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
@@ -78,3 +86,17 @@ def makeup_slots(
         group=found.group,
         slots=[SlotRead.model_validate(s) for s in found.slots],
     )
+
+
+@lessons.post(
+    "/{session_id}/teacher-absence", summary="The teacher cannot come: the lesson needs a 代講"
+)
+def teacher_absence(
+    row: WritableSession, body: TeacherAbsenceIn, db: Db, who: Caller
+) -> TeacherAbsenceRead:
+    """Record that the lesson's teacher cannot come (the day grid and the lesson then say
+    it needs a substitute, until another teacher takes it), or that they can after all."""
+    needs = teacher_absence_service.set_away(
+        db, row, absent=body.absent, reason=body.reason, actor=who.actor
+    )
+    return TeacherAbsenceRead(session_id=row.id, teacher_id=row.teacher_id, needs_substitute=needs)

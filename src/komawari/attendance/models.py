@@ -162,3 +162,17 @@ class CreditPolicy(IdMixin, Base):
     makeup_seats: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     created_by: Mapped[str] = mapped_column(String(255))
+
+
+class TeacherAbsence(IdMixin, Base):
+    """A lesson's teacher cannot come: the lesson needs a substitute while it is still
+    theirs (a substitute given takes it over; the row stays as what happened)."""
+
+    __tablename__ = "teacher_absences"
+    __table_args__ = (UniqueConstraint("session_id", "teacher_id"),)
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id", ondelete="CASCADE"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    noted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    noted_by: Mapped[str] = mapped_column(String(255))

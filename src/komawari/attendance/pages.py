@@ -10,9 +10,9 @@ from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from komawari.attendance import roll, service
+from komawari.attendance import roll, service, teacher_absence
 from komawari.attendance.schemas import LessonMarks
-from komawari.auth.dependencies import MarkableSession, Me, WritableBranch
+from komawari.auth.dependencies import MarkableSession, Me, WritableBranch, WritableSession
 from komawari.auth.enums import Role
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
@@ -102,6 +102,30 @@ async def lesson_roll(
             page, db, who, row, status=422, roll_errors=forms.errors(exc), roll_fields=posted
         )
     return RedirectResponse(f"/sessions/{row.id}?done=roll#roll", status_code=303)
+
+
+@router.post("/sessions/{session_id}/teacher-absence", dependencies=[CsrfChecked])
+def lesson_teacher_absence(
+    row: WritableSession,
+    page: UserPage,
+    who: Me,
+    db: Db,
+    absent: Annotated[str, Form(max_length=1)] = "1",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The lesson's teacher cannot come (a substitute is needed), or can after all."""
+    try:
+        teacher_absence.set_away(
+            db, row, absent=absent == "1", reason=reason.strip() or None, actor=who.actor
+        )
+    except InvalidInput as exc:
+        forms.refused(db)
+        db.refresh(row)
+        return session_pages._lesson_page(
+            page, db, who, row, status=422, errors={"teacher_absence": exc.said or exc.detail}
+        )
+    done = "teacher-away" if absent == "1" else "teacher-back"
+    return RedirectResponse(f"/sessions/{row.id}?done={done}#substitute", status_code=303)
 
 
 Day = Annotated[fields.Day | None, Query(alias="date", description="YYYY-MM-DD; today")]

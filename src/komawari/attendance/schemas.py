@@ -146,3 +146,20 @@ class MakeupSlotsRead(BaseModel):
     # The absence was a group lesson: group make-ups are not offered by the finder yet.
     group: bool
     slots: list[SlotRead]
+
+
+class TeacherAbsenceIn(BaseModel):
+    """The lesson's teacher cannot come (`absent`: true), or can after all (false)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"absent": True, "reason": "flu"}]}
+    )
+
+    absent: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TeacherAbsenceRead(BaseModel):
+    session_id: int
+    teacher_id: int
+    needs_substitute: bool

@@ -100,6 +100,8 @@ ACTIONS: dict[str, Say] = {
         say("credit.adjust", "adjusted a make-up credit"),
         say("credit.flag", "flagged a used make-up credit for staff"),
         say("credit-policy.set", "set a make-up policy"),
+        say("session.teacher-absent", "noted that the teacher cannot come"),
+        say("session.teacher-back", "noted that the teacher can come after all"),
     )
 }
 # Skipped dates of one run are shown as one line.

@@ -12,7 +12,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from komawari.attendance import credits
+from komawari.attendance import credits, teacher_absence
 from komawari.audit import service as audit
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
@@ -156,6 +156,14 @@ class SessionView:
     re_evaluated: list[tuple[WeekLesson, str]]
     makeup: bool = False  # a make-up (振替) lesson, booked with a credit
     makeup_for: WeekLesson | None = None  # the absent lesson, where the viewer may read it
+    teacher_away: str | None = None  # its teacher cannot come: why ("" when no reason given)
+
+
+def _away(db: Session, row: ClassSession) -> str | None:
+    if row.status == SessionStatus.CANCELLED:
+        return None
+    found = teacher_absence.away(db, row)
+    return None if found is None else (found.reason or "")
 
 
 def session_view(db: Session, session_id: int, viewer: Principal | None = None) -> SessionView:
@@ -198,5 +206,6 @@ def session_view(db: Session, session_id: int, viewer: Principal | None = None) 
             if i in named and not named[i].hidden
         ],
         makeup=absence is not None,
+        teacher_away=_away(db, row),
         makeup_for=missed if missed and not missed.hidden else None,
     )

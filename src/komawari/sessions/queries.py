@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from komawari.attendance import credits
+from komawari.attendance import credits, teacher_absence
 from komawari.auth.policy import Principal
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput, NotFound
@@ -108,6 +108,7 @@ _COLUMNS = (
     ClassSession.cancel_reason,
     ClassSession.conflicts_with,
     credits.makes_up().label("makeup_for_id"),
+    teacher_absence.needs_substitute().label("needs_substitute"),
 )
 
 

@@ -262,6 +262,9 @@ class ScheduleEntry(BaseModel):
         description="The absent lesson this make-up lesson makes up (null where the caller "
         "may not read that lesson)",
     )
+    needs_substitute: bool = Field(
+        default=False, description="Its teacher cannot come, and no substitute has taken it yet"
+    )
 
 
 class TeacherDay(BaseModel):

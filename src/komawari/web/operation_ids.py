@@ -74,6 +74,7 @@ OPERATION_IDS: dict[str, str] = {
     "student_credits": "getStudentCredits",
     "branch_credits": "listBranchCredits",
     "makeup_slots": "findMakeupSlots",
+    "teacher_absence": "setTeacherAbsence",
     "list_credit_policies": "listCreditPolicies",
     "set_credit_policy": "setCreditPolicy",
     # generation
