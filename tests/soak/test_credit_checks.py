@@ -259,7 +259,25 @@ def test_answers_the_ledger_does_not_bear_out_fail_the_run(
     assert any("mark at session" in s and "is present, answered late" in s for s in report.lost)
     assert any("credit 999 answered issued does not exist" in s for s in report.lost)
     assert any(
-        f"make-up session {credits.lesson} booked with credit" in s and "credits []" in s
+        f"make-up session {credits.lesson} booked with credit" in s and "entries []" in s
         for s in report.lost
     )
     assert not report.passed
+
+
+def test_a_make_up_used_again_after_a_release_is_sound_and_two_uses_in_a_row_are_not() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from komawari_soak import writes
+
+    def entries(*kinds: tuple[str, int]) -> Any:
+        made = [{"id": i, "kind": k, "credit_id": c} for i, (k, c) in enumerate(kinds)]
+        return cast(Any, SimpleNamespace(entries_of_lesson={7: made}))
+
+    body, answer = {"credit_id": 3}, {"id": 7}
+    closed_and_reopened = entries(("use", 3), ("release", 3), ("use", 3))
+    assert writes._used(closed_and_reopened, body, answer) == ""
+    assert writes._used(entries(("use", 3), ("use", 3)), body, answer) != ""
+    assert writes._used(entries(("use", 4)), body, answer) != "", "another credit"
+    assert writes._used(entries(), body, answer) != "", "no use at all"

@@ -445,14 +445,21 @@ def _kinds(world: _World, credit: int, kind: str) -> list[dict[str, Any]]:
 
 
 def _used(world: _World, body: dict[str, Any], response: dict[str, Any]) -> str:
-    """A make-up lesson answered 201 has exactly one use entry, of the credit asked for."""
+    """A make-up lesson answered 201 uses the credit asked for, and only it: its entries,
+    in order, are a use, then (a cancel or a closure) a release, then (a restore or a
+    reopening) a use again, and so on; never two uses in a row."""
     nid, credit = response.get("id"), body.get("credit_id")
     if not isinstance(nid, int):
         return "the answer names no session"
-    uses = [e for e in world.entries_of_lesson.get(nid, []) if e["kind"] == "use"]
-    if [e["credit_id"] for e in uses] != [credit]:
-        named = sorted(e["credit_id"] for e in uses)
-        return f"make-up session {nid} booked with credit {credit} has uses of credits {named}"
+    mine = sorted(
+        (e for e in world.entries_of_lesson.get(nid, []) if e["kind"] in ("use", "release")),
+        key=lambda e: e["id"],
+    )
+    kinds = [e["kind"] for e in mine]
+    expected = ["use" if i % 2 == 0 else "release" for i in range(len(kinds))]
+    if not kinds or kinds != expected or {e["credit_id"] for e in mine} != {credit}:
+        named = [(e["kind"], e["credit_id"]) for e in mine]
+        return f"make-up session {nid} booked with credit {credit} has entries {named}"
     return ""
 
 
