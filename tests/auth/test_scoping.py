@@ -264,6 +264,14 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             None,
         ),
         ("get", "/api/branches/{branch_id}/credits"): (f"/api/branches/{sb}/credits", None),
+        ("get", "/api/branches/{branch_id}/reports/attendance"): (
+            f"/api/branches/{sb}/reports/attendance",
+            None,
+        ),
+        ("get", "/api/branches/{branch_id}/reports/hours"): (
+            f"/api/branches/{sb}/reports/hours",
+            None,
+        ),
         ("get", "/api/branches/{branch_id}/credit-policies"): (
             f"/api/branches/{sb}/credit-policies",
             None,

@@ -56,7 +56,7 @@ def school(committed_engine: Engine, app: FastAPI) -> Iterator[School]:
         f"/branches/{branch}/closures", f"/branches/{branch}/periods",
         f"/branches/{branch}/closures?date={busy_day}", f"/branches/{branch}/closures?holidays=on",
         f"/branches/{branch}/day?print=1",
-        f"/branches/{branch}/credits",
+        f"/branches/{branch}/credits", f"/branches/{branch}/reports",
         f"/teachers/{teacher}/week", f"/students/{student}/week",
         "/series", f"/series/{series}", "/series/new", f"/series/{series}/pause",
         f"/series/{series}/end", f"/series/{series}/extend", f"/series/{series}/change-from",

@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import Query
 
-from komawari.attendance import credits, day_api, policy_api, reports_api, service, slots
+from komawari.attendance import (
+    credits,
+    day_api,
+    policy_api,
+    reports_api,
+    service,
+    slots,
+    stats_api,
+)
 from komawari.attendance import teacher_absence as teacher_absence_service
 from komawari.attendance.schemas import (
     CreditRead,
@@ -31,7 +39,14 @@ from komawari.web.routing import api_router
 
 lessons = api_router("/class-sessions", "attendance")
 students = api_router("/students", "attendance")
-routers = (lessons, students, day_api.router, reports_api.router, policy_api.router)
+routers = (
+    lessons,
+    students,
+    day_api.router,
+    reports_api.router,
+    policy_api.router,
+    stats_api.router,
+)
 
 
 @lessons.post("/{session_id}/attendance", summary="Mark attendance (or an absence notice)")

@@ -84,6 +84,7 @@ def _install_pages(app: FastAPI) -> None:
     from komawari.attendance.pages import router as roll_pages
     from komawari.attendance.policy_pages import router as policy_pages
     from komawari.attendance.report_pages import router as credit_pages
+    from komawari.attendance.stats_pages import router as stats_pages
     from komawari.auth.pages import router as auth_pages
     from komawari.auth.user_pages import router as user_pages
     from komawari.branches.pages import router as branch_pages
@@ -106,6 +107,7 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(roll_pages)
     app.include_router(user_pages)
     app.include_router(credit_pages)
+    app.include_router(stats_pages)
     pages.install(app)
 
 

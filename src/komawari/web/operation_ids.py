@@ -74,6 +74,8 @@ OPERATION_IDS: dict[str, str] = {
     "student_credits": "getStudentCredits",
     "branch_credits": "listBranchCredits",
     "makeup_slots": "findMakeupSlots",
+    "attendance_report": "getAttendanceReport",
+    "hours_report": "getTeacherHoursReport",
     "teacher_absence": "setTeacherAbsence",
     "list_credit_policies": "listCreditPolicies",
     "set_credit_policy": "setCreditPolicy",
