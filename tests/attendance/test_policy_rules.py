@@ -57,3 +57,15 @@ def test_expiry_is_the_end_of_the_next_month_or_a_number_of_days() -> None:
     assert policies.expires_on(DEFAULT, date(2027, 1, 31)) == date(2027, 2, 28)
     assert policies.expires_on(DEFAULT, date(2027, 12, 1)) == date(2028, 1, 31)
     assert policies.expires_on(replace(DEFAULT, expiry_days=120), DAY) == date(2027, 4, 9)
+
+
+def test_a_credit_taken_back_says_why_in_words_for_every_state() -> None:
+    from komawari.audit.words import reason_words
+    from komawari.words import Say
+
+    for state in S:
+        said = reason_words(f"attendance corrected to {state.value}")
+        assert isinstance(said, Say), state
+        assert said.code.startswith("reason.corrected-") or said.code.endswith("notice-late")
+    assert reason_words("attendance corrected to present").code == "reason.corrected-present"  # type: ignore[union-attr]
+    assert reason_words("typed by a person") == "typed by a person"

@@ -141,6 +141,25 @@ def actor_words(actor_type: str, actor: str) -> Say | str:
     return actor
 
 
+# A credit taken back because the attendance that earned it was corrected, by the state
+# it was corrected to.
+_CORRECTED = {
+    "present": say("reason.corrected-present", "the attendance was corrected to present"),
+    "late": say("reason.corrected-late", "the attendance was corrected to late"),
+    "left_early": say("reason.corrected-left-early", "the attendance was corrected to left early"),
+    "absent": say(
+        "reason.corrected-absent", "the attendance was corrected to absent without notice"
+    ),
+    "absent_notified": say(
+        "reason.corrected-notice-late", "the notice of absence came too late to earn a make-up"
+    ),
+    "school_cancelled": say(
+        "reason.corrected-school-cancelled",
+        "the attendance was corrected to cancelled by the school",
+    ),
+}
+
+
 def reason_words(reason: str | None) -> Say | str | None:
     """Why: a person's reason as typed; a reason the system wrote, as a sentence."""
     if not reason:
@@ -164,6 +183,8 @@ def reason_words(reason: str | None) -> Say | str | None:
     if reason.startswith("unused after "):  # attendance/credits.expire_due
         day = reason.removeprefix("unused after ").strip()
         return say("reason.credit-unused", "not used by its last day, %(day)s", day=_day(day))
+    if reason.startswith("attendance corrected to "):  # attendance/service._settle
+        return _CORRECTED.get(reason.removeprefix("attendance corrected to ").strip(), reason)
     if reason == "makeup_credit_gone":  # branches/service.remove_closure
         return say(
             "reason.makeup-credit-gone",
