@@ -94,3 +94,31 @@ def test_japanese_words_and_bad_input_on_the_slots_page(
         assert 'id="slot-1"' not in bad.text
         assert f'id="{field}-error"' in bad.text or "problem" in bad.text, params
     assert date.today()  # the fixture's lesson is in the future
+
+
+def test_a_student_with_two_credits_chooses_which_one_the_slots_are_for(
+    office: TestClient, world: World, credit: dict[str, Any]
+) -> None:
+    other = office.post(
+        "/api/class-sessions",
+        headers=bearer(world.staff_a),
+        json={**_later_lesson(world), "room_id": world.room_a},
+    ).json()
+    marks = {"marks": [{"student_id": world.student_1, "state": "absent_notified"}]}
+    second = office.post(
+        f"/api/class-sessions/{other['id']}/attendance", headers=bearer(world.staff_a), json=marks
+    ).json()["credits_issued"][0]
+    page = office.get(f"/students/{world.student_1}/makeup")
+    assert 'id="credits"' in page.text
+    assert f"?credit={second}&amp;weeks=4" in page.text, "the other credit is a link"
+    chosen = office.get(f"/students/{world.student_1}/makeup", params={"credit": second})
+    assert _fields(chosen.text, "slot-1")["credit_id"] == str(second)
+
+
+def _later_lesson(world: World) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from tests.factories.world import one_off_body
+
+    day = date.fromisoformat(one_off_body(world)["date"]) + timedelta(days=7)
+    return one_off_body(world, date=day.isoformat())

@@ -63,7 +63,7 @@ def makeup_slots(
         student=student,
         found=found,
         absence=absence,
-        usable=slots.usable(db, student.id, branches),
+        usable=found.usable,
         weeks=numbers.get("weeks", 4),
         errors=errors,
         weeks_choices=range(1, slots.MAX_WEEKS + 1),

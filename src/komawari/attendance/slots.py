@@ -17,7 +17,7 @@ One statement, however many teachers and weeks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from sqlalchemy import select, text
@@ -56,12 +56,13 @@ class Slot:
 @dataclass(frozen=True)
 class Found:
     """The credit the slots are for (None: the student has no usable credit), its absent
-    lesson, and the ranked slots."""
+    lesson, the ranked slots, and every usable credit of the student (to choose another)."""
 
     credit: Credit | None
     absence: ClassSession | None
     slots: list[Slot]
     group: bool = False  # the absence was a group lesson: group make-ups are not offered
+    usable: list[Credit] = field(default_factory=list)
 
 
 def usable(db: Session, student_id: int, branch_ids: list[int] | None) -> list[Credit]:
@@ -108,10 +109,10 @@ def find(
                 ),
             )
     if credit is None:
-        return Found(None, None, [])
+        return Found(None, None, [], usable=choices)
     absence = db.get_one(ClassSession, credit.absence_session_id)
     if absence.student_id is None:
-        return Found(credit, absence, [], group=True)
+        return Found(credit, absence, [], group=True, usable=choices)
     zone = db.get_one(Branch, credit.branch_id).time_zone
     today = clock.branch_today(zone)
     last = min(today + timedelta(days=7 * weeks - 1), credit.expires_on)
@@ -146,4 +147,5 @@ def find(
             )
             for r in rows
         ],
+        usable=choices,
     )
