@@ -21,8 +21,9 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput
 from komawari.scheduling import clock
+from komawari.sessions import queries
 from komawari.sessions.enums import SessionStatus
-from komawari.sessions.models import ClassSession, SessionAttendee
+from komawari.sessions.models import ClassSession
 from komawari.words import say
 
 
@@ -34,17 +35,6 @@ class Marked:
     issued: list[int] = field(default_factory=list)
     revoked: list[int] = field(default_factory=list)
     flagged: list[int] = field(default_factory=list)
-
-
-def students_of(db: Session, lesson: ClassSession) -> set[int]:
-    """The students a lesson is for: its student, or its group's attendees."""
-    if lesson.student_id is not None:
-        return {lesson.student_id}
-    return set(
-        db.scalars(
-            select(SessionAttendee.student_id).where(SessionAttendee.session_id == lesson.id)
-        )
-    )
 
 
 def earns(policy: policies.Policy, mark: AttendanceMark, lesson: ClassSession) -> bool:
@@ -111,7 +101,7 @@ def mark_many(
     """Record the marks of several lessons (a day's roll) in a few statements, however
     many marks: checked first (all or nothing), written in one statement, audited in
     one; only a mark that earns a credit or takes one back is settled on its own."""
-    allowed = _students(db, [lesson for lesson, _ in lessons])
+    allowed = students_of(db, [lesson for lesson, _ in lessons])
     now = clock.db_now(db)
     wanted: list[dict[str, Any]] = []
     for k, (lesson, marks) in enumerate(lessons):
@@ -208,21 +198,16 @@ def _checked(
     return rows
 
 
-def _students(db: Session, lessons: list[ClassSession]) -> dict[int, set[int]]:
-    """The students each lesson is for (its student, or its group's attendees): one query."""
-    found: dict[int, set[int]] = {
-        lesson.id: ({lesson.student_id} if lesson.student_id is not None else set())
+def students_of(db: Session, lessons: list[ClassSession]) -> dict[int, set[int]]:
+    """The students each lesson is for: its student, or its group's attendees (one query,
+    `sessions.queries.attendees`)."""
+    groups = queries.attendees(db, [lesson.id for lesson in lessons if lesson.student_id is None])
+    return {
+        lesson.id: {lesson.student_id}
+        if lesson.student_id is not None
+        else set(groups.get(lesson.id, []))
         for lesson in lessons
     }
-    groups = [lesson.id for lesson in lessons if lesson.student_id is None]
-    if groups:
-        for sid, student in db.execute(
-            select(SessionAttendee.session_id, SessionAttendee.student_id).where(
-                SessionAttendee.session_id.in_(groups)
-            )
-        ):
-            found[sid].add(student)
-    return found
 
 
 def _audit_mark(
@@ -259,7 +244,7 @@ def mark_all_present(db: Session, lesson: ClassSession, actor: Actor) -> Marked:
     marked (by this roll or by a request at the same moment) keeps their mark."""
     _refuse_cancelled(lesson)
     done = Marked()
-    students = sorted(students_of(db, lesson))
+    students = sorted(students_of(db, [lesson])[lesson.id])
     if not students:
         return done
     made = db.scalars(
