@@ -77,7 +77,7 @@ TASKS = {
     "migrations": "alembic upgrade head and alembic check on DATABASE_URL",
     "screenshots": "run the browser tests and copy their screenshots into docs/screenshots",
     "i18n": "extract the pages' messages, update the catalogs, compile them (web/locales)",
-    "bench": "run a benchmark: bench generation|api_schedule|booking_latency|pages|attack|"
+    "bench": "run a benchmark: bench generation|api_schedule|booking_latency|pages|attack|notices|"
     "furikae [its options] (docs/benchmarks.md)",
     "mutants": "mutation testing: the SQL mutant table and mutmut over the rules and decisions; "
     "mutants [--sql|--python] [--module PATH|--ci] [--json] [--keep DIR] (docs/testing.md)",
@@ -246,7 +246,7 @@ def main(argv: list[str]) -> int:
         if not rest:
             print(
                 "which one? python3 dev.py bench "
-                "generation|api_schedule|booking_latency|pages|attack",
+                "generation|api_schedule|booking_latency|pages|attack|furikae|notices",
                 file=sys.stderr,
             )
             return 2

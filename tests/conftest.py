@@ -114,7 +114,10 @@ def db(engine: Engine) -> Iterator[Session]:
 
 def truncate_all(engine: Engine) -> None:
     """Empty every table and restart the ids."""
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(
+        [f'"{t.name}"' for t in Base.metadata.sorted_tables]
+        + [f"procrastinate_{t}" for t in ("events", "periodic_defers", "jobs", "workers")]
+    )
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

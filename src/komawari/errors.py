@@ -56,6 +56,15 @@ class ConfigurationError(KomawariError):
     code = "configuration"
 
 
+class NotSetUp(KomawariError):
+    """A part of Komawari the school has not configured yet (LINE without its secret)."""
+
+    status_code = 503
+    problem_type = "/problems/not-set-up"
+    title = "Not set up"
+    code = "not-set-up"
+
+
 class NotFound(KomawariError):
     status_code = 404
     problem_type = "/problems/not-found"

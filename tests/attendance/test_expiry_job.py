@@ -3,16 +3,16 @@ runs the expiry (the periodic job, the command) and however often."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from komawari import queue
 from komawari.attendance import credits, expiry
 from komawari.attendance.enums import EntryKind
 from komawari.attendance.models import CreditEntry
@@ -22,7 +22,6 @@ from komawari.audit.words import actor_words, reason_words
 from komawari.db.engine import session_scope
 from komawari.errors import InvalidInput
 from komawari.web import i18n
-from komawari.web.app import create_app
 from tests.factories import branches, people
 from tests.factories import credits as make
 from tests.factories.bookings import cancel
@@ -163,20 +162,21 @@ def test_two_expiry_runs_at_once_expire_each_credit_once(committed_engine: Engin
     assert ends == len(made)
 
 
-def test_the_servers_periodic_job_expires_due_credits(committed_engine: Engine) -> None:
+def test_the_workers_periodic_task_expires_due_credits(committed_engine: Engine) -> None:
     with session_scope(committed_engine) as s:
         credit = _one(
             s, last=date(2020, 1, 31), absence=date(2020, 1, 9)
         )  # long past at every branch
-    app = create_app(committed_engine, periodic=True)
-    with TestClient(app) as client:
-        assert client.get("/healthz").status_code == 200
-        deadline = time.monotonic() + 30
-        kinds: list[str] = []
-        while time.monotonic() < deadline and "expire" not in kinds:
-            with session_scope(committed_engine) as s:
-                kinds = _kinds(s, credit)
-            time.sleep(0.1)
+    app = queue.build_app(committed_engine)
+
+    async def one_tick() -> None:
+        async with app.open_async():
+            await app.tasks["attendance:expire_credits"].defer_async(timestamp=0)
+            await app.run_worker_async(wait=False, install_signal_handlers=False)
+
+    asyncio.run(one_tick())
+    with session_scope(committed_engine) as s:
+        kinds = _kinds(s, credit)
     assert kinds == ["issue", "expire"]
     with session_scope(committed_engine) as s:
         actor = s.scalars(

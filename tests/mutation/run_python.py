@@ -64,6 +64,7 @@ CI_TESTS = [
     "tests/auth/test_policy_refusals.py",
     "tests/auth/test_policy_session_reads.py",
     "tests/auth/test_roll_policy.py",
+    "tests/notices/test_contact_policy.py",
 ]
 # Mutmut's tests need PostgreSQL (each run makes its own database on this server).
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

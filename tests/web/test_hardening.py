@@ -36,6 +36,7 @@ def _page_paths(app: FastAPI, world: World, series: int, lesson: int) -> list[st
         "action": "end",
         "user_id": 1,
         "secret": "kpw_not-a-link",
+        "contact_id": 1,
     }
     paths = []
     for route in iter_route_contexts(app.routes):

@@ -1,4 +1,5 @@
-"""The periodic generation runs once per deployment: PostgreSQL picks the leading worker."""
+"""Each periodic tick runs once per deployment, however many workers: PostgreSQL lets one
+worker defer each tick (Procrastinate's periodic defers, unique per task and tick)."""
 
 from __future__ import annotations
 
@@ -9,43 +10,79 @@ import sys
 import time
 
 import httpx
+import pytest
 from sqlalchemy import Engine, text
 
-from komawari.web.app import still_leads, stop_leading, try_to_lead
 from tests.factories.world import free_port
 
-
-def test_one_worker_leads_and_a_dead_leader_s_turn_passes_on(committed_engine: Engine) -> None:
-    leader = try_to_lead(committed_engine)
-    assert leader is not None
-    assert try_to_lead(committed_engine) is None, "a second worker does not lead"
-    assert still_leads(leader)
-    with committed_engine.connect() as conn:  # the leading process dies: its backend ends
-        pid = leader.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    assert not still_leads(leader)
-    stop_leading(leader)
-    successor = try_to_lead(committed_engine)
-    assert successor is not None
-    stop_leading(successor)
-    again = try_to_lead(committed_engine)
-    assert again is not None, "giving the lead up releases the lock"
-    stop_leading(again)
+pytestmark = [pytest.mark.concurrency, pytest.mark.slow]
+EVERY_TWO_SECONDS = "* * * * * */2"
 
 
-def _runs(engine: Engine) -> int:
+def _runs(engine: Engine) -> list[float]:
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text("SELECT count(*) FROM generation_runs WHERE trigger = 'schedule'")
-            ).scalar_one()
+        return [
+            float(t)
+            for t in conn.execute(
+                text(
+                    "SELECT extract(epoch FROM started_at) FROM generation_runs"
+                    " WHERE trigger = 'schedule' ORDER BY started_at"
+                )
+            ).scalars()
+        ]
+
+
+def _each_tick_ran_once(engine: Engine, runs: list[float]) -> None:
+    # Every worker defers every tick it sees; were a tick not unique, most ticks would be
+    # several jobs, and several runs.
+    with engine.connect() as conn:
+        jobs, ticks, done = conn.execute(
+            text(
+                "SELECT count(*), count(DISTINCT args->>'timestamp'),"
+                "       count(*) FILTER (WHERE status = 'succeeded')"
+                "  FROM procrastinate_jobs WHERE task_name = 'generation:generate'"
+            )
+        ).one()
+    assert jobs == ticks, (jobs, ticks)
+    assert done <= len(runs) <= jobs, (done, len(runs), jobs)
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> list[str]:
+    for proc in procs:
+        proc.send_signal(signal.SIGINT)
+    return [proc.communicate(timeout=60)[0] for proc in procs]
+
+
+def test_eight_workers_run_each_tick_once(committed_engine: Engine) -> None:
+    url = committed_engine.url.render_as_string(hide_password=False)
+    env = os.environ | {"DATABASE_URL": url, "KOMAWARI_GENERATION_CRON": EVERY_TWO_SECONDS}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "komawari.cli.main", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
+        for _ in range(8)
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(_runs(committed_engine)) < 4:
+            time.sleep(0.2)
+    finally:
+        outputs = _stop(procs)
+    runs = _runs(committed_engine)
+    assert len(runs) >= 4, outputs[0][-2000:]
+    _each_tick_ran_once(committed_engine, runs)
+    for output in outputs:
+        assert "Traceback" not in output, output[-2000:]
 
 
-def test_serve_with_workers_generates_once(committed_engine: Engine) -> None:
+def test_serve_with_workers_generates_once_per_tick(committed_engine: Engine) -> None:
     port = free_port()
     url = committed_engine.url.render_as_string(hide_password=False)
-    env = os.environ | {"DATABASE_URL": url, "KOMAWARI_GENERATION_INTERVAL_MINUTES": "60"}
+    env = os.environ | {"DATABASE_URL": url, "KOMAWARI_GENERATION_CRON": EVERY_TWO_SECONDS}
     proc = subprocess.Popen(
         [sys.executable, "-m", "komawari.cli.main", "serve", "--port", str(port),
          "--workers", "3"],
@@ -53,15 +90,16 @@ def test_serve_with_workers_generates_once(committed_engine: Engine) -> None:
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and _runs(committed_engine) == 0:
+        while time.monotonic() < deadline and len(_runs(committed_engine)) < 3:
             time.sleep(0.2)
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
         assert ready.status_code == 200
-        time.sleep(3)  # every worker has started its periodic job by now
-        assert _runs(committed_engine) == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
+    runs = _runs(committed_engine)
+    assert len(runs) >= 3, output[-2000:]
+    _each_tick_ran_once(committed_engine, runs)
     assert proc.returncode == 0, output[-2000:]
     assert output.count("Application startup complete") == 3
     assert "Traceback" not in output

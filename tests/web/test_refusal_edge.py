@@ -22,6 +22,10 @@ until it is (and for each action of `/series/{series_id}/{action}`).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +51,9 @@ from komawari.db.engine import session_scope
 from komawari.db.registry import Base
 from komawari.errors import Conflict, DuplicateSession, InvalidInput, KomawariError
 from komawari.generation import sql as generation_sql
+from komawari.notices import line_link
+from komawari.notices.enums import Channel, MessageStatus
+from komawari.notices.models import NoticeMessage
 from komawari.series import action_pages
 from komawari.series import service as series_service
 from komawari.series.schemas import SeriesCreate
@@ -206,6 +213,8 @@ class Call:
     json: dict[str, Any] | None = None
     form: dict[str, Any] | None = None
     key: bool = True  # an /api POST sends a fresh Idempotency-Key
+    content: bytes | None = None  # a raw body with its own headers (LINE's webhook)
+    headers: dict[str, str] | None = None
 
 
 @dataclass
@@ -269,6 +278,11 @@ class Ctx:
         self.page_csrf = web_sessions.csrf_token(secret)
 
     def send(self, call: Call) -> httpx.Response:
+        if call.content is not None:
+            raw: httpx.Response = self.client.request(
+                call.method, call.url, content=call.content, headers=call.headers
+            )
+            return raw
         if call.form is not None:
             token = self.page_csrf
             assert token is not None, "a page case signs in first"
@@ -436,6 +450,44 @@ def _series_form(c: Ctx) -> dict[str, Any]:
     }
 
 
+def _contact(c: Ctx, **changes: object) -> int:
+    """A contact of student 1 (a mother, by email unless `changes` say otherwise)."""
+    body = {"name": "Tanaka Yoko", "relation": "mother", "email": "yoko@example.com"}
+    url = f"/api/students/{c.world.student_1}/contacts"
+    return int(c.setup("POST", url, body | changes)["id"])
+
+
+def _line_webhook(c: Ctx) -> Call:
+    """LINE's signed call with a contact's live link code, from a new LINE account."""
+    code = c.setup("POST", f"/api/contacts/{_contact(c)}/line-code")["code"]
+    c.client.app.dependency_overrides[line_link.channel_secret] = lambda: "refusal-secret"  # type: ignore[attr-defined]
+    event = {"type": "message", "source": {"type": "user", "userId": "U" + "a" * 32},
+             "message": {"type": "text", "id": "1", "text": code}}  # fmt: skip
+    body = json.dumps({"destination": "Ux", "events": [event]}).encode()
+    digest = hmac.new(b"refusal-secret", body, hashlib.sha256).digest()
+    signed = {"X-Line-Signature": base64.b64encode(digest).decode(),
+              "Content-Type": "application/json"}  # fmt: skip
+    return Call("POST", "/api/line/webhook", content=body, headers=signed)
+
+
+def _dead_message(c: Ctx) -> int:
+    """A message that failed for good (what "send again" puts back in the queue)."""
+    with session_scope(c.engine) as s:
+        message = NoticeMessage(
+            contact_id=_contact(c), channel=Channel.EMAIL, address="yoko@example.com",
+            language="ja", subject="s", body_text="t", kinds=["cancel"],
+            status=MessageStatus.DEAD, attempts=8, last_error="550 no such user",
+        )  # fmt: skip
+        s.add(message)
+        s.flush()
+        return message.id
+
+
+def _contact_form() -> dict[str, Any]:
+    return {"name": "Tanaka Y", "language": "en", "quiet_start": "22:00", "quiet_end": "07:00",
+            "pref-cancel": "email"}  # fmt: skip
+
+
 A = "/api"
 CASES: list[Case] = [
     # /api
@@ -513,6 +565,20 @@ CASES: list[Case] = [
          lambda c: Call("POST", f"{A}/branches/{c.world.branch_a}/credit-policies",
                         json={"lesson_kind": "PRIVATE", "expiry_days": 30})),
     Case("api-generation-run", "POST", f"{A}/generation-runs", _unscheduled_series),
+    Case("api-contact-add", "POST", f"{A}/students/{{student_id}}/contacts", lambda c: Call(
+        "POST", f"{A}/students/{c.world.student_1}/contacts",
+        json={"name": "Tanaka Yoko", "relation": "mother", "email": "yoko@example.com"})),
+    Case("api-contact-unlink", "DELETE", f"{A}/students/{{student_id}}/contacts/{{contact_id}}",
+         lambda c: Call("DELETE", f"{A}/students/{c.world.student_1}/contacts/{_contact(c)}")),
+    Case("api-contact-update", "PATCH", f"{A}/contacts/{{contact_id}}", lambda c: Call(
+        "PATCH", f"{A}/contacts/{_contact(c)}", json={"preferences": {"reminder": []}})),
+    Case("api-contact-line-code", "POST", f"{A}/contacts/{{contact_id}}/line-code",
+         lambda c: Call("POST", f"{A}/contacts/{_contact(c)}/line-code", key=False)),
+    Case("api-notice-send-again", "POST", f"{A}/notices/messages/{{message_id}}/send-again",
+         lambda c: Call("POST", f"{A}/notices/messages/{_dead_message(c)}/send-again")),
+    Case("api-teacher-contact", "PUT", f"{A}/teachers/{{teacher_id}}/contact", lambda c: Call(
+        "PUT", f"{A}/teachers/{c.world.teacher_1}/contact", json={"name": "Sato Sensei"})),
+    Case("api-line-webhook", "POST", f"{A}/line/webhook", _line_webhook),
     # pages
     Case("page-sign-in", "POST", "/sign-in", _sign_in),
     _page("page-sign-out", "/sign-out", lambda c: Call("POST", "/sign-out", form={})),
@@ -597,6 +663,20 @@ CASES: list[Case] = [
         "POST", f"/students/{c.world.student_3}/deactivate", form={})),
     _page("page-room-deactivate", "/rooms/{room_id}/deactivate", lambda c: Call(
         "POST", f"/rooms/{c.world.room_b}/deactivate", form={})),
+    _page("page-contact-add", "/students/{student_id}/contacts", lambda c: Call(
+        "POST", f"/students/{c.world.student_1}/contacts",
+        form={"name": "Tanaka Yoko", "relation": "mother", "email": "yoko@example.com"})),
+    _page("page-contact-remove", "/students/{student_id}/contacts/{contact_id}/remove",
+          lambda c: Call("POST", f"/students/{c.world.student_1}/contacts/{_contact(c)}/remove",
+                         form={})),
+    _page("page-notice-send-again", "/operator/notices/{message_id}/send-again",
+          lambda c: Call("POST", f"/operator/notices/{_dead_message(c)}/send-again", form={})),
+    _page("page-contact-save", "/contacts/{contact_id}", lambda c: Call(
+        "POST", f"/contacts/{_contact(c)}", form=_contact_form())),
+    _page("page-contact-line-code", "/contacts/{contact_id}/line-code", lambda c: Call(
+        "POST", f"/contacts/{_contact(c)}/line-code", form={})),
+    _page("page-contact-line-unlink", "/contacts/{contact_id}/line-unlink", lambda c: Call(
+        "POST", f"/contacts/{_contact(c, line_user_id='U' + 'b' * 32)}/line-unlink", form={})),
 ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # English a Japanese page may show: the product, formats and the glossary's kept words.
 ALLOWED_ON_JAPANESE = frozenset({
     "Komawari", "API", "CSV", "iCal", "YYYY", "HH", "MM", "English", "Asia", "Tokyo",
-    "America", "New_York", "UTC", "PDF",
+    "America", "New_York", "UTC", "PDF", "LINE",
 })  # fmt: skip
 
 

@@ -102,6 +102,14 @@ ACTIONS: dict[str, Say] = {
         say("credit-policy.set", "set a make-up policy"),
         say("session.teacher-absent", "noted that the teacher cannot come"),
         say("session.teacher-back", "noted that the teacher can come after all"),
+        say("notice.send-again", "put a notice back in the queue to send again"),
+        say("contact.add", "added a contact"),
+        say("contact.link", "linked a contact to a student"),
+        say("contact.update", "changed a contact"),
+        say("contact.unlink", "took a contact off a student"),
+        say("contact.line-code", "made a LINE link code"),
+        say("contact.line-linked", "linked a contact's LINE"),
+        say("contact.line-unlinked", "unlinked a contact's LINE"),
     )
 }
 # Skipped dates of one run are shown as one line.
@@ -138,6 +146,8 @@ def actor_words(actor_type: str, actor: str) -> Say | str:
         return say("actor.system", "Komawari (set-up)")
     if actor_type == "expiry":
         return say("actor.expiry", "make-up credit expiry")
+    if actor_type == "line":
+        return say("actor.line", "a family, on LINE")
     return actor
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from komawari.auth import policy
 from komawari.auth import service as auth
@@ -21,10 +21,14 @@ from komawari.auth.schemas import FeedRotate
 from komawari.branches import service as branches_service
 from komawari.branches import versions
 from komawari.branches.models import Branch
-from komawari.errors import NotFound
+from komawari.errors import KomawariError, NotFound, NotSetUp
 from komawari.generation import service as generation
 from komawari.generation.models import GenerationRun
 from komawari.generation.schemas import GenerateRequest
+from komawari.notices import contacts as contacts_service
+from komawari.notices import line_link
+from komawari.notices.contact_schemas import ContactCreate
+from komawari.notices.models import Contact
 from komawari.people import queries as people
 from komawari.people.models import Room, Student, Teacher
 from komawari.people.schemas import RoomCreate
@@ -298,6 +302,51 @@ def writable_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
     return people.get_student(db, student_id)
 
 
+def _family(student_id: int, db: Db, who: Principal) -> Student:
+    student = people.get_student(db, student_id)
+    branches = contacts_service.student_branches(db, [student_id])[student_id]
+    missing = say(
+        "contact.family-not-yours", "student %(id)s has no contacts you may see", id=student_id
+    )
+    policy.require(who, policy.family_access(who, branches), Access.WRITE, missing)
+    return student
+
+
+@_policy
+def family_student(student_id: Id, db: Db, who: StaffCaller) -> Student:
+    """Return the student if the caller may see and change their contacts (staff of a
+    branch of their lessons; any staff before their first)."""
+    return _family(student_id, db, who)
+
+
+def _contact(contact_id: int, db: Db, who: Principal, need: Access) -> Contact:
+    contact = contacts_service.get(db, contact_id)
+    owners = contacts_service.owners(db, contact)
+    access = policy.contact_access(
+        who, student_branch_ids=owners.student_branch_ids, teacher_id=owners.teacher_id
+    )
+    policy.require(
+        who,
+        access,
+        need,
+        contacts_service.not_found(contact_id),
+        say("contact.read-only", "you may read this contact but not change it"),
+    )
+    return contact
+
+
+@_policy
+def readable_contact(contact_id: Id, db: Db, who: StaffCaller) -> Contact:
+    """Return the contact if the caller may see it (one of its students' or its teacher's)."""
+    return _contact(contact_id, db, who, Access.READ)
+
+
+@_policy
+def writable_contact(contact_id: Id, db: Db, who: StaffCaller) -> Contact:
+    """Return the contact if the caller may change it."""
+    return _contact(contact_id, db, who, Access.WRITE)
+
+
 ReadableBranch = Annotated[Branch, Depends(readable_branch)]
 WritableBranch = Annotated[Branch, Depends(writable_branch)]
 ReadableBranchState = Annotated[BranchState, Depends(readable_branch_state)]
@@ -313,6 +362,9 @@ ReadableStudent = Annotated[Student, Depends(readable_student)]
 WritableRoom = Annotated[Room, Depends(writable_room)]
 WritableTeacher = Annotated[Teacher, Depends(writable_teacher)]
 WritableStudent = Annotated[Student, Depends(writable_student)]
+FamilyStudent = Annotated[Student, Depends(family_student)]
+ReadableContact = Annotated[Contact, Depends(readable_contact)]
+WritableContact = Annotated[Contact, Depends(writable_contact)]
 
 
 # A request body that creates something in a branch: 403 for a branch not the caller's.
@@ -356,8 +408,44 @@ def feed_rotation(body: FeedRotate, who: Caller) -> FeedRotate:
     return body
 
 
+@_policy
+def new_student_contact(body: ContactCreate, db: Db, who: StaffCaller) -> ContactCreate:
+    """Return the contact to add to a student if the caller may change the known contact
+    it names by id (else 404: its existence does not leak)."""
+    if body.contact_id is not None:
+        _contact(body.contact_id, db, who, Access.WRITE)
+    return body
+
+
 NewSeries = Annotated[SeriesCreate, Depends(new_series)]
 NewSession = Annotated[SessionCreate, Depends(new_session)]
 NewRoom = Annotated[RoomCreate, Depends(new_room)]
 GenerationOrder = Annotated[GenerateRequest, Depends(generation_order)]
 FeedRotation = Annotated[FeedRotate, Depends(feed_rotation)]
+NewStudentContact = Annotated[ContactCreate, Depends(new_student_contact)]
+
+
+# LINE's webhook: no user calls it; the body's signature is the authorisation.
+
+
+@_policy
+async def line_signed_body(
+    request: Request,
+    secret: Annotated[str | None, Depends(line_link.channel_secret)],
+    signature: Annotated[str | None, Header(alias="X-Line-Signature")] = None,
+) -> bytes:
+    """Return the body of a webhook call if LINE signed it with the channel's secret:
+    503 while the secret is not set, 400 for a missing or wrong signature."""
+    if not secret:
+        raise NotSetUp(
+            say("line.not-set-up", "LINE is not set up: KOMAWARI_LINE_CHANNEL_SECRET is empty")
+        )
+    body = await request.body()
+    if not policy.line_signature_matches(secret, body, signature):
+        raise KomawariError(
+            say("line.bad-signature", "the X-Line-Signature header does not sign this body")
+        )
+    return body
+
+
+LineSignedBody = Annotated[bytes, Depends(line_signed_body)]

@@ -9,8 +9,11 @@ caller may read but not change is 403. A role that may not use a kind of object 
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -119,6 +122,39 @@ def teacher_access(who: Principal, teacher_id: int) -> Access:
 def student_access(who: Principal) -> Access:
     """Return what the caller may do with a student (school-wide, staff and admins)."""
     return Access.NONE if who.role == Role.TEACHER else Access.WRITE
+
+
+def family_access(who: Principal, student_branch_ids: frozenset[int]) -> Access:
+    """Return what the caller may do with a student's contacts (their family's addresses):
+    staff of a branch where the student has lessons or series; any staff while the student
+    has none anywhere yet (a family is added before the first lesson). Teachers: none."""
+    if who.role == Role.TEACHER:
+        return Access.NONE
+    if who.is_admin or not student_branch_ids or student_branch_ids & who.branch_ids:
+        return Access.WRITE
+    return Access.NONE
+
+
+def contact_access(
+    who: Principal, *, student_branch_ids: Iterable[frozenset[int]], teacher_id: int | None
+) -> Access:
+    """Return what the caller may do with a contact: the most that any of its students'
+    families (`family_access`) or its teacher (`teacher_access`) allows. A contact of no
+    student and no teacher (unlinked from the last one) is like a student without
+    lessons: any staff's."""
+    found = [family_access(who, ids) for ids in student_branch_ids]
+    if teacher_id is not None:
+        found.append(teacher_access(who, teacher_id))
+    return max(found) if found else family_access(who, frozenset())
+
+
+def line_signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
+    """Tell whether a webhook body is LINE's: its X-Line-Signature is the base64 of the
+    body's HMAC-SHA256 under the channel secret (compared in constant time)."""
+    if not secret or signature is None:
+        return False
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), signature.encode())
 
 
 def user_access(who: Principal, user_id: int) -> Access:

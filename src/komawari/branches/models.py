@@ -36,6 +36,8 @@ class Branch(IdMixin, CreatedMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64), server_default="Asia/Tokyo")
     # Closed on Japan's national holidays: each is a closure (holiday=True) two years ahead.
     closed_on_holidays: Mapped[bool] = mapped_column(server_default="false")
+    # When the day-before reminders go out, in the branch's zone.
+    reminder_time: Mapped[time] = mapped_column(Time, server_default="18:00")
 
 
 CLOSURE_GUARD = "uq_branch_closures_branch_id_date"  # a branch is closed on a day once

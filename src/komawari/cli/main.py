@@ -46,6 +46,8 @@ def _register() -> None:
     from komawari.branches.cli import app as branch_app
     from komawari.cli.db import app as db_app
     from komawari.generation.cli import generate
+    from komawari.notices.cli import app as notices_app
+    from komawari.notices.cli import worker
     from komawari.ops.cli import register as register_ops
     from komawari.ops.demo import demo
     from komawari.people.cli import room_app, student_app, teacher_app
@@ -64,9 +66,11 @@ def _register() -> None:
     app.add_typer(credits_app, name="credits")
     app.add_typer(token_app, name="token")
     app.add_typer(user_app, name="user")
+    app.add_typer(notices_app, name="notices")
     app.command(help="Materialise the occurrences of ACTIVE series up to the horizon.")(generate)
     app.command(help="Create a demo school (2 branches) and print the coming week.")(demo)
-    app.command(help="Run the HTTP server (API, calendar feeds, periodic generation).")(serve)
+    app.command(help="Run the HTTP server (API, calendar feeds, pages, and a job worker).")(serve)
+    app.command(help="Run a job worker: periodic work and the notices' outbox.")(worker)
     _register_plugins()
     register_ops(app)
     _plain_help(app)

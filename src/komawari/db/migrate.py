@@ -43,3 +43,11 @@ def current_revision(engine: Engine) -> str | None:
     """Return the database's revision (None for an empty database)."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """What Alembic compares with the models: all but the job queue's tables, which are
+    Procrastinate's (migration 0019 installs its schema), not Komawari's models."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))

@@ -14,6 +14,15 @@ from komawari.auth.models import (
 from komawari.branches.models import Branch, BranchClosure, BranchPeriod, BranchVersion
 from komawari.db.base import Base
 from komawari.generation.models import GenerationRun
+from komawari.notices.models import (
+    ChannelState,
+    Contact,
+    ContactStudent,
+    LineLinkCode,
+    NoticeDelivery,
+    NoticeIntent,
+    NoticeMessage,
+)
 from komawari.people.models import Room, Student, Teacher
 from komawari.series.models import ClassSeries, SeriesEnrolment, SeriesPauseRecord
 from komawari.sessions.models import ClassSession, SessionAttendee
@@ -28,12 +37,19 @@ __all__ = [
     "BranchPeriod",
     "BranchVersion",
     "CalendarFeed",
+    "ChannelState",
     "ClassSeries",
     "ClassSession",
+    "Contact",
+    "ContactStudent",
     "Credit",
     "CreditEntry",
     "GenerationRun",
     "IdempotencyKey",
+    "LineLinkCode",
+    "NoticeDelivery",
+    "NoticeIntent",
+    "NoticeMessage",
     "Room",
     "SeriesEnrolment",
     "SeriesPauseRecord",

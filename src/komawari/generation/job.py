@@ -82,6 +82,7 @@ def run(
                 with session_scope(engine) as s:
                     if use_lock:
                         locks.lock_generation(s)
+                    service.hold_run(s, run_id)
                     pending = service.pending_series(s, scope, after=after, limit=size)
                     if not pending:
                         return pending, RunCounts()

@@ -157,6 +157,21 @@ def start_run(db: Session, *, trigger: RunTrigger, scope: Scope, actor: Actor) -
     return run
 
 
+class RunGone(RuntimeError):
+    """The run's record is gone (a backup was restored under it): it makes nothing more."""
+
+
+def hold_run(db: Session, run_id: int) -> None:
+    """Hold the run's record for this batch's transaction, or stop: a run whose record a
+    restore took away would make lessons no run accounts for. (A restore waits for the
+    batch holding it; a batch after the restore finds no record.)"""
+    held = db.scalar(
+        select(GenerationRun.id).where(GenerationRun.id == run_id).with_for_update(key_share=True)
+    )
+    if held is None:
+        raise RunGone(f"generation run {run_id} is no longer recorded (a restore?)")
+
+
 def finish_run(
     db: Session,
     *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from komawari.db import guards
 from komawari.generation.verdict_sql import VERDICT_CTES, bucket
+from komawari.notices.sql import NEW_SERIES_CTE
 from komawari.scheduling import keys
 from komawari.sessions.models import OCCURRENCE_GUARD
 
@@ -173,7 +174,7 @@ elig AS MATERIALIZED (
      ORDER BY e.new_id
     ON CONFLICT ON CONSTRAINT {OCCURRENCE_GUARD} DO NOTHING
     RETURNING id, series_id, original_date, kind, status
-),
+),{NEW_SERIES_CTE}
 att AS (
     INSERT INTO session_attendees (session_id, student_id)
     SELECT i.id, e.student_id

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.db import rules
+from komawari.notices import intents as notices
 from komawari.ops.legacy_csv import (
     LegacySeries,
     LegacySession,
@@ -232,6 +233,8 @@ def run(
     )
     if strict and report.errors:
         return report
+    # The old system's lessons were running before Komawari: loading them tells nobody.
+    notices.quiet(db)
     savepoint = db.begin_nested()
     try:
         _load(

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -168,6 +169,9 @@ class ClassSession(IdMixin, Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("class_sessions.id"))
     attendance: Mapped[Attendance | None] = mapped_column(pg_enum(Attendance, "attendance"))
     legacy_id: Mapped[str | None] = mapped_column(String(100))
+    # Bumped by PostgreSQL (a trigger) when what a family or teacher is told of changes:
+    # status, day, time, teacher, room. A notice intent is keyed by it.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     # Booking time decides conflicts (earliest booked wins). statement_timestamp() is
     # taken by the inserting statement, under the resource locks, so booking order is
     # commit order among writers; now() would be the transaction's start.

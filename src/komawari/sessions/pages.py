@@ -27,6 +27,7 @@ from komawari.auth.policy import Principal
 from komawari.branches import periods, versions
 from komawari.branches import service as branches
 from komawari.errors import DuplicateSession, InvalidInput, KomawariError
+from komawari.notices import contact_pages
 from komawari.scheduling import clock, fields
 from komawari.series import listing
 from komawari.sessions import availability, day_page, lesson_views, read_model
@@ -192,7 +193,10 @@ def student_week(
         viewer=who,
     )
     owned = reports.for_student(db, student.id, policy.visible_branches(who))
-    return page.render("week.html", view=view, today=clock.school_today(), credits=owned)
+    family = contact_pages.section(db, who, student)  # None: not the caller's to see
+    return page.render(
+        "week.html", view=view, today=clock.school_today(), credits=owned, family=family
+    )
 
 
 @router.get("/sessions/new")

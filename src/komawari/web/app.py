@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from komawari import __version__
-from komawari.config import get_settings
 from komawari.db import migrate
 from komawari.db.hot import HotReads
 from komawari.web.headers import SecurityHeaders
@@ -38,6 +38,9 @@ def _install_api(app: FastAPI) -> None:
     from komawari.auth.api import router as auth_router
     from komawari.branches.api import routers as branch_routers
     from komawari.generation.api import router as generation_router
+    from komawari.notices.contact_api import routers as contact_routers
+    from komawari.notices.line_webhook import router as line_webhook_router
+    from komawari.notices.operator_api import router as outbox_router
     from komawari.people.api import routers as people_routers
     from komawari.series.api import router as series_router
     from komawari.sessions.api import router as session_router
@@ -53,6 +56,9 @@ def _install_api(app: FastAPI) -> None:
         series_router,
         session_router,
         *attendance_routers,
+        *contact_routers,
+        line_webhook_router,
+        outbox_router,
         generation_router,
         audit_router,
         calendar_router,
@@ -88,6 +94,8 @@ def _install_pages(app: FastAPI) -> None:
     from komawari.auth.pages import router as auth_pages
     from komawari.auth.user_pages import router as user_pages
     from komawari.branches.pages import router as branch_pages
+    from komawari.notices.contact_pages import router as contact_pages
+    from komawari.notices.operator_pages import router as outbox_pages
     from komawari.ops.pages import router as ops_pages
     from komawari.people.pages import router as people_pages
     from komawari.series.action_pages import router as series_action_pages
@@ -108,93 +116,25 @@ def _install_pages(app: FastAPI) -> None:
     app.include_router(user_pages)
     app.include_router(credit_pages)
     app.include_router(stats_pages)
+    app.include_router(contact_pages)
+    app.include_router(outbox_pages)
     pages.install(app)
 
 
-# The periodic job's leadership: a session-level advisory lock (a key of its own, apart
-# from the sessions' lock kinds), held on a connection kept open by the worker that leads.
-# When that process dies its connection closes, PostgreSQL releases the lock, and the next
-# worker to try takes it: one deployment runs the job once, whatever its worker count.
-LEADER_LOCK = (0x4B4D5310, 0)
+async def _job_worker(engine: Engine) -> None:
+    """The server's own job worker: the periodic work and the outbox (komawari.queue).
 
+    Each server process runs one; PostgreSQL lets one worker defer each periodic tick, so
+    the work runs once per deployment, whatever the process count.
+    """
+    from komawari import queue
 
-def try_to_lead(engine: Engine) -> Connection | None:
-    """Return a connection holding the periodic job's lock, or None if another holds it."""
-    conn = engine.connect()
     try:
-        held = conn.execute(
-            text("SELECT pg_try_advisory_lock(:kind, :key)"),
-            {"kind": LEADER_LOCK[0], "key": LEADER_LOCK[1]},
-        ).scalar_one()
-        conn.commit()
-    except BaseException:
-        conn.invalidate()
-        conn.close()
+        await queue.run_worker(queue.build_app(engine), name=f"serve-{os.getpid()}")
+    except asyncio.CancelledError:
         raise
-    if held:
-        return conn
-    conn.close()
-    return None
-
-
-def still_leads(conn: Connection) -> bool:
-    """Tell whether the leader's connection is alive (then it holds the lock still)."""
-    try:
-        conn.execute(text("SELECT 1"))
-        conn.commit()
-    except Exception:
-        return False
-    return True
-
-
-def stop_leading(conn: Connection) -> None:
-    """Give the lock up: the connection is closed, not returned to the pool with it."""
-    conn.invalidate()
-    conn.close()
-
-
-async def _periodic_generation(engine: Engine, minutes: int) -> None:
-    from komawari.attendance import expiry as credit_expiry
-    from komawari.audit.service import Actor
-    from komawari.auth.idempotency import purge_expired
-    from komawari.generation import job
-    from komawari.generation.enums import RunTrigger
-
-    leader: Connection | None = None
-    try:
-        while True:
-            if leader is not None and not await asyncio.to_thread(still_leads, leader):
-                stop_leading(leader)
-                leader = None
-            if leader is None:
-                try:
-                    leader = await asyncio.to_thread(try_to_lead, engine)
-                except Exception:
-                    log.exception("cannot reach the database to lead the periodic job")
-            if leader is not None:
-                try:
-                    await asyncio.to_thread(
-                        job.run,
-                        engine,
-                        trigger=RunTrigger.SCHEDULE,
-                        actor=Actor("generator", "schedule"),
-                    )
-                except Exception:  # keep the job alive; the run records its error
-                    log.exception("scheduled generation failed")
-                try:
-                    await asyncio.to_thread(purge_expired, engine)
-                except Exception:
-                    log.exception("purging expired idempotency keys failed")
-                try:  # each branch's credits past their last day, on the branch's date
-                    expired = await asyncio.to_thread(credit_expiry.run, engine)
-                    if expired:
-                        log.info("expired %d make-up credits", expired)
-                except Exception:
-                    log.exception("expiring make-up credits failed")
-            await asyncio.sleep(minutes * 60)
-    finally:
-        if leader is not None:
-            stop_leading(leader)
+    except Exception:  # the server goes on serving; the operator sees why in the log
+        log.exception("the job worker stopped")
 
 
 def create_app(engine: Engine | None = None, *, periodic: bool | None = None) -> FastAPI:
@@ -202,20 +142,21 @@ def create_app(engine: Engine | None = None, *, periodic: bool | None = None) ->
     from komawari.db.engine import ready_engine
 
     eng = engine or ready_engine()
-    minutes = get_settings().generation_interval_minutes
-    run_periodic = (minutes > 0) if periodic is None else periodic
+    run_periodic = True if periodic is None else periodic
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The revalidation's connections (db/hot.py) live as long as this start of the app.
         app.state.hot = hot = HotReads(eng)
         await hot.open()
-        task = asyncio.create_task(_periodic_generation(eng, minutes)) if run_periodic else None
+        task = asyncio.create_task(_job_worker(eng)) if run_periodic else None
         try:
             yield
         finally:
             if task is not None:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await hot.close()
 
     app = FastAPI(

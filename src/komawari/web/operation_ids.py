@@ -79,6 +79,18 @@ OPERATION_IDS: dict[str, str] = {
     "teacher_absence": "setTeacherAbsence",
     "list_credit_policies": "listCreditPolicies",
     "set_credit_policy": "setCreditPolicy",
+    # the notices' outbox (the operator's)
+    "outbox": "getOutbox",
+    "list_messages": "listNoticeMessages",
+    "send_again": "sendNoticeAgain",
+    # contacts (who hears about lessons)
+    "list_student_contacts": "listStudentContacts",
+    "add_student_contact": "addStudentContact",
+    "unlink_student_contact": "unlinkStudentContact",
+    "get_contact": "getContact",
+    "update_contact": "updateContact",
+    "new_line_code": "createLineLinkCode",
+    "set_teacher_contact": "setTeacherContact",
     # generation
     "list_runs": "listGenerationRuns",
     "generate": "generateSessions",

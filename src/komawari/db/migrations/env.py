@@ -5,17 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from komawari.db import migrate
 from komawari.db.registry import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def _include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    # Computed columns depend on a SQL function Alembic cannot compare; nothing else skipped.
-    return True
 
 
 def _run(connection: Connection) -> None:
@@ -23,7 +17,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
-        include_object=_include_object,
+        include_object=migrate.include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from komawari_soak.faults import Faults
 from komawari_soak.ledger import Ledger
 from komawari_soak.load import Load, School
+from komawari_soak.notices import Notices
 from komawari_soak.stack import Stack
 
 TAIL_SECONDS = 3.0
@@ -49,11 +50,15 @@ def run(options: Options, *, step: Step = _quiet) -> dict[str, Any]:
     ledger = Ledger()
     step("starting PostgreSQL")
     stack = Stack.create(external_url=options.database_url)
+    notices = Notices()
     load: Load | None = None
     failed = True
     try:
+        notices.start()
+        stack.extra_env.update(notices.env())
         step("migrating and seeding the school")
         token, school = _prepare(stack.database.url, options.seed)
+        notices.add_contacts(stack.database.url)
         step("starting 2 servers and 2 generators")
         stack.start_children()
         load = Load(
@@ -69,18 +74,25 @@ def run(options: Options, *, step: Step = _quiet) -> dict[str, Any]:
         step(f"load with {options.clients} clients for {seconds:.0f}s, faults on the way")
         started = time.monotonic()
         load.start()
+        notices.start_faults()
         fault_failures = _inject(faults, seconds, started, step)
         while time.monotonic() < started + seconds:
             time.sleep(0.2)
         load.stop()
+        notices.stop_faults()
         elapsed = time.monotonic() - started
         step("stopping servers and generators (SIGTERM)")
         exits = stack.stop_children()
         step("final generation")
         final = stack.run("generate", "--json")
+        step("sending what the outbox still holds")
+        settled = notices.settle(stack.run)
         step("checking the database against the ledger")
         checked = _checks(stack.database.url, ledger)
         report = _report(options, ledger, load, faults, checked, elapsed, exits, final)
+        told = notices.figures(stack.database.url, ledger)
+        report |= told | {"notice_settle": settled}
+        report["passed"] = report["passed"] and _notices_held(told)
         report["fault_failures"] = fault_failures
         report["passed"] = report["passed"] and not fault_failures
         failed = not report["passed"]
@@ -94,6 +106,7 @@ def run(options: Options, *, step: Step = _quiet) -> dict[str, Any]:
         if load is not None:
             load.stop()
         step("stopping everything")
+        notices.stop()
         stack.stop(keep_logs=options.keep_logs if failed else None)
         if failed and options.keep_logs is not None:
             ledger.dump(options.keep_logs / "ledger.json")
@@ -171,6 +184,16 @@ MUST_BE_ZERO = (
     "credit_double_issues",
     "credit_double_uses",
 )
+
+
+def _notices_held(told: dict[str, Any]) -> bool:
+    """Each message delivered once: none lost, none twice, and there were some."""
+    return bool(
+        told["notices_expected"] > 0
+        and told["notices_delivered"] == told["notices_expected"]
+        and told["notice_duplicates"] == 0
+        and told["notices_lost"] == 0
+    )
 
 
 def _checks_held(checked: dict[str, Any]) -> bool:

@@ -197,6 +197,8 @@ class Stack:
     servers: list[Child] = field(default_factory=list)
     generators: list[Child] = field(default_factory=list)
     owns_folder: bool = True
+    # Settings every child gets beside the database's (the notices' receivers).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, *, external_url: str | None, folder: Path | None = None) -> Stack:
@@ -220,6 +222,7 @@ class Stack:
             KOMAWARI_DATA_DIR=str(self.folder / "data"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         env.update(extra)
         return env
 

@@ -1,0 +1,1 @@
+"""Notices to families and teachers: contacts, the outbox of intents, messages, delivery."""
