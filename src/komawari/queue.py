@@ -12,6 +12,7 @@ zero-set-up default needs nothing else.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import procrastinate
@@ -70,9 +71,21 @@ def build_app(on: Engine | None = None) -> procrastinate.App:
     return app
 
 
+async def catch_up(app: procrastinate.App) -> None:
+    """Generate once as a worker starts (a restart does not wait for the next tick); one
+    such job waits at a time, however many workers start."""
+    from komawari.generation import jobs as generation_jobs
+
+    if generation_jobs.cron() is None:
+        return
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # another's start did
+        await app.tasks["generation:generate"].defer_async(timestamp=0)
+
+
 async def run_worker(app: procrastinate.App, *, name: str, concurrency: int = 2) -> None:
     """Run a worker on `app` until cancelled (the server's own, or `komawari worker`)."""
     async with app.open_async():
+        await catch_up(app)
         await app.run_worker_async(
             name=name, concurrency=concurrency, install_signal_handlers=False, wait=True
         )

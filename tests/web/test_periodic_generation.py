@@ -52,3 +52,19 @@ def test_the_schedule_can_be_turned_off(committed_engine: Engine) -> None:
         time.sleep(0.5)
     with committed_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM generation_runs")).scalar_one() == 0
+
+
+def test_a_starting_worker_generates_without_waiting_for_the_tick(
+    committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOMAWARI_GENERATION_CRON", "0 3 1 1 *")  # once a year
+    config.get_settings.cache_clear()
+    try:
+        with TestClient(create_app(committed_engine, periodic=True)) as client:
+            assert client.get("/healthz").status_code == 200
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _runs(committed_engine) == 0:
+                time.sleep(0.1)
+    finally:
+        config.get_settings.cache_clear()
+    assert _runs(committed_engine) == 1
