@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks.common import drop_database, fresh_database
 from benchmarks.generation_naive import naive
-from benchmarks.generation_school import HORIZON, add_groups, fixture, reset, scope
+from benchmarks.generation_school import HORIZON, add_contacts, add_groups, fixture, reset, scope
 from komawari.db.engine import normalise_url, session_scope
 from komawari.generation import job
 from komawari.generation import service as generation
@@ -175,6 +175,9 @@ def main() -> None:
     try:
         engine = create_engine(url)
         fixture(engine, args.series)
+        # With the notices' outbox at work: a new series's first generation tells its
+        # student's guardian and its teacher (one intent each per series, not per lesson).
+        out["contacts"] = add_contacts(engine)
         gen_times = []
         for _ in range(2):
             reset(engine)
@@ -182,6 +185,15 @@ def main() -> None:
             gen_times.append(elapsed)
         out["rows"] = result.counts.created
         out["conflicted"] = result.counts.conflicted
+        with engine.connect() as conn:
+            intents, series_told = conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT series_id) FROM notice_intents"
+                    " WHERE kind = 'new_series'"
+                )
+            ).one()
+        out["new_series_intents"] = intents
+        out["new_series_intents_per_series_told"] = round(intents / max(1, series_told), 2)
         noop_start = time.perf_counter()
         again = job.run(engine, trigger=RunTrigger.CLI, scope=scope())
         out["second_run_s"] = round(time.perf_counter() - noop_start, 4)

@@ -68,6 +68,32 @@ def fixture(engine: Engine, series: int, seed: int = 42) -> None:
         )
 
 
+def add_contacts(engine: Engine) -> int:
+    """Give every student a guardian and every teacher a contact (the notices' outbox then
+    has people to tell of each new series); return how many contacts."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contacts (name, email) SELECT 'G' || s.id, 'g' || s.id || '@x.jp'"
+                " FROM students s ORDER BY s.id"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contact_students (contact_id, student_id, relation)"
+                " SELECT c.id, s.id, 'mother' FROM students s"
+                " JOIN contacts c ON c.email = 'g' || s.id || '@x.jp'"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (name, email, teacher_id)"
+                " SELECT 'T' || t.id, 't' || t.id || '@x.jp', t.id FROM teachers t"
+            )
+        )
+        return int(conn.execute(text("SELECT count(*) FROM contacts")).scalar_one())
+
+
 def add_groups(engine: Engine, groups: int, seed: int = 7) -> None:
     """Add group series (4 to 8 enrolled students each) to the fixture's school."""
     rnd = random.Random(seed)
@@ -111,7 +137,7 @@ def reset(engine: Engine) -> None:
         conn.execute(
             text(
                 "TRUNCATE class_sessions, session_attendees, audit_events,"
-                " generation_runs RESTART IDENTITY CASCADE"
+                " generation_runs, notice_intents RESTART IDENTITY CASCADE"
             )
         )
         conn.execute(text("UPDATE class_series SET generated_through = NULL"))

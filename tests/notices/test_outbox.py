@@ -178,7 +178,7 @@ def test_quiet_hours_hold_a_message_unless_the_lesson_is_today(db: Session) -> N
         text("UPDATE notice_intents SET created_at = :at"), {"at": tokyo_night - timedelta(hours=1)}
     )
     held = drain.drain(db, now=tokyo_night)
-    assert (held.messages, held.waiting) == (0, 1)
+    assert (held.messages, held.waiting) == (0, [mother.id])
     assert drain.drain(db, now=tokyo_night + timedelta(hours=10)).messages == 1, "08:30: sent"
     today = bookings.one_off(db, branch_id=b.id, teacher_id=t.id, student_id=s.id,
                              date="2030-12-03", start_time="23:00", end_time="23:50")  # fmt: skip
@@ -186,7 +186,28 @@ def test_quiet_hours_hold_a_message_unless_the_lesson_is_today(db: Session) -> N
     db.execute(text("UPDATE notice_intents SET created_at = :at WHERE settled_at IS NULL"),
                {"at": tokyo_night - timedelta(hours=1)})  # fmt: skip
     assert drain.drain(db, now=tokyo_night).messages == 1, "a same-day change goes anyway"
-    assert mother.id
+
+
+def test_people_in_their_quiet_hours_do_not_hold_the_others_back(db: Session) -> None:
+    b, t = branch(db), teacher(db)
+    night = datetime(2030, 12, 3, 13, 30, tzinfo=UTC)  # 22:30 in Tokyo
+    asleep, awake = student(db), student(db)
+    sleeper = contacts.guardian(db, asleep.id, quiet_start=time(21, 0), quiet_end=time(8, 0))
+    owl = contacts.guardian(db, awake.id)  # no quiet hours
+    for s, start in ((asleep, "16:00"), (awake, "17:00")):
+        lesson = bookings.one_off(db, branch_id=b.id, teacher_id=t.id, student_id=s.id,
+                                  date=DAY.isoformat(), start_time=start,
+                                  end_time=start[:2] + ":50")  # fmt: skip
+        bookings.cancel(db, lesson.id)
+    for who, hours in ((sleeper, 3), (owl, 2)):  # the sleeper's change is the older
+        db.execute(text("UPDATE notice_intents SET created_at = :at WHERE contact_id = :c"),
+                   {"at": night - timedelta(hours=hours), "c": who.id})  # fmt: skip
+    first = drain.drain(db, now=night, limit=1)
+    assert (first.messages, first.waiting) == (0, [sleeper.id]), "the oldest waits its morning"
+    second = drain.drain(db, now=night, limit=1, skip=first.waiting)
+    assert second.messages == 1
+    told = db.scalars(select(NoticeMessage.contact_id)).all()
+    assert told == [owl.id]
 
 
 def test_a_guardian_of_two_children_gets_one_message_for_a_closure(db: Session) -> None:

@@ -9,6 +9,7 @@ Each intent is settled in the same transaction as the message that tells of it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from komawari.people.models import Room, Teacher
 class Drained:
     messages: int
     dropped: int
-    waiting: int  # contacts left for later (quiet hours)
+    waiting: list[int]  # contacts left for later (their quiet hours)
 
 
 def configured(channel: Channel) -> bool:
@@ -89,17 +90,21 @@ def _firsts(db: Session, lines: list[plan.Line]) -> None:
             line.lesson_name = line.lesson_name or found[0]["lesson_name"]
 
 
-def drain(db: Session, *, now: datetime | None = None, limit: int = 200) -> Drained:
-    """Make the messages of up to `limit` due people, in the current transaction."""
+def drain(
+    db: Session, *, now: datetime | None = None, limit: int = 200, skip: Sequence[int] = ()
+) -> Drained:
+    """Make the messages of up to `limit` due people (not those of `skip`), in the current
+    transaction."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(seconds=get_settings().notice_window_seconds)
-    due = list(db.scalars(text(sql.DUE_CONTACTS), {"cutoff": cutoff, "limit": limit}))
+    params = {"cutoff": cutoff, "limit": limit, "skip": list(skip)}
+    due = list(db.scalars(text(sql.DUE_CONTACTS), params))
     if not due:
-        return Drained(0, 0, 0)
+        return Drained(0, 0, [])
     held = list(db.scalars(text(sql.LOCK_CONTACTS), {"ids": due}))
     contacts = {c.id: c for c in db.scalars(select(Contact).where(Contact.id.in_(held)))}
     pending = _intents(db, held)
-    waiting = 0
+    waiting: list[int] = []
     folded: dict[int, plan.Folded] = {}
     for contact_id in held:
         rows = pending.get(contact_id, [])
@@ -111,7 +116,7 @@ def drain(db: Session, *, now: datetime | None = None, limit: int = 200) -> Drai
         if plan.in_quiet_hours(local, contact.quiet_start, contact.quiet_end) and not plan.touches(
             intents, local.date()
         ):
-            waiting += 1
+            waiting.append(contact_id)
             continue
         folded[contact_id] = plan.fold(intents)
     every_line = [line for f in folded.values() for line in f.lines]

@@ -17,10 +17,12 @@ SEND_BUDGET = 50.0
 def outbox_once(*, budget: float = SEND_BUDGET) -> send.Sent:
     """Drain the due intents into messages (each batch its own transaction), then send."""
     engine = queue.engine()
+    quiet: list[int] = []  # people in their quiet hours: the next batch passes them by
     while True:
         with session_scope(engine) as db:
-            made = drain.drain(db)
-        if made.messages + made.dropped == 0:
+            made = drain.drain(db, skip=quiet)
+        quiet += made.waiting
+        if made.messages + made.dropped + len(made.waiting) == 0:
             break
     deadline = time.monotonic() + budget
     return send.send_due(engine, stop=lambda: time.monotonic() > deadline)

@@ -94,11 +94,12 @@ SELECT cs.contact_id, 'credit_expiring', x.id, 0, x.branch_id, x.student_id
 ON CONFLICT ON CONSTRAINT uq_notice_intents_key DO NOTHING
 """  # noqa: S608 - composed from module constants
 
-# The contacts whose oldest waiting intent is older than the window, oldest first.
+# The contacts whose oldest waiting intent is older than the window, oldest first (but
+# those a drain left in their quiet hours: `:skip`, so they do not hold the others back).
 DUE_CONTACTS = """
 SELECT contact_id
   FROM notice_intents
- WHERE settled_at IS NULL
+ WHERE settled_at IS NULL AND contact_id <> ALL(CAST(:skip AS bigint[]))
  GROUP BY contact_id
 HAVING min(created_at) <= :cutoff
  ORDER BY min(created_at)
