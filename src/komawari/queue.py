@@ -82,10 +82,22 @@ async def catch_up(app: procrastinate.App) -> None:
         await app.tasks["generation:generate"].defer_async(timestamp=0)
 
 
-async def run_worker(app: procrastinate.App, *, name: str, concurrency: int = 2) -> None:
-    """Run a worker on `app` until cancelled (the server's own, or `komawari worker`)."""
+# How long a stopping worker lets its running jobs finish before it cancels them.
+GRACE_SECONDS = 30.0
+
+
+async def run_worker(
+    app: procrastinate.App, *, name: str, concurrency: int = 2, own_signals: bool = False
+) -> None:
+    """Run a worker on `app` until cancelled (the server's own), or until SIGINT or SIGTERM
+    when it owns the process's signals (`komawari worker`): then it takes no new job and
+    lets the running ones finish (at most `GRACE_SECONDS`)."""
     async with app.open_async():
         await catch_up(app)
         await app.run_worker_async(
-            name=name, concurrency=concurrency, install_signal_handlers=False, wait=True
+            name=name,
+            concurrency=concurrency,
+            install_signal_handlers=own_signals,
+            shutdown_graceful_timeout=GRACE_SECONDS,
+            wait=True,
         )

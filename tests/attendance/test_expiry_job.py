@@ -3,7 +3,6 @@ runs the expiry (the periodic job, the command) and however often."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import UTC, date, datetime
 
@@ -22,7 +21,7 @@ from komawari.audit.words import actor_words, reason_words
 from komawari.db.engine import session_scope
 from komawari.errors import InvalidInput
 from komawari.web import i18n
-from tests.factories import branches, people
+from tests.factories import aio, branches, people
 from tests.factories import credits as make
 from tests.factories.bookings import cancel
 
@@ -174,7 +173,7 @@ def test_the_workers_periodic_task_expires_due_credits(committed_engine: Engine)
             await app.tasks["attendance:expire_credits"].defer_async(timestamp=0)
             await app.run_worker_async(wait=False, install_signal_handlers=False)
 
-    asyncio.run(one_tick())
+    aio.run(one_tick())
     with session_scope(committed_engine) as s:
         kinds = _kinds(s, credit)
     assert kinds == ["issue", "expire"]

@@ -3,7 +3,6 @@ smtplib and aiosmtplib. Each behaviour and each fault is seen as a client sees i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -46,6 +45,7 @@ from komawari_soak.fakes.line import (
     unfollow_event,
     webhook_body,
 )
+from tests.factories import aio
 
 pytestmark = pytest.mark.ci_suite("local")  # no database
 
@@ -304,7 +304,7 @@ def test_the_async_sdk_raises_plain_api_exceptions_and_aiohttp_errors(line: Fake
             with pytest.raises(aiohttp.ServerDisconnectedError):
                 await api.push_message(request)
 
-    asyncio.run(run())
+    aio.run(run())
     assert len(line.pushes) == 1
     assert line.requests == 4
 
@@ -415,7 +415,7 @@ def test_many_messages_on_one_connection_are_all_kept_without_waiting(smtp: Fake
                 await client.send_message(mail(n))
 
     started = time.monotonic()
-    asyncio.run(run())
+    aio.run(run())
     assert time.monotonic() - started < 30  # about 2 s here: no wait per message
     assert smtp.count == 1000
     assert smtp.duplicates() == {}
@@ -456,7 +456,7 @@ def test_reject_next_answers_data_with_a_permanent_failure(smtp: FakeSmtp) -> No
             await aiosmtplib.send(mail(), hostname=smtp.host, port=smtp.port)
         assert caught.value.code == 554
 
-    asyncio.run(run())
+    aio.run(run())
     assert smtp.count == 0
     send(smtp, mail())
     assert smtp.count == 1
@@ -489,7 +489,7 @@ def test_drop_next_closes_the_connection_in_data_and_records_nothing(smtp: FakeS
         with pytest.raises(aiosmtplib.SMTPServerDisconnected):
             await aiosmtplib.send(mail(), hostname=smtp.host, port=smtp.port)
 
-    asyncio.run(run())
+    aio.run(run())
     assert smtp.count == 0
     send(smtp, mail())
     assert smtp.count == 1

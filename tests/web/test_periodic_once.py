@@ -68,8 +68,10 @@ def _each_tick_ran_once(engine: Engine, runs: list[float]) -> None:
 
 def _stop(procs: list[subprocess.Popen[str]]) -> list[str]:
     for proc in procs:
-        proc.send_signal(signal.SIGINT)
-    return [proc.communicate(timeout=60)[0] for proc in procs]
+        proc.send_signal(signal.SIGTERM)  # each finishes its running job (30 s at most)
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * len(procs), outputs[0][-2000:]
+    return outputs
 
 
 def test_eight_workers_run_each_tick_once(committed_engine: Engine) -> None:

@@ -27,10 +27,9 @@ def worker(
     engine = ready_engine()
     name = f"{socket.gethostname()}-{os.getpid()}"
     out.print(f"komawari worker {name}: the periodic work and the outbox; Ctrl-C stops it")
-    try:
-        asyncio.run(queue.run_worker(queue.build_app(engine), name=name, concurrency=concurrency))
-    except KeyboardInterrupt:
-        out.print("stopped")
+    app = queue.build_app(engine)
+    asyncio.run(queue.run_worker(app, name=name, concurrency=concurrency, own_signals=True))
+    out.print("stopped")
 
 
 @app.command("status")
