@@ -1,8 +1,9 @@
 """Sending the outbox's messages: each message leased to one sender, every attempt recorded.
 
 A sender leases a few due messages at a time (FOR UPDATE SKIP LOCKED: two senders never
-take one), sends each, and records each answer in one statement of its own, so a sender
-killed mid-send has recorded every message before the one in its hands. That one, and
+take one), sends each, and records each answer in one statement of its own, on a second
+connection while it sends the next, so a sender killed mid-send has recorded every
+message but the last it sent. That one, and
 those it had leased, go back to the queue when the lease ends; the next sender sends
 them with the same key (LINE answers 409 to a retry key it took; an email carries the
 same Message-ID). A passing failure waits longer each time; after
@@ -17,6 +18,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
@@ -107,8 +109,17 @@ def send_due(
     me = f"{socket.gethostname()}-{os.getpid()}-{id(chosen):x}"
     done = Sent()
     try:
-        # Each statement its own transaction: a lease, then one record per message.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Each statement its own transaction: a lease, then one record per message. A
+        # message's record goes on a connection of its own while the next message is
+        # sent (at most one record in flight: a sender that dies has recorded every
+        # message but the last one it sent, which goes again with its key).
+        autocommit = {"isolation_level": "AUTOCOMMIT"}
+        with (
+            engine.connect().execution_options(**autocommit) as conn,
+            engine.connect().execution_options(**autocommit) as records,
+            ThreadPoolExecutor(1, thread_name_prefix="notice-record") as recorder,
+        ):
+            in_flight: Future[str] | None = None
             while limit is None or done.total < limit:
                 if stop is not None and stop():
                     break
@@ -133,8 +144,15 @@ def send_due(
                             Outgoing(str(row.key), row.address or "", row.subject,
                                      row.body_text, row.body_html)
                         )  # fmt: skip
-                    done.count(record(conn, me=me, message_id=row.id, attempts=row.attempts,
-                                      channel=channel, outcome=outcome))  # fmt: skip
+                    if in_flight is not None:
+                        done.count(in_flight.result())
+                    in_flight = recorder.submit(
+                        record, records, me=me, message_id=row.id, attempts=row.attempts,
+                        channel=channel, outcome=outcome,
+                    )  # fmt: skip
+                if in_flight is not None:  # the batch's last, before the next lease
+                    done.count(in_flight.result())
+                    in_flight = None
     finally:
         if own:
             for sender in chosen.values():
