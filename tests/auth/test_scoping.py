@@ -289,6 +289,10 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
         ("get", "/api/generation-runs"): ("/api/generation-runs", None),
         ("post", "/api/generation-runs"): ("/api/generation-runs", {"branch_id": sb}),
         ("get", "/api/generation-runs/{run_id}"): (f"/api/generation-runs/{b['run']}", None),
+        ("post", "/api/branches/{branch_id}/reminder-time"): (
+            f"/api/branches/{sb}/reminder-time",
+            {"time": "19:30"},
+        ),
         ("get", "/api/audit/events"): ("/api/audit/events", None),
         # the outbox is the operator's (admins), whatever the branch
         ("get", "/api/notices/outbox"): ("/api/notices/outbox", None),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from babel.dates import format_date
+from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from tests.factories import bookings, contacts
 from tests.factories import credits as make
 from tests.factories.branches import branch
 from tests.factories.people import student, teacher
+from tests.factories.world import World, bearer
 
 
 def _kinds(db: Session) -> list[tuple[int, NoticeKind, int | None, int | None]]:
@@ -120,3 +122,20 @@ def test_a_credit_is_told_when_issued_used_and_about_to_expire(db: Session) -> N
     assert [k for _, k, _, _ in _kinds(db)] == [
         NoticeKind.CREDIT_ISSUED, NoticeKind.CREDIT_EXPIRING, NoticeKind.CREDIT_USED
     ]  # fmt: skip
+
+
+def test_a_branch_sets_its_reminder_time_and_bad_input_names_the_field(
+    client: TestClient, world: World
+) -> None:
+    url = f"/api/branches/{world.branch_a}/reminder-time"
+    bad = client.post(url, json={"time": "25:00"}, headers=bearer(world.admin))
+    assert bad.status_code == 422
+    assert "time" in bad.text
+    done = client.post(url, json={"time": "19:30"}, headers=bearer(world.admin))
+    assert done.status_code == 200, done.text
+    assert done.json()["reminder_time"] == "19:30:00"
+    other = client.post(
+        f"/api/branches/{world.branch_b}/reminder-time", json={"time": "19:30"},
+        headers=bearer(world.staff_a),
+    )  # fmt: skip
+    assert other.status_code in (403, 404), "another branch's staff cannot"

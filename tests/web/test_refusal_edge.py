@@ -574,6 +574,8 @@ CASES: list[Case] = [
         "PATCH", f"{A}/contacts/{_contact(c)}", json={"preferences": {"reminder": []}})),
     Case("api-contact-line-code", "POST", f"{A}/contacts/{{contact_id}}/line-code",
          lambda c: Call("POST", f"{A}/contacts/{_contact(c)}/line-code", key=False)),
+    Case("api-reminder-time", "POST", f"{A}/branches/{{branch_id}}/reminder-time", lambda c: Call(
+        "POST", f"{A}/branches/{c.world.branch_a}/reminder-time", json={"time": "19:30"})),
     Case("api-notice-send-again", "POST", f"{A}/notices/messages/{{message_id}}/send-again",
          lambda c: Call("POST", f"{A}/notices/messages/{_dead_message(c)}/send-again")),
     Case("api-teacher-contact", "PUT", f"{A}/teachers/{{teacher_id}}/contact", lambda c: Call(

@@ -37,6 +37,7 @@ ACTIONS: dict[str, Say] = {
         say("branch.closure.add", "closed the branch for a day"),
         say("branch.closure.remove", "reopened a closed day"),
         say("branch.holidays", "changed the national-holiday closures"),
+        say("branch.reminder-time", "set when the day-before reminders go"),
         say("branch.period.add", "added a period"),
         say("branch.period.remove", "removed a period"),
         say("calendar-feed.rotate", "made a new calendar link"),

@@ -35,6 +35,7 @@ from komawari.branches.schemas import (
     PeriodCreate,
     PeriodList,
     PeriodRead,
+    ReminderTimeSet,
 )
 from komawari.config import get_settings
 from komawari.errors import InvalidInput
@@ -239,6 +240,17 @@ def set_holidays(
         closed_on_holidays=body.closed if not dry_run else branch.closed_on_holidays,
         days=[HolidayDay(date=d, name=n) for d, n in change.days],
         sessions=read_sessions(db, change.sessions, viewer=who),
+    )
+
+
+@router.post("/{branch_id}/reminder-time", summary="Set when the day-before reminders go")
+def set_reminder_time(
+    branch: WritableBranch, body: ReminderTimeSet, db: Db, who: Caller
+) -> BranchRead:
+    """Set the time, in the branch's zone, at which each family and teacher is reminded of
+    the next day's lessons (one message per family)."""
+    return BranchRead.model_validate(
+        branches_service.set_reminder_time(db, branch.id, at=body.time, actor=who.actor)
     )
 
 

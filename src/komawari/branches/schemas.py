@@ -36,7 +36,17 @@ class BranchRead(BaseModel):
     name: str
     time_zone: str
     closed_on_holidays: bool = False
+    # When the day-before reminders of its lessons go out, in its zone (docs/notifications.md).
+    reminder_time: dt.time = dt.time(18, 0)
     created_at: dt.datetime
+
+
+class ReminderTimeSet(BaseModel):
+    """When the branch's day-before reminders go out, in its own zone."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"time": "19:30"}]})
+
+    time: dt.time = Field(description="HH:MM in the branch's zone")
 
 
 class BranchList(BaseModel):

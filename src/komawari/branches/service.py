@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -347,3 +347,18 @@ def set_closed_on_holidays(
         details={"closed": closed, "days": [d.isoformat() for d, _ in change.days]},
     )
     return change
+
+
+def set_reminder_time(db: Session, branch_id: int, *, at: time, actor: Actor) -> Branch:
+    """Set when the branch's day-before reminders go out (its zone); audited."""
+    row = get(db, branch_id)
+    was = row.reminder_time
+    row.reminder_time = at.replace(second=0, microsecond=0)
+    db.flush()
+    minutes = {"from": was, "to": row.reminder_time}
+    audit.record(
+        db, actor=actor, action="branch.reminder_time", subject_type="branch",
+        subject_id=branch_id, branch_id=branch_id,
+        details={k: v.isoformat(timespec="minutes") for k, v in minutes.items()},
+    )  # fmt: skip
+    return row

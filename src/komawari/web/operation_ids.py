@@ -81,6 +81,7 @@ OPERATION_IDS: dict[str, str] = {
     "set_credit_policy": "setCreditPolicy",
     # the notices' outbox (the operator's)
     "outbox": "getOutbox",
+    "set_reminder_time": "setBranchReminderTime",
     "list_messages": "listNoticeMessages",
     "send_again": "sendNoticeAgain",
     # contacts (who hears about lessons)
