@@ -46,8 +46,8 @@ def _slot(day: Any, start: Any, end: Any, teacher: Any, room: Any, off: Any) -> 
     return plan.Slot(day, start, end, teacher, room, bool(off))
 
 
-def _intents(db: Session, ids: list[int]) -> dict[int, list[tuple[plan.Intent, str, int]]]:
-    found: dict[int, list[tuple[plan.Intent, str, int]]] = {}
+def _intents(db: Session, ids: list[int]) -> dict[int, list[tuple[plan.Intent, str]]]:
+    found: dict[int, list[tuple[plan.Intent, str]]] = {}
     for r in db.execute(text(sql.PENDING), {"ids": ids}).mappings():
         intent = plan.Intent(
             id=r["id"], kind=NoticeKind(r["kind"]), session_id=r["session_id"],
@@ -57,7 +57,7 @@ def _intents(db: Session, ids: list[int]) -> dict[int, list[tuple[plan.Intent, s
             before=plan.Slot.from_json(r["before"]) if r["before"] else None,
             expires_on=r["expires_on"], absence_date=r["absence_date"],
         )  # fmt: skip
-        found.setdefault(r["contact_id"], []).append((intent, r["time_zone"], r["branch_id"]))
+        found.setdefault(r["contact_id"], []).append((intent, r["time_zone"]))
     return found
 
 
@@ -111,7 +111,7 @@ def drain(
         if not rows:
             continue
         contact = contacts[contact_id]
-        intents = [intent for intent, _, _ in rows]
+        intents = [intent for intent, _ in rows]
         local = now.astimezone(ZoneInfo(rows[0][1]))
         if plan.in_quiet_hours(local, contact.quiet_start, contact.quiet_end) and not plan.touches(
             intents, local.date()

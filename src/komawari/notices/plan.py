@@ -80,12 +80,6 @@ class Folded:
     dropped: dict[int, str]  # intent id -> why no line tells of it
 
 
-def _same(a: Slot, b: Slot) -> bool:
-    return (a.day, a.start, a.end, a.teacher_id, a.room_id, a.cancelled) == (
-        b.day, b.start, b.end, b.teacher_id, b.room_id, b.cancelled
-    )  # fmt: skip
-
-
 def _net_kind(group: list[Intent], before: Slot, now: Slot) -> NoticeKind:
     if now.cancelled:
         return next((i.kind for i in reversed(group) if i.kind in CANCELS), NoticeKind.CANCEL)
@@ -128,7 +122,7 @@ def fold(intents: list[Intent]) -> Folded:
         if last.now is None or first.before is None:
             dropped.update(dict.fromkeys(ids, "gone"))
             continue
-        if _same(first.before, last.now):
+        if first.before == last.now:  # a frozen dataclass: every field compared
             dropped.update(dict.fromkeys(ids, "undone"))
             continue
         lines.append(
