@@ -48,6 +48,34 @@ def test_a_new_series_is_told_once_per_person_not_per_lesson(db: Session) -> Non
     assert len(_kinds(db)) == 2, "later lessons of the series are not news"
 
 
+def test_a_group_series_tells_each_guardian_once_and_nobody_inactive_or_imported(
+    db: Session,
+) -> None:
+    b, t = branch(db), teacher(db)
+    kids = [student(db) for _ in range(3)]
+    both = contacts.guardian(db, kids[0].id, kids[1].id)  # the siblings' mother: once
+    other = contacts.guardian(db, kids[2].id)
+    contacts.guardian(db, kids[2].id, active=False)  # a contact switched off: no intent
+    group_id = bookings.series(
+        db, branch_id=b.id, teacher_id=t.id, student_ids=[k.id for k in kids],
+        start_time="17:00", end_time="18:00", weekdays=["mon"],
+    )  # fmt: skip
+    imported_id = bookings.series(
+        db, branch_id=b.id, teacher_id=t.id, student_id=kids[0].id, start_time="19:00",
+        end_time="20:00", weekdays=["tue"],
+    )  # fmt: skip
+    db.execute(
+        text("UPDATE class_series SET legacy_id = 'old-1' WHERE id = :id"), {"id": imported_id}
+    )
+    bookings.generate(db, horizon_days=21)
+    assert bookings.made_by(db, group_id)
+    assert bookings.made_by(db, imported_id)
+    assert sorted(_kinds(db)) == sorted(
+        [(both.id, NoticeKind.NEW_SERIES, group_id, None),
+         (other.id, NoticeKind.NEW_SERIES, group_id, None)]
+    )  # fmt: skip
+
+
 def test_a_new_series_message_names_its_first_lessons(db: Session) -> None:
     b, t, s = branch(db), teacher(db), student(db, name="Yuki")
     mother = contacts.guardian(db, s.id, language="en")

@@ -91,8 +91,17 @@ class NoticeIntent(IdMixin, Base):
             "created_at",
             postgresql_where=text("settled_at IS NULL"),
         ),
-        Index("ix_notice_intents_session_id", "session_id"),
-        Index("ix_notice_intents_message_id", "message_id"),
+        # Partial: the "new series" intents name no lesson, and no message until planned.
+        Index(
+            "ix_notice_intents_session_id",
+            "session_id",
+            postgresql_where=text("session_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_notice_intents_message_id",
+            "message_id",
+            postgresql_where=text("message_id IS NOT NULL"),
+        ),
     )
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

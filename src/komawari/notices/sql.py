@@ -13,33 +13,38 @@ _STUDENT_CONTACTS = """
 """
 
 # A new series tells its people once, in the generation that first materialises its
-# lessons (a CTE of generation's insert: `ins` holds the rows it made, and `class_series`
-# is read as it was before the run's watermark). Imported series (`legacy_id`) were
-# running before Komawari: nobody is told of them.
-NEW_SERIES_CTE = f"""
+# lessons (CTEs of generation's insert: `ins` holds the rows it made, `:ids` the batch's
+# series, and `class_series` is read as it was before the run's watermark). Imported
+# series (`legacy_id`) were running before Komawari: nobody is told of them. The students
+# are a UNION of two joins, not a LATERAL per series: with nested loops off, a lateral
+# subquery drew the contacts' join into its loop (0.9 s a batch instead of 0.05 s).
+NEW_SERIES_CTE = """
+told AS MATERIALIZED (
+    SELECT f.id, f.branch_id, f.student_id, f.teacher_id
+      FROM class_series f
+     WHERE f.id = ANY(CAST(:ids AS bigint[])) AND f.generated_through IS NULL
+       AND f.legacy_id IS NULL AND f.id IN (SELECT series_id FROM ins)
+),
 series_news AS (
     INSERT INTO notice_intents (contact_id, kind, series_id, version, branch_id, student_id)
     SELECT p.contact_id, 'new_series', p.id, 0, p.branch_id, p.student_id
       FROM (
-        SELECT f.id, f.branch_id, x.student_id, cs.contact_id
-          FROM class_series f
-          JOIN LATERAL (SELECT f.student_id WHERE f.student_id IS NOT NULL
-                        UNION
-                        SELECT e.student_id FROM series_enrolments e WHERE e.series_id = f.id
-                       ) AS x(student_id) ON true
-          {_STUDENT_CONTACTS}
-         WHERE f.id IN (SELECT series_id FROM ins)
-           AND f.generated_through IS NULL AND f.legacy_id IS NULL
+        SELECT x.id, x.branch_id, x.student_id, cs.contact_id
+          FROM (SELECT f.id, f.branch_id, f.student_id FROM told f
+                 WHERE f.student_id IS NOT NULL
+                UNION
+                SELECT f.id, f.branch_id, e.student_id
+                  FROM told f JOIN series_enrolments e ON e.series_id = f.id
+               ) x
+          JOIN contact_students cs ON cs.student_id = x.student_id
+          JOIN contacts ct ON ct.id = cs.contact_id AND ct.active
         UNION ALL
         SELECT f.id, f.branch_id, NULL, t.id
-          FROM class_series f
-          JOIN contacts t ON t.teacher_id = f.teacher_id AND t.active
-         WHERE f.id IN (SELECT series_id FROM ins)
-           AND f.generated_through IS NULL AND f.legacy_id IS NULL
+          FROM told f JOIN contacts t ON t.teacher_id = f.teacher_id AND t.active
       ) p
     ON CONFLICT ON CONSTRAINT uq_notice_intents_key DO NOTHING
     RETURNING 1
-),"""  # noqa: S608 - composed from module constants
+),"""
 
 # The day-before reminder: at each branch whose reminder time has passed today (its zone),
 # one intent per contact and live lesson of tomorrow booked before that time. Version 0:
