@@ -16,8 +16,9 @@ _STUDENT_CONTACTS = """
 # lessons (CTEs of generation's insert: `ins` holds the rows it made, `:ids` the batch's
 # series, and `class_series` is read as it was before the run's watermark). Imported
 # series (`legacy_id`) were running before Komawari: nobody is told of them. The students
-# are a UNION of two joins, not a LATERAL per series: with nested loops off, a lateral
-# subquery drew the contacts' join into its loop (0.9 s a batch instead of 0.05 s).
+# are a UNION of two hash joins, not a LATERAL per series: over the materialised `told`
+# (estimated at one row), the planner drew the contacts' join into a lateral subquery's
+# loop, 0.9 s a batch instead of 0.05 s (docs/benchmarks.md).
 NEW_SERIES_CTE = """
 told AS MATERIALIZED (
     SELECT f.id, f.branch_id, f.student_id, f.teacher_id
