@@ -3,13 +3,16 @@ lessons), tomorrow's reminders, make-up credits issued, used and about to expire
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from babel.dates import format_date
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from komawari.auth.enums import Role
+from komawari.branches.models import Branch
+from komawari.db.engine import session_scope
 from komawari.notices import drain, intents
 from komawari.notices.enums import NoticeKind
 from komawari.notices.models import NoticeIntent, NoticeMessage
@@ -18,6 +21,7 @@ from tests.factories import credits as make
 from tests.factories.branches import branch
 from tests.factories.people import student, teacher
 from tests.factories.world import World, bearer
+from tests.web.pages import csrf_of, make_user, sign_in
 
 
 def _kinds(db: Session) -> list[tuple[int, NoticeKind, int | None, int | None]]:
@@ -167,3 +171,30 @@ def test_a_branch_sets_its_reminder_time_and_bad_input_names_the_field(
         headers=bearer(world.staff_a),
     )  # fmt: skip
     assert other.status_code in (403, 404), "another branch's staff cannot"
+
+
+def test_the_branch_page_sets_the_reminder_time_and_names_a_bad_one(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    make_user(committed_engine, "clerk", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "clerk") == 303
+    page = client.get(f"/branches/{world.branch_a}/periods")
+    assert 'value="18:00"' in page.text  # the default, shown in the form
+    url = f"/branches/{world.branch_a}/reminder-time"
+    bad = client.post(url, data={"csrf_token": csrf_of(page.text), "time": "25:00"})
+    assert bad.status_code == 422
+    assert 'id="time-error"' in bad.text
+    assert 'value="25:00"' in bad.text, "what was typed stays in the box"
+    with session_scope(committed_engine) as s:
+        assert s.get(Branch, world.branch_a).reminder_time == time(18, 0)  # type: ignore[union-attr]
+    done = client.post(url, data={"csrf_token": csrf_of(page.text), "time": "19:30"},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    assert 'value="19:30"' in shown.text
+    assert 'id="done"' in shown.text
+    other = client.post(f"/branches/{world.branch_b}/reminder-time",
+                        data={"csrf_token": csrf_of(page.text), "time": "07:00"})  # fmt: skip
+    assert other.status_code in (403, 404), "another branch's staff cannot"
+    with session_scope(committed_engine) as s:
+        assert s.get(Branch, world.branch_b).reminder_time == time(18, 0)  # type: ignore[union-attr]

@@ -624,6 +624,8 @@ CASES: list[Case] = [
     _page("page-period-remove", "/branches/{branch_id}/periods/{period_id}/remove",
           lambda c: Call("POST", f"/branches/{c.world.branch_a}/periods/{c.period()}/remove",
                          form={})),
+    _page("page-reminder-time", "/branches/{branch_id}/reminder-time", lambda c: Call(
+        "POST", f"/branches/{c.world.branch_a}/reminder-time", form={"time": "19:30"})),
     _page("page-holidays", "/branches/{branch_id}/holidays", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/holidays", form={"closed": "on"})),
     _page("page-closure-remove", "/branches/{branch_id}/closures/remove", lambda c: Call(

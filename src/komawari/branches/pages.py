@@ -1,4 +1,5 @@
-"""Pages: a branch's closure days; adding one first shows the lessons it will cancel."""
+"""Pages: a branch's closure days (adding one first shows the lessons it will cancel), its
+periods (コマ) and the time its day-before reminders go."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import aliased
 from komawari.auth.dependencies import Me, ReadableBranch, WritableBranch
 from komawari.branches import periods
 from komawari.branches import service as branches
-from komawari.branches.schemas import ClosureCreate, PeriodCreate
+from komawari.branches.schemas import ClosureCreate, PeriodCreate, ReminderTimeSet
 from komawari.errors import KomawariError
 from komawari.people.models import Student, Teacher
 from komawari.scheduling import fields
@@ -167,6 +168,20 @@ async def add_period(
         return _periods(page, db, branch.id, fields, status=exc.status_code,
                         errors={"name": exc.words})  # fmt: skip
     return RedirectResponse(f"/branches/{branch.id}/periods?done=added", status_code=303)
+
+
+@router.post("/branches/{branch_id}/reminder-time", dependencies=[CsrfChecked])
+async def set_reminder_time(
+    branch: WritableBranch, request: Request, page: UserPage, who: Me, db: Db
+) -> Response:
+    """Set when the branch's day-before reminders go (its zone)."""
+    fields = forms.values((await request.form()).multi_items())
+    try:
+        body = ReminderTimeSet.model_validate(fields)
+    except ValidationError as exc:
+        return _periods(page, db, branch.id, fields, status=422, errors=forms.errors(exc))
+    branches.set_reminder_time(db, branch.id, at=body.time, actor=who.actor)
+    return RedirectResponse(f"/branches/{branch.id}/periods?done=reminder", status_code=303)
 
 
 @router.post("/branches/{branch_id}/periods/{period_id}/remove", dependencies=[CsrfChecked])
