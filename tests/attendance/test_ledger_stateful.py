@@ -183,8 +183,10 @@ def test_the_ledger_keeps_its_promises_after_every_step(committed_engine: Engine
     ENGINE["e"] = committed_engine
     run_state_machine_as_test(
         Ledger,
+        # Derandomized everywhere, as CI's profile is: with a random seed, 1 run in 4 or
+        # so never booked a make-up, and the check below failed a developer's run.
         settings=settings(
-            max_examples=30, stateful_step_count=40, deadline=None,
+            max_examples=30, stateful_step_count=40, deadline=None, derandomize=True,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )  # fmt: skip

@@ -261,6 +261,10 @@ def _requests(w: World, b: dict[str, Any]) -> dict[tuple[str, str], tuple[str, A
             f"/api/students/{w.student_2}/credits",
             None,
         ),
+        ("post", "/api/class-sessions/{session_id}/makeup-attendees"): (
+            f"/api/class-sessions/{ses}/makeup-attendees",
+            {"student_id": w.student_1, "credit_id": 1},
+        ),
         ("post", "/api/class-sessions/{session_id}/teacher-absence"): (
             f"/api/class-sessions/{ses}/teacher-absence",
             {"absent": True},

@@ -483,6 +483,32 @@ def _dead_message(c: Ctx) -> int:
         return message.id
 
 
+def _group_makeup(c: Ctx) -> tuple[int, int]:
+    """A group lesson with a seat (one-off: no capacity), and a credit of student 1's for
+    a missed group lesson of the same length: (the lesson, the credit)."""
+
+    def group(day: int, teacher: int, student: int) -> int:
+        body = one_off_body(c.world, date=next_weekday(day).isoformat(), start_time="17:00",
+                            end_time="18:00", teacher_id=teacher, kind="GROUP", title="Eigo",
+                            student_ids=[student])  # fmt: skip
+        body.pop("student_id")
+        return int(c.setup("POST", f"{A}/class-sessions", body)["id"])
+
+    missed = group(1, c.world.teacher_1, c.world.student_1)
+    marks = {"marks": [{"student_id": c.world.student_1, "state": "absent_notified"}]}
+    done = c.setup("POST", f"{A}/class-sessions/{missed}/attendance", marks)
+    return group(4, c.world.teacher_2, c.world.student_2), int(done["credits_issued"][0])
+
+
+def _makeup_join(c: Ctx, *, page: bool) -> Call:
+    lesson, credit = _group_makeup(c)
+    if page:
+        form = {"session_id": str(lesson), "credit_id": str(credit)}
+        return Call("POST", f"/students/{c.world.student_1}/makeup/join", form=form)
+    body = {"student_id": c.world.student_1, "credit_id": credit}
+    return Call("POST", f"{A}/class-sessions/{lesson}/makeup-attendees", json=body)
+
+
 def _contact_form() -> dict[str, Any]:
     return {"name": "Tanaka Y", "language": "en", "quiet_start": "22:00", "quiet_end": "07:00",
             "pref-cancel": "email"}  # fmt: skip
@@ -574,6 +600,8 @@ CASES: list[Case] = [
         "PATCH", f"{A}/contacts/{_contact(c)}", json={"preferences": {"reminder": []}})),
     Case("api-contact-line-code", "POST", f"{A}/contacts/{{contact_id}}/line-code",
          lambda c: Call("POST", f"{A}/contacts/{_contact(c)}/line-code", key=False)),
+    Case("api-makeup-join", "POST", f"{A}/class-sessions/{{session_id}}/makeup-attendees",
+         lambda c: _makeup_join(c, page=False)),
     Case("api-reminder-time", "POST", f"{A}/branches/{{branch_id}}/reminder-time", lambda c: Call(
         "POST", f"{A}/branches/{c.world.branch_a}/reminder-time", json={"time": "19:30"})),
     Case("api-notice-send-again", "POST", f"{A}/notices/messages/{{message_id}}/send-again",
@@ -624,6 +652,8 @@ CASES: list[Case] = [
     _page("page-period-remove", "/branches/{branch_id}/periods/{period_id}/remove",
           lambda c: Call("POST", f"/branches/{c.world.branch_a}/periods/{c.period()}/remove",
                          form={})),
+    _page("page-makeup-join", "/students/{student_id}/makeup/join",
+          lambda c: _makeup_join(c, page=True)),
     _page("page-reminder-time", "/branches/{branch_id}/reminder-time", lambda c: Call(
         "POST", f"/branches/{c.world.branch_a}/reminder-time", form={"time": "19:30"})),
     _page("page-holidays", "/branches/{branch_id}/holidays", lambda c: Call(

@@ -9,6 +9,7 @@ from fastapi import Query
 from komawari.attendance import (
     credits,
     day_api,
+    group_makeup,
     policy_api,
     reports_api,
     service,
@@ -20,6 +21,8 @@ from komawari.attendance.schemas import (
     CreditRead,
     CreditsRead,
     EntryRead,
+    MakeupJoin,
+    MakeupJoined,
     MakeupSlotsRead,
     MarkRead,
     Marks,
@@ -32,8 +35,11 @@ from komawari.auth.dependencies import (
     MarkableSession,
     OwnBranchIds,
     ReadableStudent,
+    StaffCaller,
     WritableSession,
 )
+from komawari.sessions import queries
+from komawari.sessions.reads import read_sessions
 from komawari.web.deps import Caller, Db
 from komawari.web.routing import api_router
 
@@ -87,7 +93,9 @@ def makeup_slots(
     """The next `weeks` weeks' times where a teacher of the credit's branch, a room and the
     student are all free, for the credit `credit_id` (default: the usable credit that
     expires first), the absent lesson's own teacher first, then the student's usual times.
-    Book one with `POST /api/class-sessions` and its `credit_id`."""
+    Book one with `POST /api/class-sessions` and its `credit_id`. For a missed group
+    lesson the slots are other group lessons with a seat left (`session_id`): join one
+    with `POST /api/class-sessions/{session_id}/makeup-attendees`."""
     found = slots.find(
         db, student.id, weeks=weeks, credit_id=credit_id, branch_ids=branches, limit=limit
     )
@@ -115,3 +123,22 @@ def teacher_absence(
         db, row, absent=body.absent, reason=body.reason, actor=who.actor
     )
     return TeacherAbsenceRead(session_id=row.id, teacher_id=row.teacher_id, needs_substitute=needs)
+
+
+@lessons.post(
+    "/{session_id}/makeup-attendees",
+    summary="A student joins this group lesson as a make-up (振替)",
+)
+def makeup_join(row: WritableSession, body: MakeupJoin, db: Db, who: StaffCaller) -> MakeupJoined:
+    """Add the student to this group lesson with one of their make-up credits: the credit
+    is used and the seat taken in one transaction. A full lesson (its capacity plus the
+    make-up seats of the branch's group policy), a student already in it or busy at that
+    time, and a credit that cannot be used are refused, naming why."""
+    done = group_makeup.join(
+        db, row.id, student_id=body.student_id, credit_id=body.credit_id, actor=who.actor
+    )
+    return MakeupJoined(
+        session=read_sessions(db, [done], viewer=who)[0],
+        student_ids=queries.attendees(db, [done.id]).get(done.id, []),
+        credit_id=body.credit_id,
+    )

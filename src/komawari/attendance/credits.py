@@ -198,11 +198,19 @@ def take_back(db: Session, credit: Credit, actor: Actor, why: str) -> str:
     return "revoked"
 
 
-def use(db: Session, credit_id: int, lesson: ClassSession, actor: Actor) -> None:
-    """Use a credit for a make-up lesson, in the booking's transaction."""
+def use(
+    db: Session,
+    credit_id: int,
+    lesson: ClassSession,
+    actor: Actor,
+    *,
+    student_id: int | None = None,
+) -> None:
+    """Use a credit for a make-up lesson, in the booking's transaction: the lesson's own
+    student's, or (a group lesson joined) `student_id`'s."""
     credit = locked(db, credit_id)
     now = state(db, credit)
-    student = lesson.student_id
+    student = lesson.student_id if student_id is None else student_id
     if student != credit.student_id:
         raise InvalidInput(
             "credit_id", say("credit.other-student", "this credit belongs to another student")
@@ -316,18 +324,21 @@ def made_up_with(db: Session, lesson_ids: list[int]) -> list[int]:
 
 
 def use_again(db: Session, lesson: ClassSession, actor: Actor) -> None:
-    """A cancelled make-up lesson is restored: it uses its credit again, or the restore is
-    refused (the credit is in use by another lesson, has ended, or expires before it)."""
-    last = db.execute(
-        select(CreditEntry.credit_id)
+    """A cancelled make-up lesson is restored: it uses its credits again (a group lesson
+    one per make-up student in it), or the restore is refused (a credit is in use by
+    another lesson, has ended, or expires before it)."""
+    used = db.execute(
+        select(CreditEntry.credit_id, Credit.student_id)
+        .join(Credit, Credit.id == CreditEntry.credit_id)
         .where(CreditEntry.session_id == lesson.id, CreditEntry.kind == EntryKind.USE)
-        .order_by(CreditEntry.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if last is None:
-        return
+        .distinct()
+        .order_by(CreditEntry.credit_id)
+    ).all()
     try:
-        use(db, last, lesson, actor)
+        for credit_id, student_id in used:
+            if lesson.student_id is None and not _attends(db, lesson.id, student_id):
+                continue  # taken out of the group since: nothing to make up there
+            use(db, credit_id, lesson, actor, student_id=student_id)
     except InvalidInput as exc:
         raise InvalidInput(
             "status",
@@ -337,6 +348,18 @@ def use_again(db: Session, lesson: ClassSession, actor: Actor) -> None:
                 "longer be used; book the lesson again, without it or with another credit",
             ),
         ) from exc
+
+
+def _attends(db: Session, lesson_id: int, student_id: int) -> bool:
+    return bool(
+        db.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM session_attendees"
+                " WHERE session_id = :s AND student_id = :p)"
+            ),
+            {"s": lesson_id, "p": student_id},
+        )
+    )
 
 
 def expire_due(

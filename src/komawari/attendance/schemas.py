@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from komawari.attendance.enums import AttendanceState, EntryKind
+from komawari.sessions.schemas import SessionRead
 
 
 class MarkIn(BaseModel):
@@ -132,6 +133,32 @@ class SlotRead(BaseModel):
     same_teacher: bool
     usual_time: bool
     usual_day: bool
+    session_id: int | None = Field(
+        None,
+        description="a group lesson to join (POST /api/class-sessions/{id}/makeup-attendees);"
+        " None: a lesson to book",
+    )
+    seats_left: int | None = Field(None, description="of that group lesson (None: no limit)")
+    same_group: bool = False
+
+
+class MakeupJoin(BaseModel):
+    """A student joins a group lesson as a make-up (振替), using one of their credits."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"student_id": 7, "credit_id": 3}]}
+    )
+
+    student_id: int = Field(gt=0)
+    credit_id: int = Field(gt=0)
+
+
+class MakeupJoined(BaseModel):
+    """A group lesson joined as a make-up: the lesson, who is in it now, the credit used."""
+
+    session: SessionRead
+    student_ids: list[int] = Field(description="the lesson's students now, the make-up's too")
+    credit_id: int
 
 
 class MakeupSlotsRead(BaseModel):

@@ -13,21 +13,29 @@ weekday and start as one of their lessons of the last 8 weeks and the next 4), t
 their usual weekdays, then the earliest. One slot a time: the best free teacher for it
 (the absent lesson's own, else the one who taught the student most, then by name).
 One statement, however many teachers and weeks.
+
+A credit for a missed group lesson is made up in another group lesson: the slots are the
+branch's live group lessons with a seat left (their capacity plus the make-up seats of the
+branch's group policy), where the student is free; the missed lesson's own group first,
+then its teacher, then the usual times. Booking one adds the student to that lesson
+(`attendance.group_makeup.join`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
-from komawari.attendance import reports, sql
+from komawari.attendance import policies, reports, sql
 from komawari.attendance.models import Credit
 from komawari.branches.models import Branch
 from komawari.errors import InvalidInput
 from komawari.scheduling import clock, timerules
+from komawari.series.enums import SeriesKind
 from komawari.sessions import sql as sessions_sql
 from komawari.sessions.models import ClassSession
 from komawari.words import say
@@ -51,6 +59,9 @@ class Slot:
     same_teacher: bool
     usual_time: bool
     usual_day: bool
+    session_id: int | None = None  # a group lesson to join (None: a lesson to book)
+    seats_left: int | None = None  # of that group lesson (None: no limit)
+    same_group: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Found:
     credit: Credit | None
     absence: ClassSession | None
     slots: list[Slot]
-    group: bool = False  # the absence was a group lesson: group make-ups are not offered
+    group: bool = False  # the absence was a group lesson: the slots are group lessons
     usable: list[Credit] = field(default_factory=list)
 
 
@@ -111,12 +122,18 @@ def find(
     if credit is None:
         return Found(None, None, [], usable=choices)
     absence = db.get_one(ClassSession, credit.absence_session_id)
-    if absence.student_id is None:
-        return Found(credit, absence, [], group=True, usable=choices)
     zone = db.get_one(Branch, credit.branch_id).time_zone
     today = clock.branch_today(zone)
     last = min(today + timedelta(days=7 * weeks - 1), credit.expires_on)
     db.execute(text(sessions_sql.JIT_OFF))  # estimates of a candidate set: JIT costs seconds
+    if absence.student_id is None:
+        return Found(
+            credit,
+            absence,
+            _group_slots(db, credit, absence, student_id, today, last, limit),
+            group=True,
+            usable=choices,
+        )
     rows = db.execute(
         text(sql.SLOTS),
         {
@@ -129,23 +146,59 @@ def find(
             "limit": limit,
         },
     ).all()
-    return Found(
-        credit,
-        absence,
-        [
-            Slot(
-                date=r.day,
-                start_time=r.start_time,
-                end_time=r.end_time,
-                teacher_id=r.teacher_id,
-                teacher_name=r.teacher_name,
-                room_id=r.room_id,
-                room_name=r.room_name,
-                same_teacher=r.own,
-                usual_time=r.usual_time,
-                usual_day=r.usual_day,
-            )
-            for r in rows
-        ],
-        usable=choices,
+    return Found(credit, absence, [_slot(r) for r in rows], usable=choices)
+
+
+def _slot(r: Row[Any]) -> Slot:
+    """A slot of SLOTS' or GROUP_SLOTS' row (the group lesson's fields where it has them)."""
+    group = r._mapping
+    return Slot(
+        date=r.day,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        teacher_id=r.teacher_id,
+        teacher_name=r.teacher_name,
+        room_id=r.room_id,
+        room_name=r.room_name,
+        same_teacher=r.own,
+        usual_time=r.usual_time,
+        usual_day=r.usual_day,
+        session_id=group.get("session_id"),
+        seats_left=group.get("seats_left"),
+        same_group=bool(group.get("same_group", False)),
     )
+
+
+def makeup_seats(db: Session, branch_id: int) -> int:
+    """The seats a group lesson of the branch offers for make-ups beyond its capacity (the
+    branch's group policy in force now)."""
+    return policies.current(db, branch_id)[SeriesKind.GROUP][0].makeup_seats
+
+
+def _group_slots(
+    db: Session,
+    credit: Credit,
+    absence: ClassSession,
+    student_id: int,
+    first: date,
+    last: date,
+    limit: int,
+) -> list[Slot]:
+    issued = policies.version(
+        db, branch_id=credit.branch_id, kind=absence.kind, number=credit.policy_version
+    )
+    rows = db.execute(
+        text(sql.GROUP_SLOTS),
+        {
+            "absence": absence.id,
+            "branch": credit.branch_id,
+            "student": student_id,
+            "first": first,
+            "last": last,
+            "now": timerules.now(),
+            "seats": makeup_seats(db, credit.branch_id),
+            "same_length": issued.same_kind_and_length,
+            "limit": limit,
+        },
+    ).all()
+    return [_slot(r) for r in rows]

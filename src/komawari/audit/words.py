@@ -72,6 +72,7 @@ ACTIONS: dict[str, Say] = {
         say("series.change.cancel-sessions", "cancelled the lessons the change replaced"),
         say("session.create", "booked a lesson"),
         say("session.import", "imported a lesson"),
+        say("session.makeup-join", "added a student to a group lesson as a make-up"),
         say("session.cancel", "cancelled a lesson"),
         say("session.cancel-duplicate", "cancelled a duplicate lesson"),
         say("session.move", "moved a lesson"),

@@ -74,6 +74,7 @@ OPERATION_IDS: dict[str, str] = {
     "student_credits": "getStudentCredits",
     "branch_credits": "listBranchCredits",
     "makeup_slots": "findMakeupSlots",
+    "makeup_join": "joinGroupLessonAsMakeup",
     "attendance_report": "getAttendanceReport",
     "hours_report": "getTeacherHoursReport",
     "teacher_absence": "setTeacherAbsence",
