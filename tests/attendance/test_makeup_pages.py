@@ -5,7 +5,7 @@ lesson as a make-up with a link to the lesson it makes up."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from komawari.auth.enums import Role
-from tests.factories.world import World, bearer
+from tests.attendance.conftest import _book, _post
+from tests.factories.world import World, bearer, one_off_body
 from tests.web.pages import csrf_of, make_user, sign_in
 
 
@@ -122,3 +123,31 @@ def _later_lesson(world: World) -> dict[str, Any]:
 
     day = date.fromisoformat(one_off_body(world)["date"]) + timedelta(days=7)
     return one_off_body(world, date=day.isoformat())
+
+
+def test_a_viewer_who_may_not_read_the_missed_lesson_sees_a_make_up_without_its_link(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """Teacher 1 teaches a make-up of a lesson the student missed with teacher 2: the
+    lesson's page says it is a make-up, without a link to (or the time of) teacher 2's
+    lesson; the office sees the link."""
+    missed = _book(client, world, teacher_id=world.teacher_2)["id"]
+    marks = {"marks": [{"student_id": world.student_1, "state": "absent_notified"}]}
+    credit = _post(client, world, f"/api/class-sessions/{missed}/attendance", marks)
+    day = date.fromisoformat(one_off_body(world)["date"]) + timedelta(days=1)
+    made = _book(client, world, date=day.isoformat(), start_time="16:00", end_time="17:00",
+                 credit_id=credit["credits_issued"][0])["id"]  # fmt: skip
+    make_user(committed_engine, "sato", Role.TEACHER, teacher_id=world.teacher_1)
+    assert sign_in(client, "sato") == 303
+    assert client.get(f"/sessions/{missed}").status_code == 404, "not the teacher's lesson"
+    page = client.get(f"/sessions/{made}")
+    assert page.status_code == 200
+    assert 'id="makeup-for"' in page.text
+    assert f'href="/sessions/{missed}"' not in page.text
+    assert "Booked with a make-up credit" in page.text
+    week = client.get(f"/teachers/{world.teacher_1}/week", params={"date": day.isoformat()}).text
+    assert 'class="badge makeup"' in week, "the teacher's week marks it a make-up"
+    assert f'href="/sessions/{missed}"' not in week
+    make_user(committed_engine, "office", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "office") == 303
+    assert f'href="/sessions/{missed}"' in client.get(f"/sessions/{made}").text
