@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from komawari.audit.words import reason_words
@@ -42,6 +42,12 @@ def environment(locale: str) -> Environment:
 
 
 def _day(value: date, fmt: str, locale: str) -> str:
+    """A date in the page's language; "weekday" is a short one with its weekday, as each
+    language writes it ("Sun 13 Dec", "12月13日(日)")."""
+    if fmt == "weekday":
+        if locale.startswith("en"):
+            return format_date(value, format="EEE d MMM", locale=locale)
+        return format_skeleton("MMMEd", value, locale=locale)
     return format_date(value, format=fmt, locale=locale)
 
 
