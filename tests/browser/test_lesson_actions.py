@@ -3,13 +3,25 @@ substitute on it, find every clash from the header, and print the day."""
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from pypdf import PdfReader
+from sqlalchemy import Engine, select
 
+from komawari.audit.service import Actor
+from komawari.branches.models import Branch
+from komawari.db.engine import session_scope
+from komawari.people import service as people
+from komawari.scheduling import clock
+from komawari.sessions import service as sessions
+from komawari.sessions.schemas import SessionCreate
 from tests.browser.conftest import SHOTS, axe_violations, shot
 from tests.browser.test_staff_pages import _clash_day, _sign_in
+
+SETUP = Actor("test", "setup")
 
 
 def test_a_lesson_opens_from_the_grid_and_takes_a_substitute(
@@ -103,3 +115,39 @@ def test_on_a_phone_the_day_is_an_agenda_with_the_grid_below(
 def test_on_a_desktop_there_is_no_agenda(page: Any, site: str, demo_school: Engine) -> None:
     _sign_in(page, site)
     assert not page.locator("ol.agenda").is_visible()
+
+
+PUPILS = ("Akane", "Daichi", "Emiko", "Fumiya", "Genki", "Hanae", "Isamu", "Junko", "Kiyoshi",
+          "Mayumi")  # fmt: skip
+
+
+def test_a_printed_day_of_ten_teachers_has_every_student_and_no_navigation(
+    page: Any, site: str, demo_school: Engine
+) -> None:
+    """Ten teachers' lessons on one day at the demo's first branch, printed to a PDF with
+    Chromium: the PDF's text holds every student's name and none of the page's chrome."""
+    with session_scope(demo_school) as s:
+        branch = s.scalars(select(Branch).order_by(Branch.id)).first()
+        assert branch is not None
+        day = clock.branch_today(branch.time_zone) + timedelta(days=200)  # past the demo's
+        for i, name in enumerate(PUPILS):
+            teacher = people.create_teacher(s, name=f"Teacher {name}", actor=SETUP)
+            pupil = people.create_student(s, name=name, actor=SETUP)
+            hour = 14 + i % 6
+            sessions.create_one_off(s, session_in=SessionCreate(
+                branch_id=branch.id, teacher_id=teacher.id, student_id=pupil.id, date=day,
+                start_time=time(hour), end_time=time(hour, 50)), actor=SETUP)  # fmt: skip
+        branch_id = branch.id
+    _sign_in(page, site)
+    page.goto(f"{site}/branches/{branch_id}/day?date={day}&print=1")
+    assert page.locator("article.lesson").count() == len(PUPILS)
+    pdf = page.pdf(landscape=True, format="A4")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "day-ten-teachers.pdf").write_bytes(pdf)
+    words = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    missing = [n for n in PUPILS if n not in words]
+    assert missing == [], f"students not in the printed day: {missing}"
+    chrome = ("Sign out", "Schedule", "Operator", "Users", "Back to the day", "Printable view",
+              "Find")  # fmt: skip
+    assert [w for w in chrome if w in words] == [], "navigation printed"
+    assert len(PdfReader(io.BytesIO(pdf)).pages) >= 2, "10 columns: sheets of at most 8"
