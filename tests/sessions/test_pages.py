@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 
 from komawari.audit.service import Actor
 from komawari.auth.enums import Role
+from komawari.branches import holiday_names
 from komawari.branches import service as branches
 from komawari.db.engine import session_scope
 from komawari.people import service as people
@@ -85,7 +86,23 @@ def test_closures_and_public_holidays_are_marked(
     assert "staff training" in _day(office, world)
     holiday = office.get(f"/branches/{world.branch_a}/day?date=2026-11-23").text
     assert "Public holiday" in holiday
-    assert "勤労感謝の日" in holiday
+    assert "Labour Thanksgiving Day" in holiday, "an English page names it in English"
+    assert "勤労感謝の日" not in holiday
+    office.post("/language", data={"locale": "ja", "next": "/",
+                                  "csrf_token": csrf_of(holiday)})  # fmt: skip
+    in_japanese = office.get(f"/branches/{world.branch_a}/day?date=2026-11-23").text
+    assert "勤労感謝の日" in in_japanese
+
+
+def test_every_holiday_of_the_coming_years_has_an_english_name() -> None:
+    import jpholiday
+
+    names = {str(n) for y in range(2024, 2041) for _, n in jpholiday.year_holidays(y)}
+    untranslated = sorted(n for n in names if holiday_names.in_language(n, "en") == n)
+    assert untranslated == []
+    assert (
+        holiday_names.in_language("文化の日 振替休日", "en") == "Culture Day (substitute holiday)"
+    )
 
 
 def test_rooms_can_be_the_columns(

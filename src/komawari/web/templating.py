@@ -13,6 +13,7 @@ from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from komawari.audit.words import reason_words
+from komawari.branches import holiday_names
 from komawari.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,6 +39,7 @@ def environment(locale: str) -> Environment:
     env.filters["when"] = lambda dt, zone: _when(dt, zone, locale)
     env.filters["said"] = lambda value: i18n.words(value, locale)
     env.filters["reason"] = lambda value: i18n.words(reason_words(value) or "", locale)
+    env.filters["holiday"] = lambda name: holiday_names.in_language(name, locale)
     return env
 
 
