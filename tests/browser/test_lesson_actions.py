@@ -151,3 +151,22 @@ def test_a_printed_day_of_ten_teachers_has_every_student_and_no_navigation(
               "Find")  # fmt: skip
     assert [w for w in chrome if w in words] == [], "navigation printed"
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 2, "10 columns: sheets of at most 8"
+
+
+def test_the_branch_week_shows_each_teachers_lessons_by_day(
+    page: Any, site: str, demo_school: Engine
+) -> None:
+    _sign_in(page, site)
+    day = _clash_day(demo_school)
+    with session_scope(demo_school) as s:
+        branch = s.scalars(select(Branch).order_by(Branch.id)).first()
+        assert branch is not None
+        branch_id = branch.id
+    page.goto(f"{site}/branches/{branch_id}/week?date={day}")
+    cards = page.locator("main a[href^='/sessions/']")
+    assert cards.count() >= 1, "the week's lessons are links"
+    shot(page, "branch-week")
+    assert axe_violations(page) == []
+    cards.first.click()
+    page.wait_for_load_state()
+    assert re.search(r"/sessions/\d+$", page.url), page.url
