@@ -254,3 +254,20 @@ def test_every_revalidation_checks_the_token_and_the_grant_again(
         users.disable(s, username="admin", actor=SETUP)
     assert admin.get(admin.tag).status_code == 401
     assert admin.get().status_code == 401
+
+
+def test_a_new_branch_redraws_the_headers_switcher(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """An admin's header lists every branch: a branch added since the page was drawn gives
+    the day a new ETag, and the switcher names it."""
+    make_user(committed_engine, "head", Role.ADMIN)
+    assert sign_in(client, "head") == 303
+    path = f"/branches/{world.branch_a}/day?date={THURSDAY.isoformat()}"
+    tag = client.get(path).headers["etag"]
+    assert client.get(path, headers={"If-None-Match": tag}).status_code == 304
+    added = client.post("/api/branches", json={"name": "Nagoya"}, headers=bearer(world.admin))
+    assert added.status_code == 201, added.text
+    again = client.get(path, headers={"If-None-Match": tag})
+    assert again.status_code == 200, "the header's branches are part of the tag"
+    assert "Nagoya" in again.text

@@ -71,13 +71,15 @@ def _page_tag(
     """Return a page's ETag (None: the browser's copy is current, answer 304) and headers.
 
     The tag names everything the page draws: the counters of what it shows, the request's
-    `parts`, who asks and how (language, CSRF token, what they may see of other lessons).
+    `parts`, who asks and how (language, CSRF token, what they may see of other lessons),
+    and the branches the header lists.
     """
     user = page.user
     tag = state.etag(
         "page", *parts, page.locale, page.csrf_token, user.user.id if user else None,
         user.user.username if user else None, user.user.role if user else None,
         page.new_anonymous_token is not None, sorted(who.branch_ids), who.teacher_id,
+        [(b.id, b.name, b.time_zone) for b in page.nav_branches],
     )  # fmt: skip
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     current = page.new_anonymous_token is None and versions.matches(

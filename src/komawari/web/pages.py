@@ -22,6 +22,7 @@ from komawari.auth import policy, web_sessions
 from komawari.auth.enums import Role
 from komawari.auth.web_sessions import SignedIn
 from komawari.branches import service as branches
+from komawari.branches.models import Branch
 from komawari.config import get_settings
 from komawari.errors import KomawariError
 from komawari.scheduling import clock
@@ -58,13 +59,19 @@ class Page:
     db: Session | None = None
 
     @cached_property
+    def nav_branches(self) -> list[Branch]:
+        """The branches the header lists (none for a teacher or a visitor): a page's ETag
+        names them, so that a branch added or renamed elsewhere redraws the header."""
+        if self.user is None or self.db is None or self.user.user.role == Role.TEACHER:
+            return []
+        who = web_sessions.principal(self.db, self.user)
+        return list(branches.list_branches(self.db, ids=policy.visible_branches(who)))
+
+    @cached_property
     def nav(self) -> Nav | None:
         """The header's branches and clash count (staff and admins; read when drawn)."""
-        if self.user is None or self.db is None or self.user.user.role == Role.TEACHER:
-            return None
-        who = web_sessions.principal(self.db, self.user)
-        listed = branches.list_branches(self.db, ids=policy.visible_branches(who))
-        if not listed:
+        listed = self.nav_branches
+        if not listed or self.db is None or self.user is None:
             return None
         named = [(b.id, b.name) for b in listed]
         asked = self.request.path_params.get("branch_id")
