@@ -3,6 +3,7 @@ side, cancelled lessons behind a toggle, and a cost that does not grow with the 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -227,3 +228,28 @@ def test_a_day_of_one_teacher_prints_as_one_sheet(
         f"/branches/{world.branch_a}/day", params={"date": str(DAY), "print": 1}
     ).text
     assert printed.count('<section class="print-page">') == 1
+
+
+def test_the_room_picker_lists_the_chosen_branchs_rooms_without_script(
+    office: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """Opened from branch A's grid, the booking form offers A's rooms only; a form shown
+    again with a room of B keeps that room (and its refusal names the mismatch)."""
+    make_user(committed_engine, "head", Role.ADMIN)
+    assert sign_in(office, "head") == 303
+
+    def rooms(html: str) -> set[str]:
+        picker = html[html.index('id="room_id"') :]
+        return set(re.findall(r'<option value="(\d+)"', picker[: picker.index("</select>")]))
+
+    both = office.get("/sessions/new").text
+    assert rooms(both) == {str(world.room_a), str(world.room_b)}, "no branch chosen yet"
+    mine = office.get("/sessions/new", params={"branch_id": world.branch_a}).text
+    assert rooms(mine) == {str(world.room_a)}
+    form = {"csrf_token": csrf_of(mine), "branch_id": world.branch_a, "room_id": world.room_b,
+            "teacher_id": world.teacher_1, "student_id": world.student_1, "date": str(DAY),
+            "start_time": "16:00", "end_time": "17:00"}  # fmt: skip
+    again = office.post("/sessions", data=form)
+    assert again.status_code == 422
+    assert rooms(again.text) == {str(world.room_a), str(world.room_b)}, "the entry is kept"
+    assert f'<option value="{world.room_b}" selected' in again.text

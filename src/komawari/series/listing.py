@@ -170,6 +170,16 @@ class Choices:
     rooms: list[tuple[int, int, str]]
     periods: list[tuple[int, str]] = field(default_factory=list)  # "1限 16:00-17:20 · Shibuya"
 
+    def rooms_for(self, branch_id: object, kept: object = None) -> list[tuple[int, int, str]]:
+        """The rooms of the branch the form has chosen (a form opened from a branch's
+        grid, or shown again), else all: the picker is filtered without JavaScript. The
+        room already chosen (`kept`) stays, whatever its branch: a form shown again keeps
+        what was entered, and its error names the mismatch."""
+        chosen = str(branch_id or "")
+        if not chosen.isdigit():
+            return self.rooms
+        return [r for r in self.rooms if r[1] == int(chosen) or str(r[0]) == str(kept)]
+
 
 def choices(db: Session, *, branch_ids: list[int] | None) -> Choices:
     """Return the options of a form, for the caller's branches: active people and rooms,
