@@ -12,7 +12,7 @@ from komawari.auth.enums import Role
 from komawari.db.engine import session_scope
 from komawari.scheduling import clock
 from komawari.sessions.models import ClassSession
-from tests.factories.world import World, bearer
+from tests.factories.world import World, bearer, book
 from tests.web.pages import csrf_of, make_user, sign_in
 
 DAY = clock.branch_today("Asia/Tokyo") + timedelta(days=9)
@@ -79,3 +79,30 @@ def test_the_booking_form_books_a_period_and_refuses_another_branchs(
     free = client.post("/sessions", data=base | {"start_time": "19:00", "end_time": "19:45",
                        "student_id": world.student_2}, follow_redirects=False)  # fmt: skip
     assert free.status_code == 303  # free times stay possible
+
+
+def test_the_day_grid_uses_the_periods_as_its_rows(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """A branch with periods: the day's rows are labelled by period, and an empty period
+    of a teacher books that period's times; a branch without keeps the hours."""
+    _add(client, world.admin, world.branch_a, FIRST)
+    _add(client, world.admin, world.branch_a, {"name": "2限", "start_time": "17:30",
+                                               "end_time": "18:50"})  # fmt: skip
+    pairs = ((world.branch_a, world.teacher_1, world.student_1),
+             (world.branch_b, world.teacher_2, world.student_3))  # fmt: skip
+    for branch, teacher, student in pairs:
+        book(committed_engine, world, DAY, "16:00", "17:20", branch_id=branch,
+             teacher_id=teacher, student_id=student)  # fmt: skip
+    make_user(committed_engine, "clerk", Role.STAFF, branch_ids=[world.branch_a, world.branch_b])
+    assert sign_in(client, "clerk") == 303
+    day = client.get(f"/branches/{world.branch_a}/day", params={"date": str(DAY)}).text
+    assert 'class="hour period"' in day
+    dash = "\N{EN DASH}"
+    assert f"<strong>1限</strong><br>16:00{dash}17:20" in day
+    assert f"<strong>2限</strong><br>17:30{dash}18:50" in day
+    assert "start_time=17:30&amp;end_time=18:50" in day, "an empty period books its times"
+    assert "start_time=16:00&amp;end_time=17:00" not in day, "not the hours"
+    other = client.get(f"/branches/{world.branch_b}/day", params={"date": str(DAY)}).text
+    assert 'class="hour period"' not in other
+    assert '<div class="hour" ' in other

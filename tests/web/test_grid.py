@@ -67,3 +67,18 @@ def test_an_empty_day_shows_the_usual_hours() -> None:
     g = grid.build([], [])
     assert g.first_minute == grid.DEFAULT_FIRST_HOUR * 60
     assert g.rows * grid.SLOT_MINUTES == (grid.DEFAULT_LAST_HOUR - grid.DEFAULT_FIRST_HOUR) * 60
+
+
+def test_periods_become_bands_of_rows_and_widen_the_day() -> None:
+    lesson = grid.Block("t1", time(17, 0), time(18, 0), None)
+    koma = [("2限", time(17, 30), time(18, 50)), ("1限", time(16, 0), time(17, 20))]
+    built = grid.build([grid.Column("t1", "Sato")], [lesson], grid.span([lesson], koma))
+    assert built.first_minute == 16 * 60, "the first period's hour starts the day"
+    assert built.first_minute + built.rows * grid.SLOT_MINUTES == (16 + grid.MIN_HOURS) * 60
+    bands = built.bands(koma)
+    assert [(b.name, b.line, b.span, b.start, b.end) for b in bands] == [
+        ("1限", 1, 16, "16:00", "17:20"),
+        ("2限", 19, 16, "17:30", "18:50"),
+    ]
+    narrow = grid.build([grid.Column("t1", "Sato")], [lesson])  # 17:00-21:00
+    assert [b.name for b in narrow.bands(koma)] == ["2限"], "a period off the grid is left out"

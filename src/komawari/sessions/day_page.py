@@ -9,13 +9,14 @@ day's closure or public holiday, and the grid the lessons are drawn on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from komawari.auth.policy import Principal
+from komawari.branches import periods as branch_periods
 from komawari.branches.models import Branch, BranchClosure
 from komawari.people.models import Room
 from komawari.series.models import ClassSeries
@@ -63,6 +64,9 @@ class DayView:
     closure: str | None
     holiday: str | None
     print_pages: list[Sheet] = field(default_factory=list)  # the printable view's sheets
+    # The branch's periods (コマ): (name, start, end); when it has some, they are the
+    # grid's rows (labels and booking cells), the hours only faint lines.
+    periods: list[tuple[str, time, time]] = field(default_factory=list)
 
     @property
     def previous(self) -> date:
@@ -148,14 +152,19 @@ def branch_day(
             BranchClosure.branch_id == branch_id, BranchClosure.date == day
         )
     )
+    koma = [(p.name, p.start_time, p.end_time) for p, _ in branch_periods.of(db, [branch_id])]
+    span = grid.span(blocks, koma)
     return DayView(
         branch=branch,
         day=day,
         layout=layout,
         show_cancelled=show_cancelled,
         counts=schedule.counts,
-        grid=grid.build(columns, blocks),
-        print_pages=grid.pages(columns, blocks, per_page=PRINT_COLUMNS) if printing else [],
+        grid=grid.build(columns, blocks, span),
+        print_pages=(
+            grid.pages(columns, blocks, per_page=PRINT_COLUMNS, span=span) if printing else []
+        ),
+        periods=koma,
         lessons=lessons,
         cancelled_hidden=len(lessons) - len(shown),
         closure=closure,

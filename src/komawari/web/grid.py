@@ -49,6 +49,17 @@ class Placed:
     row_end: int
 
 
+@dataclass(frozen=True)
+class Band:
+    """A period (コマ) as a row of the grid: its first row line, its height in rows."""
+
+    line: int
+    span: int
+    name: str
+    start: str  # "HH:MM"
+    end: str
+
+
 @dataclass
 class Grid:
     """The whole grid: hour labels, columns with their lanes, placed blocks."""
@@ -68,6 +79,19 @@ class Grid:
         out = []
         for minute in range(self.first_minute, self.first_minute + self.rows * SLOT_MINUTES, 60):
             out.append((1 + (minute - self.first_minute) // SLOT_MINUTES, f"{minute // 60:02d}:00"))
+        return out
+
+    def bands(self, periods: Sequence[tuple[str, time, time]]) -> list[Band]:
+        """Return the branch's periods (name, start, end) as rows of this grid, in start
+        order (a period outside the grid's hours is left out)."""
+        last = self.first_minute + self.rows * SLOT_MINUTES
+        out = []
+        for name, start, end in sorted(periods, key=lambda p: p[1]):
+            first, stop = _minutes(start), _minutes(end)
+            if first >= self.first_minute and stop <= last and stop > first:
+                line = 1 + (first - self.first_minute) // SLOT_MINUTES
+                span = -(-(stop - first) // SLOT_MINUTES)
+                out.append(Band(line, span, name, f"{start:%H:%M}", f"{end:%H:%M}"))
         return out
 
 
@@ -92,17 +116,32 @@ def _lanes(blocks: Sequence[Block]) -> list[int]:
     return lanes
 
 
-def _span(blocks: Sequence[Block]) -> tuple[int, int]:
-    """The grid's first and last minute: whole hours around the blocks."""
-    first = min((_minutes(b.start) for b in blocks), default=DEFAULT_FIRST_HOUR * 60) // 60 * 60
-    last = -(-max((_minutes(b.end) for b in blocks), default=DEFAULT_LAST_HOUR * 60) // 60) * 60
+def _span(
+    blocks: Sequence[Block], periods: Sequence[tuple[str, time, time]] = ()
+) -> tuple[int, int]:
+    """The grid's first and last minute: whole hours around the blocks and the periods."""
+    starts = [_minutes(b.start) for b in blocks] + [_minutes(p[1]) for p in periods]
+    ends = [_minutes(b.end) for b in blocks] + [_minutes(p[2]) for p in periods]
+    first = min(starts, default=DEFAULT_FIRST_HOUR * 60) // 60 * 60
+    last = -(-max(ends, default=DEFAULT_LAST_HOUR * 60) // 60) * 60
     return first, min(max(last, first + MIN_HOURS * 60), 24 * 60)
 
 
-def pages(columns: Sequence[Column], blocks: Sequence[Block], *, per_page: int) -> list[Grid]:
+def span(blocks: Sequence[Block], periods: Sequence[tuple[str, time, time]]) -> tuple[int, int]:
+    """The first and last minute of a grid that shows `blocks` and every period."""
+    return _span(blocks, periods)
+
+
+def pages(
+    columns: Sequence[Column],
+    blocks: Sequence[Block],
+    *,
+    per_page: int,
+    span: tuple[int, int] | None = None,
+) -> list[Grid]:
     """The grid cut into grids of at most `per_page` columns, all on one time axis (a
     printed day: each sheet repeats the hours)."""
-    span = _span(blocks)
+    span = span or _span(blocks)
     return [
         build([Column(c.key, c.label, c.link) for c in columns[i : i + per_page]], blocks, span)
         for i in range(0, len(columns), per_page)

@@ -17,7 +17,7 @@ from komawari.branches import holiday_names
 from komawari.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC_VERSION = "3"  # bump when a static file changes, so browsers fetch it again
+STATIC_VERSION = "4"  # bump when a static file changes, so browsers fetch it again
 
 
 @lru_cache(maxsize=len(i18n.LOCALES))
