@@ -106,3 +106,28 @@ def test_the_day_grid_uses_the_periods_as_its_rows(
     other = client.get(f"/branches/{world.branch_b}/day", params={"date": str(DAY)}).text
     assert 'class="hour period"' not in other
     assert '<div class="hour" ' in other
+
+
+def test_the_branch_week_can_have_the_periods_as_its_rows(
+    client: TestClient, world: World, committed_engine: Engine
+) -> None:
+    """`?by=period`: a row per period, a lesson in the period it starts in (named with its
+    teacher), the lessons at other times in a last row; a branch without periods keeps
+    its teachers."""
+    _add(client, world.admin, world.branch_a, FIRST)
+    in_period = book(committed_engine, world, DAY, "16:30", "17:10")
+    elsewhere = book(committed_engine, world, DAY, "20:00", "21:00", student_id=world.student_2)
+    make_user(committed_engine, "clerk", Role.STAFF, branch_ids=[world.branch_a])
+    assert sign_in(client, "clerk") == 303
+    week = client.get(f"/branches/{world.branch_a}/week", params={"date": str(DAY)}).text
+    assert 'id="by-period"' in week
+    by_period = client.get(f"/branches/{world.branch_a}/week",
+                           params={"date": str(DAY), "by": "period"}).text  # fmt: skip
+    table = by_period[by_period.index('id="branch-week"') :]
+    rows = table.split("<tr>")[2:]
+    assert rows[0].startswith('<th scope="row">1限 16:00')
+    assert f'href="/sessions/{in_period}"' in rows[0]
+    assert "Other times" in rows[1]
+    assert f'href="/sessions/{elsewhere}"' in rows[1]
+    bad = client.get(f"/branches/{world.branch_a}/week", params={"by": "room"})
+    assert bad.status_code == 422

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from komawari.attendance import credits, teacher_absence
 from komawari.audit import service as audit
 from komawari.auth.policy import Principal
-from komawari.branches.models import Branch
+from komawari.branches import periods as branch_periods
+from komawari.branches.models import Branch, BranchPeriod
 from komawari.errors import NotFound
 from komawari.people.models import Student, Teacher
 from komawari.sessions import day_page, queries, read_model
@@ -103,12 +104,22 @@ class BranchWeek(_Week):
     branch: Branch
     monday: date
     days: list[tuple[date, str | None]]  # each day and its public holiday's name
-    rows: list[tuple[int, str, list[list[WeekLesson]]]]  # teacher id, name, a cell per day
+    rows: list[tuple[int | None, str, list[list[WeekLesson]]]]  # teacher (or None), label
     count: int
+    by: Literal["teacher", "period"] = "teacher"
+    has_periods: bool = False
 
 
-def branch_week(db: Session, branch: Branch, day: date, *, viewer: Principal | None) -> BranchWeek:
-    """Return the week around `day` at `branch`: teachers as rows, days as columns."""
+def branch_week(
+    db: Session,
+    branch: Branch,
+    day: date,
+    *,
+    viewer: Principal | None,
+    by: Literal["teacher", "period"] = "teacher",
+) -> BranchWeek:
+    """Return the week around `day` at `branch`: teachers (or, `by` "period", the branch's
+    periods, then the lessons at other times) as rows, days as columns."""
     monday = day - timedelta(days=day.weekday())
     ids = [
         r.id
@@ -126,16 +137,44 @@ def branch_week(db: Session, branch: Branch, day: date, *, viewer: Principal | N
         _, cells = by_teacher.setdefault(lesson.teacher_id, (lesson.teacher_name, empty))
         cells[(lesson.date - monday).days].append(lesson)
     days = [monday + timedelta(days=i) for i in range(7)]
+    koma = [p for p, _ in branch_periods.of(db, [branch.id])]
+    rows: list[tuple[int | None, str, list[list[WeekLesson]]]] = sorted(
+        ((tid, name, cells) for tid, (name, cells) in by_teacher.items()),
+        key=lambda row: (row[1] or "", row[0] or 0),
+    )
+    if by == "period" and koma:
+        rows = _period_rows(koma, lessons, monday)
     return BranchWeek(
         branch=branch,
         monday=monday,
         days=[(d, day_page.holiday_name(branch, d)) for d in days],
-        rows=sorted(
-            ((tid, name, cells) for tid, (name, cells) in by_teacher.items()),
-            key=lambda row: (row[1], row[0]),
-        ),
+        rows=rows,
         count=len(lessons),
+        by=by if koma else "teacher",
+        has_periods=bool(koma),
     )
+
+
+def _period_rows(
+    koma: list[BranchPeriod], lessons: list[WeekLesson], monday: date
+) -> list[tuple[int | None, str, list[list[WeekLesson]]]]:
+    """A row per period (a lesson belongs to the period it starts in), then one for the
+    lessons that start in none, if any."""
+    ordered = sorted(koma, key=lambda p: p.start_time)
+    labels = [f"{p.name} {p.start_time:%H:%M}\N{EN DASH}{p.end_time:%H:%M}" for p in ordered]
+    cells: list[list[list[WeekLesson]]] = [[[] for _ in range(7)] for _ in range(len(ordered) + 1)]
+    for lesson in sorted(lessons, key=lambda w: (w.date, w.start_time)):
+        row = next(
+            (i for i, p in enumerate(ordered) if p.start_time <= lesson.start_time < p.end_time),
+            len(ordered),
+        )
+        cells[row][(lesson.date - monday).days].append(lesson)
+    out: list[tuple[int | None, str, list[list[WeekLesson]]]] = [
+        (None, label, row) for label, row in zip(labels, cells, strict=False)
+    ]
+    if any(cells[-1]):
+        out.append((None, "", cells[-1]))
+    return out
 
 
 @dataclass(frozen=True)

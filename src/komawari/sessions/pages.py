@@ -127,11 +127,13 @@ def branch_week(
     who: Me,
     db: Db,
     day: Annotated[fields.Day | None, Query(alias="date")] = None,
+    by: Literal["teacher", "period"] = "teacher",
 ) -> Response:
-    """Show a branch's week: teachers as rows, days as columns, each lesson a link."""
+    """Show a branch's week: teachers (or its periods) as rows, days as columns, each
+    lesson a link."""
     page.remember_branch(branch.id)
     today = clock.branch_today(branch.time_zone)
-    view = lesson_views.branch_week(db, branch, day or today, viewer=who)
+    view = lesson_views.branch_week(db, branch, day or today, viewer=who, by=by)
     return page.render("branch_week.html", view=view, today=today)
 
 
