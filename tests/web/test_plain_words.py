@@ -5,6 +5,7 @@ names and the glossary's kept words."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -81,6 +82,9 @@ def test_every_page_speaks_a_persons_words(
         answer = client.get(path)
         assert answer.status_code in (200, 404, 422), (path, answer.status_code)
         words = database_words(visible_text(answer.text), japanese=locale == "ja", names=names)
+        title = re.search(r"<title>(.*?)</title>", answer.text, re.S)
+        if title is None or "<" in title[1]:  # a tab's words are read too
+            words.append(f"title: {title[1][:80] if title else None!r}")
         if words:
             found[path] = sorted(set(words))
     assert not found, "\n".join(f"{p}: {w}" for p, w in found.items())
