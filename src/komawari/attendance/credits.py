@@ -26,7 +26,7 @@ from komawari.audit import service as audit
 from komawari.audit.service import Actor
 from komawari.errors import InvalidInput, NotFound
 from komawari.scheduling import clock
-from komawari.sessions.models import ClassSession
+from komawari.sessions.models import ClassSession, SessionAttendee
 from komawari.words import say
 
 
@@ -334,9 +334,14 @@ def use_again(db: Session, lesson: ClassSession, actor: Actor) -> None:
         .distinct()
         .order_by(CreditEntry.credit_id)
     ).all()
+    seated = set(
+        db.scalars(
+            select(SessionAttendee.student_id).where(SessionAttendee.session_id == lesson.id)
+        )
+    )
     try:
         for credit_id, student_id in used:
-            if lesson.student_id is None and not _attends(db, lesson.id, student_id):
+            if lesson.student_id is None and student_id not in seated:
                 continue  # taken out of the group since: nothing to make up there
             use(db, credit_id, lesson, actor, student_id=student_id)
     except InvalidInput as exc:
@@ -348,18 +353,6 @@ def use_again(db: Session, lesson: ClassSession, actor: Actor) -> None:
                 "longer be used; book the lesson again, without it or with another credit",
             ),
         ) from exc
-
-
-def _attends(db: Session, lesson_id: int, student_id: int) -> bool:
-    return bool(
-        db.scalar(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM session_attendees"
-                " WHERE session_id = :s AND student_id = :p)"
-            ),
-            {"s": lesson_id, "p": student_id},
-        )
-    )
 
 
 def expire_due(

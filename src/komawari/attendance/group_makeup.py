@@ -21,7 +21,7 @@ from komawari.errors import Conflict, InvalidInput
 from komawari.people import status as people_status
 from komawari.scheduling import timerules
 from komawari.series.enums import SeriesKind
-from komawari.sessions import locks
+from komawari.sessions import locks, queries
 from komawari.sessions import service as sessions
 from komawari.sessions.enums import SessionStatus
 from komawari.sessions.models import ClassSession, SessionAttendee
@@ -52,11 +52,7 @@ def join(
             say("makeup.other-branch", "a make-up is booked at the branch that issued the credit"),
         )
     params = {"session": lesson.id, "student": student_id}
-    if db.scalar(
-        text("SELECT EXISTS (SELECT 1 FROM session_attendees WHERE session_id = :session"
-             " AND student_id = :student)"),
-        params,
-    ):  # fmt: skip
+    if student_id in queries.attendees(db, [lesson.id]).get(lesson.id, []):
         raise Conflict(say("makeup.already-in", "the student is already in this lesson"))
     taken, capacity = db.execute(text(sql.SEATS), params).one()
     seats = slots.makeup_seats(db, lesson.branch_id)
